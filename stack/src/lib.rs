@@ -1,0 +1,2 @@
+//! rdnp3-stack: the DNP3 codec (link, transport, application layer, object library).
+#![deny(missing_docs)]
