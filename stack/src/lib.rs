@@ -1,2 +1,10 @@
-//! rdnp3-stack: the DNP3 codec (link, transport, application layer, object library).
+//! rdnp3-stack: the DNP3 protocol. This crate holds the pure codec — link frames
+//! ([`link`]), transport segments ([`transport`]), application fragments ([`app`]) and the
+//! object library ([`objects`]) — which does no I/O, reads no clock and never allocates per
+//! point.
 #![deny(missing_docs)]
+
+pub mod app;
+pub mod link;
+pub mod objects;
+pub mod transport;

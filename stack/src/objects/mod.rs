@@ -1,0 +1,11 @@
+//! The object library (PROTOCOL.md §5): the group/variation table, value types and the field
+//! codec that both the parser and the writer use, so no object is described twice.
+
+mod point;
+mod types;
+mod variation;
+
+pub(crate) use point::{decode_fields, encode_fields};
+pub use point::{Attribute, Field, Point, Value};
+pub use types::{flags, CommandStatus, ControlCode, Crob, DoubleBit, OpType, Timestamp, TripClose};
+pub use variation::{Layout, Variation};
