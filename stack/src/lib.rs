@@ -7,4 +7,5 @@
 pub mod app;
 pub mod link;
 pub mod objects;
+pub mod session;
 pub mod transport;

@@ -403,7 +403,8 @@ impl<'a> ObjectHeader<'a> {
             _ => self.count,
         };
         Points {
-            variation: self.variation,
+            layout: self.variation.layout(),
+            size: self.variation.fixed_size().unwrap_or(0),
             prefix: self.prefix,
             range: self.range,
             mode: self.mode,
@@ -419,7 +420,8 @@ impl<'a> ObjectHeader<'a> {
 /// Iterator over the points of one header; never allocates.
 #[derive(Clone, Debug)]
 pub struct Points<'a> {
-    variation: Variation,
+    layout: Layout,
+    size: usize,
     prefix: Prefix,
     range: Range,
     mode: ParseMode,
@@ -459,7 +461,7 @@ impl<'a> Iterator for Points<'a> {
                 _ => i,
             },
         };
-        let layout = self.variation.layout();
+        let layout = self.layout;
         if self.mode == ParseMode::Read || layout == Layout::NoData {
             return Some(Point::new(index, Value::None));
         }
@@ -473,10 +475,14 @@ impl<'a> Iterator for Points<'a> {
                 Value::DoubleBit(DoubleBit::from_bits(byte >> (2 * (i % 4))))
             }
             Layout::Fields(fields) => {
-                let size = self.variation.fixed_size()?;
-                return Some(decode_fields(fields, self.take(size)?, index, self.cto));
+                return Some(decode_fields(
+                    fields,
+                    self.take(self.size)?,
+                    index,
+                    self.cto,
+                ));
             }
-            Layout::Sized => Value::Bytes(self.take(self.variation.fixed_size()?)?),
+            Layout::Sized => Value::Bytes(self.take(self.size)?),
             Layout::FreeFormat => Value::Bytes(self.take(size?)?),
             Layout::Attribute => {
                 let [t, len] = *self.take(2)? else {

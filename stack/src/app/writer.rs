@@ -240,6 +240,8 @@ enum Kind {
 pub struct HeaderWriter<'w, 'a> {
     w: &'w mut FragmentWriter<'a>,
     variation: Variation,
+    layout: Layout,
+    size: usize,
     header_at: usize,
     kind: Kind,
     count: u32,
@@ -266,6 +268,8 @@ impl<'w, 'a> HeaderWriter<'w, 'a> {
         HeaderWriter {
             w,
             variation,
+            layout: variation.layout(),
+            size: variation.fixed_size().unwrap_or(0),
             header_at,
             kind,
             count: 0,
@@ -309,7 +313,7 @@ impl<'w, 'a> HeaderWriter<'w, 'a> {
         if self.count >= max_count {
             return Err(WriteError::FragmentFull);
         }
-        let layout = self.variation.layout();
+        let layout = self.layout;
         if let Layout::Bits | Layout::DoubleBits = layout {
             return self.push_packed(layout, point);
         }
@@ -319,12 +323,8 @@ impl<'w, 'a> HeaderWriter<'w, 'a> {
             _ => 0,
         };
         let size = match (layout, point.value) {
-            (Layout::Fields(_), _) => self.variation.fixed_size().unwrap_or(0),
-            (Layout::Sized, Value::Bytes(b))
-                if b.len() == self.variation.fixed_size().unwrap_or(0) =>
-            {
-                b.len()
-            }
+            (Layout::Fields(_), _) => self.size,
+            (Layout::Sized, Value::Bytes(b)) if b.len() == self.size => b.len(),
             _ => return Err(WriteError::Invalid),
         };
         let start = self.w.len;

@@ -202,6 +202,28 @@ impl LinkParser {
             if self.len > 0 && self.raw[0] != 0x05 {
                 self.drop_front(0);
             }
+            if self.len == 0 && self.garbage.is_none() {
+                if let Some(size) = self.whole_frame_in(input) {
+                    // Fast path: a whole valid frame at the front of the input is checked in
+                    // place; only its user data is copied.
+                    let frame = &input[..size];
+                    let user_len = usize::from(frame[2]) - 5;
+                    if unblock(frame, &mut self.user, user_len).is_ok() {
+                        let header = decode_header(frame);
+                        let offset = self.base;
+                        self.base += size as u64;
+                        self.stats.bytes += size as u64;
+                        self.stats.frames += 1;
+                        self.after_error = false;
+                        *input = &input[size..];
+                        return Some(Ok(LinkFrame {
+                            header,
+                            user_data: &self.user[..user_len],
+                            offset,
+                        }));
+                    }
+                }
+            }
             if self.len == 0 {
                 // Hunt for START1 straight in the input: garbage is never copied.
                 let p = input.iter().position(|&b| b == 0x05).unwrap_or(input.len());
@@ -234,7 +256,7 @@ impl LinkParser {
                 }
             }
             if self.frame_size == 0 {
-                match self.check_header() {
+                match check_header(&self.raw[..HEADER_SIZE]) {
                     Ok(size) => {
                         self.frame_size = size;
                         self.after_error = false;
@@ -254,10 +276,10 @@ impl LinkParser {
             // A whole frame is buffered: check the blocks and emit it.
             let size = self.frame_size;
             let user_len = usize::from(self.raw[2]) - 5;
-            if let Err(kind) = self.unblock(user_len) {
+            if let Err(kind) = unblock(&self.raw[..size], &mut self.user, user_len) {
                 return Some(Err(self.reject(kind)));
             }
-            let header = self.header();
+            let header = decode_header(&self.raw);
             let offset = self.base;
             // Bytes after the frame may already be buffered (after a resync): keep them.
             self.raw.copy_within(size..self.len, 0);
@@ -296,65 +318,19 @@ impl LinkParser {
         })
     }
 
+    /// The size of the valid frame header at the front of `input`, when the whole frame is
+    /// there too.
+    fn whole_frame_in(&self, input: &[u8]) -> Option<usize> {
+        let h = input.get(..HEADER_SIZE)?;
+        if h[0] != 0x05 || h[1] != 0x64 {
+            return None;
+        }
+        let size = check_header(h).ok()?;
+        (input.len() >= size).then_some(size)
+    }
+
     fn count(&mut self, kind: LinkErrorKind) {
         self.stats.errors[kind.slot()] += 1;
-    }
-
-    fn header(&self) -> LinkHeader {
-        // check_header already proved the control byte decodes.
-        let control = Control::from_byte(self.raw[3])
-            .unwrap_or(Control::new(false, super::LinkFunction::NotSupported));
-        LinkHeader {
-            control,
-            destination: u16::from_le_bytes([self.raw[4], self.raw[5]]),
-            source: u16::from_le_bytes([self.raw[6], self.raw[7]]),
-        }
-    }
-
-    /// Validates the 10 header bytes in `raw`; returns the whole frame's size.
-    fn check_header(&self) -> Result<usize, LinkErrorKind> {
-        if !crc::check(&self.raw[..8], [self.raw[8], self.raw[9]]) {
-            return Err(LinkErrorKind::HeaderCrc);
-        }
-        let length = usize::from(self.raw[2]);
-        if length < 5 {
-            return Err(LinkErrorKind::BadLength);
-        }
-        let control = Control::from_byte(self.raw[3]).ok_or(LinkErrorKind::UnknownFunction)?;
-        let function = control.function;
-        if !function.is_supported() {
-            return Err(LinkErrorKind::UnknownFunction);
-        }
-        if function.is_primary() {
-            if control.fcv != function.requires_fcv() {
-                return Err(LinkErrorKind::BadFcv);
-            }
-        } else if self.raw[3] & 0x20 != 0 {
-            return Err(LinkErrorKind::ReservedBit);
-        }
-        match (function.carries_data(), length > 5) {
-            (true, false) => return Err(LinkErrorKind::MissingData),
-            (false, true) => return Err(LinkErrorKind::UnexpectedData),
-            _ => {}
-        }
-        Ok(super::frame_size(length - 5))
-    }
-
-    /// Checks every block CRC of the buffered frame and copies the data into `user`.
-    fn unblock(&mut self, user_len: usize) -> Result<(), LinkErrorKind> {
-        let mut pos = HEADER_SIZE;
-        let mut out = 0;
-        while out < user_len {
-            let n = (user_len - out).min(super::BLOCK_SIZE);
-            let block = &self.raw[pos..pos + n];
-            if !crc::check(block, [self.raw[pos + n], self.raw[pos + n + 1]]) {
-                return Err(LinkErrorKind::BodyCrc);
-            }
-            self.user[out..out + n].copy_from_slice(block);
-            out += n;
-            pos += n + 2;
-        }
-        Ok(())
     }
 
     /// Reports the buffered candidate as bad, drops its first byte and rescans the rest.
@@ -408,6 +384,63 @@ impl LinkParser {
             }
         }
     }
+}
+
+/// Decodes the header of a frame whose header already validated.
+fn decode_header(h: &[u8]) -> LinkHeader {
+    let control =
+        Control::from_byte(h[3]).unwrap_or(Control::new(false, super::LinkFunction::NotSupported));
+    LinkHeader {
+        control,
+        destination: u16::from_le_bytes([h[4], h[5]]),
+        source: u16::from_le_bytes([h[6], h[7]]),
+    }
+}
+
+/// Validates 10 header bytes; returns the whole frame's size.
+fn check_header(h: &[u8]) -> Result<usize, LinkErrorKind> {
+    if !crc::check(&h[..8], [h[8], h[9]]) {
+        return Err(LinkErrorKind::HeaderCrc);
+    }
+    let length = usize::from(h[2]);
+    if length < 5 {
+        return Err(LinkErrorKind::BadLength);
+    }
+    let control = Control::from_byte(h[3]).ok_or(LinkErrorKind::UnknownFunction)?;
+    let function = control.function;
+    if !function.is_supported() {
+        return Err(LinkErrorKind::UnknownFunction);
+    }
+    if function.is_primary() {
+        if control.fcv != function.requires_fcv() {
+            return Err(LinkErrorKind::BadFcv);
+        }
+    } else if h[3] & 0x20 != 0 {
+        return Err(LinkErrorKind::ReservedBit);
+    }
+    match (function.carries_data(), length > 5) {
+        (true, false) => return Err(LinkErrorKind::MissingData),
+        (false, true) => return Err(LinkErrorKind::UnexpectedData),
+        _ => {}
+    }
+    Ok(super::frame_size(length - 5))
+}
+
+/// Checks every block CRC of `frame` (a whole frame) and copies its data into `user`.
+fn unblock(frame: &[u8], user: &mut [u8], user_len: usize) -> Result<(), LinkErrorKind> {
+    let mut pos = HEADER_SIZE;
+    let mut out = 0;
+    while out < user_len {
+        let n = (user_len - out).min(super::BLOCK_SIZE);
+        let block = &frame[pos..pos + n];
+        if !crc::check(block, [frame[pos + n], frame[pos + n + 1]]) {
+            return Err(LinkErrorKind::BodyCrc);
+        }
+        user[out..out + n].copy_from_slice(block);
+        out += n;
+        pos += n + 2;
+    }
+    Ok(())
 }
 
 impl fmt::Debug for LinkParser {

@@ -1,0 +1,180 @@
+//! A small oneshot for replies: a [`Promise`] completed on an executor and a [`Completion`]
+//! that a plain thread can wait on or any async runtime can await.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::task::{Context as TaskContext, Poll, Waker};
+use std::time::{Duration, Instant};
+
+use crate::error::{Canceled, WaitError};
+
+enum State<T> {
+    Pending(Option<Waker>),
+    Ready(T),
+    Taken,
+    Abandoned,
+}
+
+struct Shared<T> {
+    state: Mutex<State<T>>,
+    ready: Condvar,
+}
+
+impl<T> Shared<T> {
+    fn lock(&self) -> MutexGuard<'_, State<T>> {
+        // A panic while holding this lock cannot leave the state half-written (every update
+        // is one assignment), so a poisoned lock is still consistent.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// The sending half: completes the paired [`Completion`] once. Dropping it without a value
+/// cancels the completion.
+pub struct Promise<T> {
+    shared: Option<Arc<Shared<T>>>,
+}
+
+/// The receiving half: `wait()` from a plain thread, or `.await` it (it is a `Future`).
+pub struct Completion<T> {
+    shared: Arc<Shared<T>>,
+}
+
+/// Creates a linked promise and completion.
+pub fn completion<T>() -> (Promise<T>, Completion<T>) {
+    let shared = Arc::new(Shared {
+        state: Mutex::new(State::Pending(None)),
+        ready: Condvar::new(),
+    });
+    (
+        Promise {
+            shared: Some(shared.clone()),
+        },
+        Completion { shared },
+    )
+}
+
+impl<T> Promise<T> {
+    /// Delivers the value and wakes whoever waits.
+    pub fn complete(mut self, value: T) {
+        if let Some(shared) = self.shared.take() {
+            Self::settle(&shared, State::Ready(value));
+        }
+    }
+
+    fn settle(shared: &Shared<T>, new: State<T>) {
+        let waker = {
+            let mut state = shared.lock();
+            match std::mem::replace(&mut *state, new) {
+                State::Pending(waker) => waker,
+                _ => None,
+            }
+        };
+        shared.ready.notify_all();
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+    }
+}
+
+impl<T> Drop for Promise<T> {
+    fn drop(&mut self) {
+        if let Some(shared) = self.shared.take() {
+            Self::settle(&shared, State::Abandoned);
+        }
+    }
+}
+
+impl<T> Completion<T> {
+    fn take(state: &mut State<T>) -> Option<Result<T, Canceled>> {
+        match std::mem::replace(state, State::Taken) {
+            State::Ready(value) => Some(Ok(value)),
+            State::Abandoned | State::Taken => Some(Err(Canceled)),
+            pending @ State::Pending(_) => {
+                *state = pending;
+                None
+            }
+        }
+    }
+
+    /// Blocks the calling thread until the value arrives (never call it on an executor).
+    pub fn wait(self) -> Result<T, Canceled> {
+        let mut state = self.shared.lock();
+        loop {
+            if let Some(result) = Self::take(&mut state) {
+                return result;
+            }
+            state = self
+                .shared
+                .ready
+                .wait(state)
+                .unwrap_or_else(|e| e.into_inner());
+        }
+    }
+
+    /// Blocks up to `timeout`; on [`WaitError::TimedOut`] the completion can be waited again.
+    pub fn wait_timeout(&mut self, timeout: Duration) -> Result<T, WaitError> {
+        let deadline = Instant::now() + timeout;
+        let mut state = self.shared.lock();
+        loop {
+            if let Some(result) = Self::take(&mut state) {
+                return result.map_err(|Canceled| WaitError::Canceled);
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(WaitError::TimedOut);
+            }
+            state = self
+                .shared
+                .ready
+                .wait_timeout(state, left)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
+    }
+
+    /// Whether the value (or the cancellation) has arrived.
+    pub fn is_ready(&self) -> bool {
+        !matches!(*self.shared.lock(), State::Pending(_))
+    }
+}
+
+impl<T> Future for Completion<T> {
+    type Output = Result<T, Canceled>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Self::Output> {
+        let mut state = self.shared.lock();
+        if let Some(result) = Self::take(&mut state) {
+            return Poll::Ready(result);
+        }
+        *state = State::Pending(Some(cx.waker().clone()));
+        Poll::Pending
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_value_completed_on_another_thread_is_received_by_wait() {
+        let (promise, done) = completion();
+        std::thread::spawn(move || promise.complete(42));
+        assert_eq!(done.wait(), Ok(42));
+    }
+
+    #[test]
+    fn a_dropped_promise_cancels_the_completion() {
+        let (promise, mut done) = completion::<u8>();
+        assert_eq!(
+            done.wait_timeout(Duration::from_millis(1)),
+            Err(WaitError::TimedOut)
+        );
+        drop(promise);
+        assert!(done.is_ready());
+        assert_eq!(
+            done.wait_timeout(Duration::from_millis(1)),
+            Err(WaitError::Canceled)
+        );
+    }
+}

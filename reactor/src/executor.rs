@@ -1,0 +1,485 @@
+//! One executor: a thread that owns an I/O driver, a timer wheel and the channels pinned to it,
+//! and loops over "start new channels, deliver posted messages, poll the driver (sleeping in
+//! the kernel when there is nothing to do), deliver I/O, fire timers".
+
+use std::collections::HashMap;
+use std::io;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{fence, AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Receiver, Sender};
+use crossbeam_deque::{Stealer, Worker};
+
+use crate::channel::{Channel, CloseReason, SourceId};
+use crate::driver::{AcceptOutcome, Driver, IoEvent, ReadOutcome, SourceKey};
+use crate::error::SpawnError;
+use crate::mailbox::{Handle, Home};
+use crate::placement::{self, Waiting};
+use crate::pool::{PoolShared, Spawner};
+use crate::runner::{Event, Runner};
+use crate::slab::{Key, Slab};
+use crate::stats::StatsCounters;
+use crate::sys::waker::Waker;
+use crate::timer::{TimerId, TimerWheel};
+
+/// Channels started per loop iteration at most, so I/O keeps flowing during a spawn burst.
+const START_BATCH: usize = 64;
+/// Posted messages delivered to one channel per loop iteration at most.
+const MESSAGE_BUDGET: usize = 64;
+
+/// The part of an executor other threads touch: its ready queue, wake-up and counters.
+pub(crate) struct ExecutorShared {
+    ready_tx: Sender<u64>,
+    ready_rx: Receiver<u64>,
+    sleeping: AtomicBool,
+    pub(crate) waker: Waker,
+    pub(crate) stealer: Stealer<Waiting>,
+    pub(crate) stats: StatsCounters,
+}
+
+impl ExecutorShared {
+    /// Shared state for an executor whose local queue is `stealer`'s worker.
+    pub(crate) fn new(stealer: Stealer<Waiting>) -> io::Result<Self> {
+        // Unbounded in type only: a channel is queued at most once (its `scheduled` mark), so
+        // the queue never holds more entries than the executor has channels.
+        let (ready_tx, ready_rx) = crossbeam_channel::unbounded();
+        Ok(ExecutorShared {
+            ready_tx,
+            ready_rx,
+            sleeping: AtomicBool::new(false),
+            waker: Waker::new()?,
+            stealer,
+            stats: StatsCounters::default(),
+        })
+    }
+
+    /// Queues channel `key` for message delivery and wakes the executor if it sleeps.
+    pub(crate) fn notify(&self, key: u64) {
+        let _ = self.ready_tx.send(key);
+        self.wake();
+    }
+
+    /// Wakes the executor if it is (about to be) asleep in the kernel.
+    pub(crate) fn wake(&self) {
+        fence(Ordering::SeqCst);
+        if self.sleeping.swap(false, Ordering::SeqCst) {
+            self.waker.wake();
+        }
+    }
+}
+
+/// What a timer in the wheel is for.
+pub(crate) enum TimerTarget {
+    /// A channel's own timer.
+    Channel(u64),
+    /// The deadline of a connect on this source.
+    ConnectDeadline(SourceKey),
+}
+
+/// The executor state callbacks may touch through their `Context`.
+pub(crate) struct Core {
+    pub(crate) driver: Driver,
+    pub(crate) timers: TimerWheel<TimerTarget>,
+    pub(crate) connect_deadlines: HashMap<u64, TimerId>,
+    epoch: Instant,
+    pub(crate) now: Instant,
+    pub(crate) stopping: Vec<u64>,
+    pub(crate) spawner: Spawner,
+    pub(crate) index: usize,
+    pub(crate) shared: Arc<ExecutorShared>,
+    local: Worker<Waiting>,
+}
+
+impl Core {
+    /// The first millisecond tick at or after `t` (timers never fire early).
+    pub(crate) fn tick_at(&self, t: Instant) -> u64 {
+        let nanos = t.saturating_duration_since(self.epoch).as_nanos();
+        nanos.div_ceil(1_000_000) as u64
+    }
+
+    fn now_tick(&self) -> u64 {
+        (self.now.saturating_duration_since(self.epoch).as_nanos() / 1_000_000) as u64
+    }
+
+    /// Queues a channel on this executor's local queue (others may steal it before it starts).
+    pub(crate) fn spawn_local<C: Channel>(
+        &mut self,
+        channel: C,
+    ) -> Result<Handle<C::Message>, SpawnError<C>> {
+        let (runner, handle) = self.spawner.package(channel)?;
+        self.local.push(runner);
+        self.spawner.wake_all();
+        Ok(handle)
+    }
+}
+
+/// One executor thread's whole state.
+pub(crate) struct Executor {
+    core: Core,
+    channels: Slab<Box<dyn Runner>>,
+    pool: Arc<PoolShared>,
+    ready: Vec<u64>,
+    events: Vec<IoEvent>,
+    fired: Vec<(TimerId, TimerTarget)>,
+    declined_since: Option<Instant>,
+}
+
+impl Executor {
+    /// An executor with its driver and local queue, not running yet.
+    pub(crate) fn new(
+        index: usize,
+        driver: Driver,
+        local: Worker<Waiting>,
+        pool: Arc<PoolShared>,
+    ) -> Self {
+        let shared = pool.executors[index].clone();
+        let now = Instant::now();
+        let core = Core {
+            driver,
+            timers: TimerWheel::new(),
+            connect_deadlines: HashMap::new(),
+            epoch: now,
+            now,
+            stopping: Vec::new(),
+            spawner: Spawner::new(pool.clone()),
+            index,
+            shared,
+            local,
+        };
+        Executor {
+            core,
+            channels: Slab::default(),
+            pool,
+            ready: Vec::new(),
+            events: Vec::new(),
+            fired: Vec::new(),
+            declined_since: None,
+        }
+    }
+
+    /// Runs until the pool shuts down, then closes everything this executor owns.
+    pub(crate) fn run(mut self) {
+        let _span = tracing::info_span!("executor", index = self.core.index).entered();
+        while self.pool.is_running() {
+            self.start_channels();
+            self.deliver_messages();
+            let mut timeout = self.timeout();
+            let sleeps = timeout != Some(Duration::ZERO);
+            if sleeps {
+                self.core.shared.sleeping.store(true, Ordering::SeqCst);
+                fence(Ordering::SeqCst);
+                if self.work_appeared() {
+                    self.core.shared.sleeping.store(false, Ordering::SeqCst);
+                    timeout = Some(Duration::ZERO);
+                }
+            }
+            let polled = self.core.driver.poll(timeout, &mut self.events);
+            self.core.shared.sleeping.store(false, Ordering::SeqCst);
+            let stats = &self.core.shared.stats;
+            stats.polls.fetch_add(1, Ordering::Relaxed);
+            if timeout != Some(Duration::ZERO) {
+                stats.wakeups.fetch_add(1, Ordering::Relaxed);
+            }
+            if let Err(e) = polled {
+                tracing::error!(error = %e, "driver poll failed");
+            }
+            self.core.now = Instant::now();
+            self.handle_events();
+            self.fire_timers();
+            let stats = &self.core.shared.stats;
+            stats
+                .sources
+                .store(self.core.driver.source_count(), Ordering::Relaxed);
+            stats
+                .timers
+                .store(self.core.timers.len(), Ordering::Relaxed);
+        }
+        self.teardown();
+    }
+
+    fn work_appeared(&self) -> bool {
+        !self.core.shared.ready_rx.is_empty()
+            || !self.pool.is_running()
+            || (placement::may_take(self.core.index, &self.pool.executors)
+                && placement::any_waiting(
+                    &self.core.local,
+                    &self.pool.injector,
+                    &self.pool.executors,
+                ))
+    }
+
+    fn timeout(&mut self) -> Option<Duration> {
+        if !self.ready.is_empty() || !self.core.stopping.is_empty() {
+            return Some(Duration::ZERO);
+        }
+        let mut timeout = self.core.timers.next_deadline().map(|tick| {
+            let at = self.core.epoch + Duration::from_millis(tick);
+            at.saturating_duration_since(Instant::now())
+        });
+        if let Some(since) = self.declined_since {
+            let left = patience_left(since);
+            timeout = Some(timeout.map_or(left, |t| t.min(left)));
+        }
+        timeout
+    }
+
+    fn start_channels(&mut self) {
+        let me = self.core.index;
+        for _ in 0..START_BATCH {
+            let may = placement::may_take(me, &self.pool.executors);
+            if !may {
+                match self.declined_since {
+                    None => {
+                        let pool = &self.pool;
+                        if placement::any_waiting(&self.core.local, &pool.injector, &pool.executors)
+                        {
+                            self.declined_since = Some(Instant::now());
+                        }
+                        return;
+                    }
+                    Some(since) if since.elapsed() < placement::PATIENCE => return,
+                    Some(_) => {}
+                }
+            }
+            let pool = &self.pool;
+            let Some(runner) =
+                placement::take(me, &self.core.local, &pool.injector, &pool.executors)
+            else {
+                self.declined_since = None;
+                return;
+            };
+            if may {
+                self.declined_since = None;
+            }
+            self.start(runner);
+        }
+    }
+
+    fn start(&mut self, runner: Box<dyn Runner>) {
+        let key = self.channels.insert(runner).to_u64();
+        let stats = &self.core.shared.stats;
+        stats.channels.fetch_add(1, Ordering::Relaxed);
+        stats.started.fetch_add(1, Ordering::Relaxed);
+        let home = Home {
+            executor: self.core.shared.clone(),
+            key,
+        };
+        let Some(runner) = self.channels.get_mut(Key::from_u64(key)) else {
+            return;
+        };
+        let core = &mut self.core;
+        match catch_unwind(AssertUnwindSafe(|| runner.start(core, key, home))) {
+            Ok(true) => {
+                if runner.schedule() {
+                    self.ready.push(key);
+                }
+            }
+            Ok(false) => {}
+            Err(_) => {
+                tracing::error!("a channel panicked in on_start; stopping it");
+                core.stopping.push(key);
+            }
+        }
+        self.finish_stops();
+    }
+
+    fn deliver_messages(&mut self) {
+        while let Ok(key) = self.core.shared.ready_rx.try_recv() {
+            self.ready.push(key);
+        }
+        for key in std::mem::take(&mut self.ready) {
+            let Some(runner) = self.channels.get_mut(Key::from_u64(key)) else {
+                continue;
+            };
+            runner.unschedule();
+            let core = &mut self.core;
+            match catch_unwind(AssertUnwindSafe(|| runner.drain(core, key, MESSAGE_BUDGET))) {
+                Ok(true) => {
+                    if runner.schedule() {
+                        self.ready.push(key);
+                    }
+                }
+                Ok(false) => {}
+                Err(_) => {
+                    tracing::error!("a channel panicked in on_message; stopping it");
+                    core.stopping.push(key);
+                }
+            }
+            self.finish_stops();
+        }
+    }
+
+    fn deliver(&mut self, key: u64, event: Event<'_>) {
+        let Some(runner) = self.channels.get_mut(Key::from_u64(key)) else {
+            return;
+        };
+        let core = &mut self.core;
+        if catch_unwind(AssertUnwindSafe(|| runner.dispatch(core, key, event))).is_err() {
+            tracing::error!("a channel panicked in a callback; stopping it");
+            core.stopping.push(key);
+        }
+        self.finish_stops();
+    }
+
+    fn finish_stops(&mut self) {
+        while let Some(key) = self.core.stopping.pop() {
+            let Some(mut runner) = self.channels.remove(Key::from_u64(key)) else {
+                continue;
+            };
+            if catch_unwind(AssertUnwindSafe(|| runner.finish())).is_err() {
+                tracing::error!("a channel panicked in on_stop");
+            }
+            for source in self.core.driver.sources_of(key) {
+                if let Some(timer) = self.core.connect_deadlines.remove(&source.to_u64()) {
+                    self.core.timers.cancel(timer);
+                }
+                self.core.driver.close(source);
+            }
+            self.core
+                .shared
+                .stats
+                .channels
+                .fetch_sub(1, Ordering::Relaxed);
+        }
+    }
+
+    fn handle_events(&mut self) {
+        let mut events = std::mem::take(&mut self.events);
+        for event in events.drain(..) {
+            match event {
+                IoEvent::Read(source) => self.pump(source),
+                IoEvent::Room(source) => {
+                    if let Some(owner) = self.core.driver.owner(source) {
+                        self.deliver(owner, Event::Writable(SourceId(source.to_u64())));
+                    }
+                }
+                IoEvent::Connect(source, result) => {
+                    if let Some(timer) = self.core.connect_deadlines.remove(&source.to_u64()) {
+                        self.core.timers.cancel(timer);
+                    }
+                    let Some(owner) = self.core.driver.owner(source) else {
+                        continue;
+                    };
+                    if result.is_err() {
+                        self.core.driver.close(source);
+                    }
+                    self.deliver(owner, Event::Connected(SourceId(source.to_u64()), result));
+                }
+                IoEvent::Failed(source, error) => {
+                    let Some(owner) = self.core.driver.owner(source) else {
+                        continue;
+                    };
+                    self.core.driver.close(source);
+                    let reason = CloseReason::Error(error);
+                    self.deliver(owner, Event::Closed(SourceId(source.to_u64()), reason));
+                }
+            }
+        }
+        self.events = events;
+    }
+
+    /// Delivers everything a source has ready: bytes, end of stream, or accepted connections.
+    fn pump(&mut self, source: SourceKey) {
+        let Some(owner) = self.core.driver.owner(source) else {
+            return;
+        };
+        let id = SourceId(source.to_u64());
+        while self.channels.get(Key::from_u64(owner)).is_some() {
+            match self.core.driver.read(source) {
+                ReadOutcome::Data(chunk) => {
+                    self.deliver(owner, Event::Data(id, chunk.bytes()));
+                    self.core.driver.finish_read(source, chunk);
+                }
+                ReadOutcome::Eof => {
+                    self.core.driver.close(source);
+                    self.deliver(owner, Event::Closed(id, CloseReason::PeerClosed));
+                    return;
+                }
+                ReadOutcome::Error(error) => {
+                    self.core.driver.close(source);
+                    self.deliver(owner, Event::Closed(id, CloseReason::Error(error)));
+                    return;
+                }
+                ReadOutcome::WouldBlock => match self.core.driver.accept(source) {
+                    AcceptOutcome::Accepted(stream, peer) => {
+                        self.deliver(owner, Event::Accepted(id, stream, peer));
+                    }
+                    AcceptOutcome::WouldBlock => return,
+                    AcceptOutcome::Error(error) => {
+                        tracing::warn!(error = %error, "accept failed");
+                        return;
+                    }
+                },
+            }
+        }
+    }
+
+    fn fire_timers(&mut self) {
+        let now = self.core.now_tick();
+        let mut fired = std::mem::take(&mut self.fired);
+        self.core.timers.advance(now, &mut fired);
+        let count = fired.len() as u64;
+        for (id, target) in fired.drain(..) {
+            match target {
+                TimerTarget::Channel(owner) => self.deliver(owner, Event::Timer(id)),
+                TimerTarget::ConnectDeadline(source) => {
+                    if self
+                        .core
+                        .connect_deadlines
+                        .remove(&source.to_u64())
+                        .is_none()
+                    {
+                        continue;
+                    }
+                    let Some(owner) = self.core.driver.owner(source) else {
+                        continue;
+                    };
+                    self.core.driver.close(source);
+                    let error = io::Error::new(io::ErrorKind::TimedOut, "connect timed out");
+                    self.deliver(
+                        owner,
+                        Event::Connected(SourceId(source.to_u64()), Err(error)),
+                    );
+                }
+            }
+        }
+        self.fired = fired;
+        if count > 0 {
+            self.core
+                .shared
+                .stats
+                .timers_fired
+                .fetch_add(count, Ordering::Relaxed);
+        }
+    }
+
+    fn teardown(self) {
+        let Executor {
+            core, mut channels, ..
+        } = self;
+        for key in channels.keys() {
+            if let Some(mut runner) = channels.remove(key) {
+                if catch_unwind(AssertUnwindSafe(|| runner.finish())).is_err() {
+                    tracing::error!("a channel panicked in on_stop");
+                }
+            }
+        }
+        while let Some(mut waiting) = core.local.pop() {
+            waiting.abandon();
+        }
+        core.shared.stats.channels.store(0, Ordering::Relaxed);
+        let shared = core.shared.clone();
+        drop(core);
+        shared.waker.close();
+        tracing::debug!("executor stopped");
+    }
+}
+
+/// How much longer an executor defers waiting channels to less loaded executors.
+fn patience_left(since: Instant) -> Duration {
+    placement::PATIENCE
+        .saturating_sub(since.elapsed())
+        .max(Duration::from_millis(1))
+}

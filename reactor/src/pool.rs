@@ -1,0 +1,278 @@
+//! The pool: N executor threads sharing an injector of new channels, its builder, and the
+//! [`Spawner`] that starts channels from any thread.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+use crossbeam_deque::{Injector, Steal, Worker};
+
+use crate::backend::Backend;
+use crate::channel::Channel;
+use crate::driver::{Driver, DriverConfig};
+use crate::error::{PoolError, SpawnError};
+use crate::executor::{Executor, ExecutorShared};
+use crate::mailbox::{Handle, Mailbox};
+use crate::placement::Waiting;
+use crate::runner::Cell;
+use crate::stats::ExecutorStats;
+
+/// State shared by the pool, its executors and its spawners.
+pub(crate) struct PoolShared {
+    pub(crate) injector: Injector<Waiting>,
+    pub(crate) executors: Vec<Arc<ExecutorShared>>,
+    running: AtomicBool,
+    mailbox_capacity: usize,
+}
+
+impl PoolShared {
+    /// Whether the pool still runs (false once shutdown began).
+    pub(crate) fn is_running(&self) -> bool {
+        self.running.load(Ordering::SeqCst)
+    }
+}
+
+/// Starts channels on a pool from any thread (including from inside a channel's callback).
+#[derive(Clone)]
+pub struct Spawner {
+    shared: Arc<PoolShared>,
+}
+
+impl std::fmt::Debug for Spawner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Spawner")
+            .field("executors", &self.shared.executors.len())
+            .finish()
+    }
+}
+
+impl Spawner {
+    pub(crate) fn new(shared: Arc<PoolShared>) -> Self {
+        Spawner { shared }
+    }
+
+    /// Wraps a channel with a new mailbox, unless the pool is shutting down.
+    pub(crate) fn package<C: Channel>(
+        &self,
+        channel: C,
+    ) -> Result<(Waiting, Handle<C::Message>), SpawnError<C>> {
+        if !self.shared.is_running() {
+            return Err(SpawnError(channel));
+        }
+        let mailbox = Arc::new(Mailbox::new(self.shared.mailbox_capacity));
+        let handle = Handle::new(mailbox.clone());
+        Ok((Box::new(Cell::new(channel, mailbox)), handle))
+    }
+
+    /// Hands a channel to the pool; the least loaded executor starts it and keeps it for life.
+    /// The handle posts to it (messages wait in its mailbox until it starts).
+    pub fn spawn<C: Channel>(&self, channel: C) -> Result<Handle<C::Message>, SpawnError<C>> {
+        let (runner, handle) = self.package(channel)?;
+        self.shared.injector.push(runner);
+        self.wake_all();
+        Ok(handle)
+    }
+
+    /// Wakes every sleeping executor so the least loaded one picks up new channels.
+    pub(crate) fn wake_all(&self) {
+        for executor in &self.shared.executors {
+            executor.wake();
+        }
+    }
+}
+
+/// Configures and starts a [`Pool`].
+#[derive(Debug, Clone)]
+pub struct PoolBuilder {
+    threads: Option<usize>,
+    backend: Backend,
+    mailbox_capacity: usize,
+    send_capacity: usize,
+    recv_buffer: usize,
+}
+
+impl Default for PoolBuilder {
+    fn default() -> Self {
+        PoolBuilder {
+            threads: None,
+            backend: Backend::Auto,
+            mailbox_capacity: 1024,
+            send_capacity: 64 * 1024,
+            recv_buffer: 8 * 1024,
+        }
+    }
+}
+
+impl PoolBuilder {
+    /// Number of executor threads (default: the machine's available parallelism; 1 is fine).
+    pub fn threads(mut self, threads: usize) -> Self {
+        self.threads = Some(threads);
+        self
+    }
+
+    /// Which I/O backend to use (default [`Backend::Auto`]).
+    pub fn backend(mut self, backend: Backend) -> Self {
+        self.backend = backend;
+        self
+    }
+
+    /// Messages each channel's mailbox holds before posts fail with `Full` (default 1024).
+    pub fn mailbox_capacity(mut self, capacity: usize) -> Self {
+        self.mailbox_capacity = capacity.max(1);
+        self
+    }
+
+    /// Bytes each source's send queue holds before sends fail with `Full` (default 64 KiB).
+    pub fn send_capacity(mut self, bytes: usize) -> Self {
+        self.send_capacity = bytes.max(1);
+        self
+    }
+
+    /// Size of a receive buffer (default 8 KiB). With io_uring every stream has its own, so
+    /// this times the number of connections is memory; epoll shares one per executor.
+    pub fn recv_buffer(mut self, bytes: usize) -> Self {
+        self.recv_buffer = bytes.max(64);
+        self
+    }
+
+    /// Starts the executors.
+    pub fn build(self) -> Result<Pool, PoolError> {
+        let threads = match self.threads {
+            Some(0) => return Err(PoolError::NoThreads),
+            Some(n) => n,
+            None => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        };
+        let backend = self.backend.resolve()?;
+        let config = DriverConfig {
+            send_capacity: self.send_capacity,
+            recv_buffer: self.recv_buffer,
+        };
+        let mut workers = Vec::with_capacity(threads);
+        let mut executors = Vec::with_capacity(threads);
+        for _ in 0..threads {
+            let worker = Worker::new_fifo();
+            executors.push(Arc::new(
+                ExecutorShared::new(worker.stealer()).map_err(PoolError::Driver)?,
+            ));
+            workers.push(worker);
+        }
+        let mut drivers = Vec::with_capacity(threads);
+        for executor in &executors {
+            drivers.push(
+                Driver::new(backend, config, executor.waker.raw_fd()).map_err(PoolError::Driver)?,
+            );
+        }
+        let shared = Arc::new(PoolShared {
+            injector: Injector::new(),
+            executors,
+            running: AtomicBool::new(true),
+            mailbox_capacity: self.mailbox_capacity,
+        });
+        let mut pool = Pool {
+            shared: shared.clone(),
+            threads: Vec::with_capacity(threads),
+            backend,
+        };
+        for (index, (driver, worker)) in drivers.into_iter().zip(workers).enumerate() {
+            let executor = Executor::new(index, driver, worker, shared.clone());
+            let thread = std::thread::Builder::new()
+                .name(format!("reactor-{index}"))
+                .spawn(move || executor.run())
+                .map_err(PoolError::Thread)?;
+            pool.threads.push(thread);
+        }
+        tracing::info!(backend = %backend, threads, "reactor pool started");
+        Ok(pool)
+    }
+}
+
+/// A pool of executor threads, each owning an I/O driver, a timer wheel and its channels.
+/// Dropping it is the same as [`Pool::shutdown`].
+pub struct Pool {
+    shared: Arc<PoolShared>,
+    threads: Vec<JoinHandle<()>>,
+    backend: Backend,
+}
+
+impl std::fmt::Debug for Pool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pool")
+            .field("backend", &self.backend)
+            .field("threads", &self.threads.len())
+            .finish()
+    }
+}
+
+impl Pool {
+    /// A pool with default settings: one executor per available core, [`Backend::Auto`].
+    pub fn new() -> Result<Pool, PoolError> {
+        PoolBuilder::default().build()
+    }
+
+    /// A builder to choose threads, backend and queue sizes.
+    pub fn builder() -> PoolBuilder {
+        PoolBuilder::default()
+    }
+
+    /// The backend the executors run (never `Auto`).
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Number of executor threads.
+    pub fn threads(&self) -> usize {
+        self.shared.executors.len()
+    }
+
+    /// Hands a channel to the pool (see [`Spawner::spawn`]).
+    pub fn spawn<C: Channel>(&self, channel: C) -> Result<Handle<C::Message>, SpawnError<C>> {
+        self.spawner().spawn(channel)
+    }
+
+    /// A cloneable spawner for other threads and for channels.
+    pub fn spawner(&self) -> Spawner {
+        Spawner::new(self.shared.clone())
+    }
+
+    /// A snapshot of every executor's counters.
+    pub fn stats(&self) -> Vec<ExecutorStats> {
+        self.shared
+            .executors
+            .iter()
+            .enumerate()
+            .map(|(i, e)| e.stats.snapshot(i))
+            .collect()
+    }
+
+    /// Stops every channel (`on_stop`), closes every descriptor the executors own and joins
+    /// the threads.
+    pub fn shutdown(mut self) {
+        self.stop();
+    }
+
+    fn stop(&mut self) {
+        self.shared.running.store(false, Ordering::SeqCst);
+        for executor in &self.shared.executors {
+            executor.wake();
+            executor.waker.wake();
+        }
+        for thread in self.threads.drain(..) {
+            if thread.join().is_err() {
+                tracing::error!("an executor thread panicked");
+            }
+        }
+        loop {
+            match self.shared.injector.steal() {
+                Steal::Success(mut waiting) => waiting.abandon(),
+                Steal::Retry => continue,
+                Steal::Empty => break,
+            }
+        }
+    }
+}
+
+impl Drop for Pool {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}

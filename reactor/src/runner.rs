@@ -1,0 +1,127 @@
+//! The executor's type-erased view of a channel: a [`Channel`] plus its mailbox, behind one
+//! object-safe trait so one executor can hold channels of many types.
+
+use std::io;
+use std::net::{SocketAddr, TcpStream};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use crate::channel::{Channel, CloseReason, SourceId};
+use crate::context::Context;
+use crate::executor::Core;
+use crate::mailbox::{Home, Mailbox};
+use crate::timer::TimerId;
+
+/// Something the executor delivers to a channel.
+pub(crate) enum Event<'a> {
+    Data(SourceId, &'a [u8]),
+    Writable(SourceId),
+    Connected(SourceId, io::Result<()>),
+    Accepted(SourceId, TcpStream, SocketAddr),
+    Closed(SourceId, CloseReason),
+    Timer(TimerId),
+}
+
+/// A channel as the executor sees it.
+pub(crate) trait Runner: Send {
+    /// Pins the channel to its executor and runs `on_start`; true if messages already wait.
+    fn start(&mut self, core: &mut Core, key: u64, home: Home) -> bool;
+    /// Delivers one event.
+    fn dispatch(&mut self, core: &mut Core, key: u64, event: Event<'_>);
+    /// Delivers up to `budget` posted messages; true if more remain.
+    fn drain(&mut self, core: &mut Core, key: u64, budget: usize) -> bool;
+    /// Clears the "queued on the ready list" mark before draining.
+    fn unschedule(&self);
+    /// Marks the channel queued; false if it already was.
+    fn schedule(&self) -> bool;
+    /// Runs `on_stop` and refuses further posts.
+    fn finish(&mut self);
+    /// Drops a channel that never started: refuses posts, no callback.
+    fn abandon(&mut self);
+}
+
+/// A channel with its mailbox.
+pub(crate) struct Cell<C: Channel> {
+    channel: C,
+    mailbox: Arc<Mailbox<C::Message>>,
+}
+
+impl<C: Channel> Cell<C> {
+    pub(crate) fn new(channel: C, mailbox: Arc<Mailbox<C::Message>>) -> Self {
+        Cell { channel, mailbox }
+    }
+}
+
+impl<C: Channel> Runner for Cell<C> {
+    fn start(&mut self, core: &mut Core, key: u64, home: Home) -> bool {
+        let waiting = self.mailbox.bind(home);
+        let mut cx = Context {
+            core,
+            channel: key,
+            mailbox: &self.mailbox,
+        };
+        self.channel.on_start(&mut cx);
+        waiting
+    }
+
+    fn dispatch(&mut self, core: &mut Core, key: u64, event: Event<'_>) {
+        let mut cx = Context {
+            core,
+            channel: key,
+            mailbox: &self.mailbox,
+        };
+        let ch = &mut self.channel;
+        match event {
+            Event::Data(source, data) => ch.on_data(&mut cx, source, data),
+            Event::Writable(source) => ch.on_writable(&mut cx, source),
+            Event::Connected(source, result) => ch.on_connect(&mut cx, source, result),
+            Event::Accepted(listener, stream, peer) => {
+                ch.on_accept(&mut cx, listener, stream, peer)
+            }
+            Event::Closed(source, reason) => ch.on_closed(&mut cx, source, reason),
+            Event::Timer(timer) => ch.on_timer(&mut cx, timer),
+        }
+    }
+
+    fn drain(&mut self, core: &mut Core, key: u64, budget: usize) -> bool {
+        let mut cx = Context {
+            core,
+            channel: key,
+            mailbox: &self.mailbox,
+        };
+        for _ in 0..budget {
+            match self.mailbox.rx.try_recv() {
+                Ok(message) => {
+                    cx.core
+                        .shared
+                        .stats
+                        .messages
+                        .fetch_add(1, Ordering::Relaxed);
+                    self.channel.on_message(&mut cx, message);
+                    if cx.core.stopping.contains(&key) {
+                        return false;
+                    }
+                }
+                Err(_) => return false,
+            }
+        }
+        !self.mailbox.rx.is_empty()
+    }
+
+    fn unschedule(&self) {
+        self.mailbox.scheduled.store(false, Ordering::SeqCst);
+    }
+
+    fn schedule(&self) -> bool {
+        !self.mailbox.scheduled.swap(true, Ordering::SeqCst)
+    }
+
+    fn finish(&mut self) {
+        self.mailbox.close();
+        self.channel.on_stop();
+    }
+
+    fn abandon(&mut self) {
+        self.mailbox.close();
+    }
+}

@@ -1,0 +1,58 @@
+//! Per-executor counters, updated by the executor and readable from any thread for tests and
+//! benchmarks.
+
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+
+/// The live counters of one executor.
+#[derive(Default)]
+pub(crate) struct StatsCounters {
+    pub(crate) channels: AtomicUsize,
+    pub(crate) started: AtomicU64,
+    pub(crate) wakeups: AtomicU64,
+    pub(crate) polls: AtomicU64,
+    pub(crate) messages: AtomicU64,
+    pub(crate) timers_fired: AtomicU64,
+    pub(crate) sources: AtomicUsize,
+    pub(crate) timers: AtomicUsize,
+}
+
+impl StatsCounters {
+    /// A consistent-enough copy for reporting.
+    pub(crate) fn snapshot(&self, index: usize) -> ExecutorStats {
+        ExecutorStats {
+            index,
+            channels: self.channels.load(Ordering::Relaxed),
+            channels_started: self.started.load(Ordering::Relaxed),
+            wakeups: self.wakeups.load(Ordering::Relaxed),
+            polls: self.polls.load(Ordering::Relaxed),
+            messages: self.messages.load(Ordering::Relaxed),
+            timers_fired: self.timers_fired.load(Ordering::Relaxed),
+            sources: self.sources.load(Ordering::Relaxed),
+            timers: self.timers.load(Ordering::Relaxed),
+        }
+    }
+}
+
+/// A snapshot of one executor's counters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub struct ExecutorStats {
+    /// Which executor (0-based).
+    pub index: usize,
+    /// Channels pinned to it now.
+    pub channels: usize,
+    /// Channels it has started since the pool began.
+    pub channels_started: u64,
+    /// Times it woke from sleeping in the kernel.
+    pub wakeups: u64,
+    /// Loop iterations (each one poll of the driver).
+    pub polls: u64,
+    /// Posted messages delivered.
+    pub messages: u64,
+    /// Timers fired (channel timers and connect deadlines).
+    pub timers_fired: u64,
+    /// Descriptors (connections, listeners, serial ports) it drives now.
+    pub sources: usize,
+    /// Timers pending in its wheel now.
+    pub timers: usize,
+}

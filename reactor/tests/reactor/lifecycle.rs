@@ -1,0 +1,126 @@
+//! Pool life cycle: backend selection, clean shutdown (every descriptor closed, threads
+//! joined) and sleeping in the kernel when idle.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use rdnp3_reactor::{
+    completion, Backend, Channel, Context, Pool, PoolError, Promise, SourceId, TimerId,
+};
+
+use crate::util::{self, EchoServer};
+
+/// Connects, says when it is connected, then idles.
+struct Parked {
+    addr: SocketAddr,
+    connected: Option<Promise<()>>,
+}
+
+impl Channel for Parked {
+    type Message = ();
+
+    fn on_start(&mut self, cx: &mut Context<'_, ()>) {
+        cx.connect(self.addr, Duration::from_secs(10))
+            .expect("connect");
+    }
+
+    fn on_connect(&mut self, _: &mut Context<'_, ()>, _: SourceId, result: std::io::Result<()>) {
+        result.expect("connected");
+        if let Some(connected) = self.connected.take() {
+            connected.complete(());
+        }
+    }
+}
+
+fn park_connections(pool: &Pool, addr: SocketAddr, count: usize) {
+    let waits: Vec<_> = (0..count)
+        .map(|_| {
+            let (promise, done) = completion();
+            pool.spawn(Parked {
+                addr,
+                connected: Some(promise),
+            })
+            .expect("spawn");
+            done
+        })
+        .collect();
+    for done in waits {
+        util::wait(done);
+    }
+}
+
+pub fn a_pool_runs_the_backend_it_was_asked_for(backend: Backend) {
+    let pool = util::pool(backend, 1);
+    assert_eq!(pool.threads(), 1);
+    drop(pool);
+    let auto = Pool::builder().threads(1).build().expect("auto pool");
+    let expected = if Backend::IoUring.check().is_ok() {
+        Backend::IoUring
+    } else {
+        Backend::Epoll
+    };
+    assert_eq!(auto.backend(), expected);
+    drop(auto);
+    match Pool::builder().backend(backend).threads(0).build() {
+        Err(e @ PoolError::NoThreads) => assert!(!e.to_string().is_empty()),
+        other => panic!("zero threads accepted: {other:?}"),
+    }
+}
+
+pub fn shutdown_closes_every_descriptor_and_joins_the_threads(backend: Backend) {
+    // Cases run one at a time on this thread, so nothing else opens descriptors meanwhile.
+    let before = util::open_fds();
+    let pool = util::pool(backend, 2);
+    let addr = EchoServer::start(&pool);
+    park_connections(&pool, addr, 100);
+    let during = util::open_fds();
+    assert!(
+        during >= before + 200,
+        "connections are open ({before} -> {during})"
+    );
+    pool.shutdown();
+    assert_eq!(
+        util::open_fds(),
+        before,
+        "descriptors left open after shutdown"
+    );
+}
+
+/// Fires one timer and reports it.
+struct Alarm {
+    delay: Duration,
+    fired: Option<Promise<()>>,
+}
+
+impl Channel for Alarm {
+    type Message = ();
+
+    fn on_start(&mut self, cx: &mut Context<'_, ()>) {
+        cx.set_timer(self.delay);
+    }
+
+    fn on_timer(&mut self, cx: &mut Context<'_, ()>, _: TimerId) {
+        if let Some(fired) = self.fired.take() {
+            fired.complete(());
+        }
+        cx.stop();
+    }
+}
+
+pub fn an_idle_executor_with_open_connections_wakes_only_for_due_timers(backend: Backend) {
+    let pool = util::pool(backend, 1);
+    let addr = EchoServer::start(&pool);
+    park_connections(&pool, addr, 200);
+    let before = pool.stats()[0].wakeups;
+    let (fired, done) = completion();
+    pool.spawn(Alarm {
+        delay: Duration::from_millis(300),
+        fired: Some(fired),
+    })
+    .expect("spawn");
+    util::wait(done);
+    let wakeups = pool.stats()[0].wakeups - before;
+    // One wake for the spawn, a few for the timer wheel cascading towards the deadline.
+    assert!(wakeups <= 8, "{wakeups} wake-ups while idle for one timer");
+    pool.shutdown();
+}

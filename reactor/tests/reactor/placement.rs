@@ -1,0 +1,157 @@
+//! Placement: new channels spread evenly over the executors and never move once started.
+
+use std::net::SocketAddr;
+use std::thread::ThreadId;
+use std::time::Duration;
+
+use rdnp3_reactor::{completion, Backend, Channel, Context, Promise, SourceId, TimerId};
+
+use crate::util::{self, EchoServer};
+
+/// Reports which executor started it.
+struct Idle {
+    started: Option<Promise<usize>>,
+}
+
+impl Channel for Idle {
+    type Message = ();
+
+    fn on_start(&mut self, cx: &mut Context<'_, ()>) {
+        if let Some(started) = self.started.take() {
+            started.complete(cx.executor_index());
+        }
+    }
+}
+
+pub fn a_thousand_channels_spread_evenly_over_the_executors(backend: Backend) {
+    for threads in [2, 3] {
+        let pool = util::pool(backend, threads);
+        let mut started = Vec::new();
+        for _ in 0..1000 {
+            let (promise, done) = completion();
+            pool.spawn(Idle {
+                started: Some(promise),
+            })
+            .expect("spawn");
+            started.push(done);
+        }
+        let mut counts = vec![0usize; threads];
+        for done in started {
+            counts[util::wait(done)] += 1;
+        }
+        let pinned: Vec<usize> = pool.stats().iter().map(|s| s.channels).collect();
+        assert_eq!(pinned, counts, "stats agree with where channels started");
+        let mean = 1000 / threads;
+        for &count in &counts {
+            assert!(
+                count.abs_diff(mean) <= mean / 10,
+                "uneven spread {counts:?} on {threads} executors"
+            );
+        }
+        pool.shutdown();
+    }
+}
+
+enum Poke {
+    Ping,
+    Report(Promise<Vec<ThreadId>>),
+}
+
+/// Records the thread of every callback: start, connect, data, timer and message.
+struct Recorder {
+    addr: SocketAddr,
+    threads: Vec<ThreadId>,
+    conn: Option<SourceId>,
+}
+
+impl Recorder {
+    fn note(&mut self) {
+        self.threads.push(std::thread::current().id());
+    }
+}
+
+impl Channel for Recorder {
+    type Message = Poke;
+
+    fn on_start(&mut self, cx: &mut Context<'_, Poke>) {
+        self.note();
+        cx.connect(self.addr, Duration::from_secs(10))
+            .expect("connect");
+        cx.set_timer(Duration::from_millis(1));
+    }
+
+    fn on_connect(
+        &mut self,
+        cx: &mut Context<'_, Poke>,
+        source: SourceId,
+        result: std::io::Result<()>,
+    ) {
+        self.note();
+        // This case is about threads, not connects: a refused connect still counts as a callback.
+        if result.is_ok() {
+            self.conn = Some(source);
+            let _ = cx.send(source, b"hello");
+        }
+    }
+
+    fn on_data(&mut self, _: &mut Context<'_, Poke>, _: SourceId, _: &[u8]) {
+        self.note();
+    }
+
+    fn on_timer(&mut self, cx: &mut Context<'_, Poke>, _: TimerId) {
+        self.note();
+        if self.threads.len() < 20 {
+            cx.set_timer(Duration::from_millis(1));
+        }
+    }
+
+    fn on_message(&mut self, cx: &mut Context<'_, Poke>, poke: Poke) {
+        self.note();
+        match poke {
+            Poke::Ping => {
+                if let Some(conn) = self.conn {
+                    let _ = cx.send(conn, b"ping");
+                }
+            }
+            Poke::Report(reply) => reply.complete(self.threads.clone()),
+        }
+    }
+}
+
+pub fn every_callback_of_a_channel_runs_on_the_same_thread(backend: Backend) {
+    let pool = util::pool(backend, 2);
+    let addr = EchoServer::start(&pool);
+    let handles: Vec<_> = (0..100)
+        .map(|_| {
+            pool.spawn(Recorder {
+                addr,
+                threads: Vec::new(),
+                conn: None,
+            })
+            .expect("spawn")
+        })
+        .collect();
+    for _ in 0..10 {
+        for handle in &handles {
+            handle.post(Poke::Ping).expect("post");
+        }
+    }
+    let mut executors = std::collections::HashSet::new();
+    for handle in &handles {
+        let (reply, done) = completion();
+        handle.post(Poke::Report(reply)).expect("post");
+        let threads = util::wait(done);
+        assert!(
+            threads.len() >= 3,
+            "too few callbacks recorded: {}",
+            threads.len()
+        );
+        assert!(
+            threads.iter().all(|t| *t == threads[0]),
+            "a channel ran on two threads"
+        );
+        executors.insert(threads[0]);
+    }
+    assert_eq!(executors.len(), 2, "both executors ran channels");
+    pool.shutdown();
+}
