@@ -6,6 +6,7 @@
 
 pub mod app;
 pub mod link;
+pub mod master;
 pub mod objects;
 pub mod session;
 pub mod transport;

@@ -1,0 +1,55 @@
+//! Master association settings.
+
+use super::request::{Classes, TimeSyncMode};
+use std::time::Duration;
+
+/// How a master association behaves; `Default` gives the usual DNP3 defaults.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MasterConfig {
+    /// The master's own link address.
+    pub local_address: u16,
+    /// The outstation's link address.
+    pub outstation_address: u16,
+    /// How long to wait for each response fragment.
+    pub response_timeout: Duration,
+    /// Largest fragment the master sends.
+    pub max_tx_fragment: usize,
+    /// Largest fragment the master accepts.
+    pub max_rx_fragment: usize,
+    /// Send DISABLE_UNSOLICITED for classes 1–3 first on every new connection.
+    pub disable_unsolicited_at_startup: bool,
+    /// Run an integrity poll on every new connection and after an outstation restart.
+    pub startup_integrity: bool,
+    /// Classes to ENABLE_UNSOLICITED after the startup integrity poll (empty: leave disabled).
+    pub unsolicited_classes: Classes,
+    /// Time synchronisation to run when the outstation sets NEED_TIME (`None`: never).
+    pub time_sync: Option<TimeSyncMode>,
+    /// Run an integrity poll when the outstation reports EVENT_BUFFER_OVERFLOW.
+    pub integrity_on_overflow: bool,
+    /// First retry delay of an automatic task that timed out; doubles up to `task_retry_max`.
+    pub task_retry_min: Duration,
+    /// Longest retry delay of automatic tasks.
+    pub task_retry_max: Duration,
+    /// Most user requests queued at once; more are refused with `QueueFull`.
+    pub max_queued_requests: usize,
+}
+
+impl Default for MasterConfig {
+    fn default() -> Self {
+        MasterConfig {
+            local_address: 1,
+            outstation_address: 1024,
+            response_timeout: Duration::from_secs(5),
+            max_tx_fragment: 2048,
+            max_rx_fragment: 2048,
+            disable_unsolicited_at_startup: true,
+            startup_integrity: true,
+            unsolicited_classes: Classes::EVENTS,
+            time_sync: None,
+            integrity_on_overflow: true,
+            task_retry_min: Duration::from_secs(5),
+            task_retry_max: Duration::from_secs(60),
+            max_queued_requests: 64,
+        }
+    }
+}

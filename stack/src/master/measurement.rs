@@ -1,0 +1,187 @@
+//! Measurements as the master delivers them: typed values with flags and time, handed to the
+//! user's [`ReadHandler`] one by one straight from the response bytes.
+
+use crate::app::Iin;
+use crate::objects::{flags, DoubleBit, Point, Timestamp, Value, Variation};
+
+/// The point type a measurement belongs to.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum MeasurementKind {
+    /// Binary input (g1, g2).
+    Binary,
+    /// Double-bit binary input (g3, g4).
+    DoubleBit,
+    /// Binary output status (g10, g11).
+    BinaryOutputStatus,
+    /// Counter (g20, g22).
+    Counter,
+    /// Frozen counter (g21, g23).
+    FrozenCounter,
+    /// Analog input (g30, g32).
+    Analog,
+    /// Analog output status (g40, g42).
+    AnalogOutputStatus,
+    /// Octet string (g110, g111).
+    OctetString,
+}
+
+impl MeasurementKind {
+    /// The kind of a response object, and whether it is an event; `None` for objects that
+    /// are not measurements (time, IIN, control echoes, attributes …).
+    pub fn of(variation: Variation) -> Option<(MeasurementKind, bool)> {
+        let (group, _) = variation.numbers();
+        Some(match group {
+            1 => (MeasurementKind::Binary, false),
+            2 => (MeasurementKind::Binary, true),
+            3 => (MeasurementKind::DoubleBit, false),
+            4 => (MeasurementKind::DoubleBit, true),
+            10 => (MeasurementKind::BinaryOutputStatus, false),
+            11 => (MeasurementKind::BinaryOutputStatus, true),
+            20 => (MeasurementKind::Counter, false),
+            22 => (MeasurementKind::Counter, true),
+            21 => (MeasurementKind::FrozenCounter, false),
+            23 => (MeasurementKind::FrozenCounter, true),
+            30 => (MeasurementKind::Analog, false),
+            32 => (MeasurementKind::Analog, true),
+            40 => (MeasurementKind::AnalogOutputStatus, false),
+            42 => (MeasurementKind::AnalogOutputStatus, true),
+            110 => (MeasurementKind::OctetString, false),
+            111 => (MeasurementKind::OctetString, true),
+            _ => return None,
+        })
+    }
+
+    /// The lower-case name used by the examples' output.
+    pub fn name(self) -> &'static str {
+        match self {
+            MeasurementKind::Binary => "binary",
+            MeasurementKind::DoubleBit => "double-bit",
+            MeasurementKind::BinaryOutputStatus => "binary-output-status",
+            MeasurementKind::Counter => "counter",
+            MeasurementKind::FrozenCounter => "frozen-counter",
+            MeasurementKind::Analog => "analog",
+            MeasurementKind::AnalogOutputStatus => "analog-output-status",
+            MeasurementKind::OctetString => "octet-string",
+        }
+    }
+}
+
+/// A measurement's value, typed by its kind.
+#[derive(Copy, Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum MeasurementValue<'a> {
+    /// Binary input or binary output status.
+    Binary(bool),
+    /// Double-bit input.
+    DoubleBit(DoubleBit),
+    /// Counter or frozen counter.
+    Counter(u32),
+    /// Analog input or analog output status.
+    Analog(f64),
+    /// Octet string bytes.
+    OctetString(&'a [u8]),
+}
+
+impl std::fmt::Display for MeasurementValue<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            MeasurementValue::Binary(b) => write!(f, "{b}"),
+            MeasurementValue::DoubleBit(d) => f.write_str(d.name()),
+            MeasurementValue::Counter(c) => write!(f, "{c}"),
+            MeasurementValue::Analog(a) => write!(f, "{a}"),
+            MeasurementValue::OctetString(b) => {
+                for x in *b {
+                    write!(f, "{x:02X}")?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+/// One measurement of a response.
+#[derive(Copy, Clone, Debug, PartialEq)]
+pub struct Measurement<'a> {
+    /// Point type.
+    pub kind: MeasurementKind,
+    /// Point index.
+    pub index: u16,
+    /// Typed value.
+    pub value: MeasurementValue<'a>,
+    /// Quality flags; variations without flags report ONLINE (plus the state bit for binaries).
+    pub flags: u8,
+    /// Time of the event or freeze, where the variation carries one.
+    pub time: Option<Timestamp>,
+    /// True for event objects (g2, g4, g11, g22, g23, g32, g42, g111).
+    pub event: bool,
+}
+
+impl<'a> Measurement<'a> {
+    /// Converts one decoded point of `variation`; `None` for non-measurement objects.
+    pub fn from_point(variation: Variation, p: &Point<'a>) -> Option<Self> {
+        let (kind, event) = MeasurementKind::of(variation)?;
+        let index = u16::try_from(p.index).ok()?;
+        let value = match (kind, p.value) {
+            (MeasurementKind::Binary | MeasurementKind::BinaryOutputStatus, Value::Bool(b)) => {
+                MeasurementValue::Binary(b)
+            }
+            (MeasurementKind::DoubleBit, Value::DoubleBit(d)) => MeasurementValue::DoubleBit(d),
+            (MeasurementKind::Counter | MeasurementKind::FrozenCounter, v) => {
+                MeasurementValue::Counter(v.as_i64()?.clamp(0, u32::MAX.into()) as u32)
+            }
+            (MeasurementKind::Analog | MeasurementKind::AnalogOutputStatus, v) => {
+                MeasurementValue::Analog(v.as_f64()?)
+            }
+            (MeasurementKind::OctetString, Value::Bytes(b)) => MeasurementValue::OctetString(b),
+            _ => return None,
+        };
+        let flags = p.flags.unwrap_or(match value {
+            MeasurementValue::Binary(true) => flags::ONLINE | flags::STATE,
+            MeasurementValue::DoubleBit(d) => flags::ONLINE | (d.to_bits() << 6),
+            _ => flags::ONLINE,
+        });
+        Some(Measurement {
+            kind,
+            index,
+            value,
+            flags,
+            time: p.time,
+            event,
+        })
+    }
+}
+
+/// What a response carried the measurements in.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct ResponseInfo {
+    /// True for unsolicited responses.
+    pub unsolicited: bool,
+    /// First fragment of the response.
+    pub fir: bool,
+    /// Final fragment of the response.
+    pub fin: bool,
+    /// The response's IIN.
+    pub iin: Iin,
+}
+
+/// Receives measurements. Runs on the channel's executor: it must not block (hand slow work
+/// to another thread, e.g. over a bounded queue).
+pub trait ReadHandler: Send {
+    /// A response fragment with measurements begins.
+    fn begin(&mut self, _info: ResponseInfo) {}
+
+    /// One measurement, in the order of the response.
+    fn measurement(&mut self, m: &Measurement<'_>);
+
+    /// The fragment ends.
+    fn end(&mut self, _info: ResponseInfo) {}
+}
+
+/// A handler that ignores everything (for associations whose data nobody reads).
+#[derive(Copy, Clone, Debug, Default)]
+pub struct NullReadHandler;
+
+impl ReadHandler for NullReadHandler {
+    fn measurement(&mut self, _m: &Measurement<'_>) {}
+}

@@ -1,0 +1,278 @@
+//! What users ask a master for: reads, commands, time synchronisation and restarts, and the
+//! errors those requests can end with.
+
+use crate::app::{FragmentWriter, Iin, WriteError};
+use crate::objects::{CommandStatus, Crob, Variation};
+use std::fmt;
+
+/// A set of event classes and class 0 (static data).
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Default)]
+pub struct Classes(u8);
+
+impl Classes {
+    /// No class.
+    pub const NONE: Classes = Classes(0);
+    /// Class 0: static data.
+    pub const CLASS0: Classes = Classes(1);
+    /// Class 1 events.
+    pub const CLASS1: Classes = Classes(2);
+    /// Class 2 events.
+    pub const CLASS2: Classes = Classes(4);
+    /// Class 3 events.
+    pub const CLASS3: Classes = Classes(8);
+    /// Classes 1, 2 and 3.
+    pub const EVENTS: Classes = Classes(14);
+    /// Classes 0, 1, 2 and 3.
+    pub const ALL: Classes = Classes(15);
+
+    /// True when every class of `other` is included.
+    pub fn contains(self, other: Classes) -> bool {
+        self.0 & other.0 == other.0
+    }
+
+    /// True when no class is included.
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+
+    /// The event classes (1, 2, 3) present, as their g60 variations.
+    pub fn event_variations(self) -> impl Iterator<Item = Variation> {
+        [
+            (Classes::CLASS1, Variation::Group60Var2),
+            (Classes::CLASS2, Variation::Group60Var3),
+            (Classes::CLASS3, Variation::Group60Var4),
+        ]
+        .into_iter()
+        .filter(move |(c, _)| self.contains(*c))
+        .map(|(_, v)| v)
+    }
+}
+
+impl std::ops::BitOr for Classes {
+    type Output = Classes;
+    fn bitor(self, rhs: Classes) -> Classes {
+        Classes(self.0 | rhs.0)
+    }
+}
+
+/// One header of a READ request.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum ReadHeader {
+    /// Event classes 1/2/3 (in that order) then class 0, each with qualifier 06.
+    Classes(Classes),
+    /// Every point of a variation (qualifier 06), e.g. g30v0 for all analog inputs.
+    All(Variation),
+    /// Points `start..=stop` of a variation (qualifier 00/01).
+    Range {
+        /// The variation (0 for the default).
+        variation: Variation,
+        /// First index.
+        start: u16,
+        /// Last index.
+        stop: u16,
+    },
+    /// At most `count` objects of a variation (qualifier 07/08), e.g. events of one class.
+    Count {
+        /// The variation.
+        variation: Variation,
+        /// The limit.
+        count: u16,
+    },
+}
+
+/// A READ request: one or more headers.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReadRequest {
+    headers: Vec<ReadHeader>,
+}
+
+impl ReadRequest {
+    /// A request with these headers.
+    pub fn new(headers: Vec<ReadHeader>) -> Self {
+        ReadRequest { headers }
+    }
+
+    /// The integrity poll: classes 1, 2, 3 then 0.
+    pub fn integrity() -> Self {
+        Self::classes(Classes::ALL)
+    }
+
+    /// A poll of the given classes.
+    pub fn classes(classes: Classes) -> Self {
+        ReadRequest {
+            headers: vec![ReadHeader::Classes(classes)],
+        }
+    }
+
+    /// The headers.
+    pub fn headers(&self) -> &[ReadHeader] {
+        &self.headers
+    }
+
+    /// Writes the headers into a READ fragment.
+    pub fn write(&self, w: &mut FragmentWriter<'_>) -> Result<(), WriteError> {
+        for h in &self.headers {
+            match *h {
+                ReadHeader::Classes(c) => {
+                    for v in c.event_variations() {
+                        w.all(v)?;
+                    }
+                    if c.contains(Classes::CLASS0) {
+                        w.all(Variation::Group60Var1)?;
+                    }
+                }
+                ReadHeader::All(v) => w.all(v)?,
+                ReadHeader::Range {
+                    variation,
+                    start,
+                    stop,
+                } => w.range_only(variation, start, stop)?,
+                ReadHeader::Count { variation, count } => w.count_only(variation, count)?,
+            }
+        }
+        Ok(())
+    }
+}
+
+/// How controls are executed.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub enum CommandMode {
+    /// SELECT, then OPERATE with identical objects.
+    SelectBeforeOperate,
+    /// DIRECT_OPERATE with a response.
+    DirectOperate,
+    /// DIRECT_OPERATE_NR: no response; completes once sent.
+    DirectOperateNoAck,
+}
+
+/// An analog output value; its type chooses the variation g41v1..v4.
+#[derive(Copy, Clone, Debug, PartialEq)]
+pub enum AnalogOutput {
+    /// g41v1.
+    I32(i32),
+    /// g41v2.
+    I16(i16),
+    /// g41v3.
+    F32(f32),
+    /// g41v4.
+    F64(f64),
+}
+
+impl AnalogOutput {
+    /// The g41 variation for this value.
+    pub fn variation(self) -> Variation {
+        match self {
+            AnalogOutput::I32(_) => Variation::Group41Var1,
+            AnalogOutput::I16(_) => Variation::Group41Var2,
+            AnalogOutput::F32(_) => Variation::Group41Var3,
+            AnalogOutput::F64(_) => Variation::Group41Var4,
+        }
+    }
+
+    /// The value as f64.
+    pub fn as_f64(self) -> f64 {
+        match self {
+            AnalogOutput::I32(v) => f64::from(v),
+            AnalogOutput::I16(v) => f64::from(v),
+            AnalogOutput::F32(v) => f64::from(v),
+            AnalogOutput::F64(v) => v,
+        }
+    }
+}
+
+/// One control in a command request.
+#[derive(Copy, Clone, Debug, PartialEq)]
+pub enum Command {
+    /// A control relay output block on a binary output.
+    Crob {
+        /// Point index.
+        index: u16,
+        /// The block.
+        crob: Crob,
+    },
+    /// A set-point on an analog output.
+    Analog {
+        /// Point index.
+        index: u16,
+        /// The value.
+        value: AnalogOutput,
+    },
+}
+
+impl Command {
+    /// The point index.
+    pub fn index(&self) -> u16 {
+        match *self {
+            Command::Crob { index, .. } | Command::Analog { index, .. } => index,
+        }
+    }
+
+    /// The object variation this command is written with.
+    pub fn variation(&self) -> Variation {
+        match self {
+            Command::Crob { .. } => Variation::Group12Var1,
+            Command::Analog { value, .. } => value.variation(),
+        }
+    }
+}
+
+/// Time synchronisation procedures (PROTOCOL.md §6.5).
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub enum TimeSyncMode {
+    /// RECORD_CURRENT_TIME, then WRITE g50v3.
+    Lan,
+    /// DELAY_MEASURE, then WRITE g50v1 corrected by half the round trip.
+    NonLan,
+}
+
+/// Restart kinds.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub enum RestartKind {
+    /// COLD_RESTART.
+    Cold,
+    /// WARM_RESTART.
+    Warm,
+}
+
+/// Why a master request failed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TaskError {
+    /// No response within the response timeout.
+    Timeout,
+    /// The channel is not connected, or closed while the request was pending.
+    LinkDown,
+    /// Too many requests are queued on this association.
+    QueueFull,
+    /// The association or its channel was shut down.
+    Shutdown,
+    /// The outstation answered with IIN2 error bits (no function / unknown object / bad
+    /// parameter).
+    Rejected(Iin),
+    /// The response was malformed or did not match the request.
+    BadResponse(&'static str),
+    /// The request does not fit in one fragment or is otherwise invalid.
+    BadRequest(&'static str),
+}
+
+impl fmt::Display for TaskError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TaskError::Timeout => f.write_str("no response within the response timeout"),
+            TaskError::LinkDown => f.write_str("the channel is not connected"),
+            TaskError::QueueFull => f.write_str("too many requests queued on the association"),
+            TaskError::Shutdown => f.write_str("the association was shut down"),
+            TaskError::Rejected(iin) => write!(f, "rejected by the outstation: {iin}"),
+            TaskError::BadResponse(why) => write!(f, "bad response: {why}"),
+            TaskError::BadRequest(why) => write!(f, "bad request: {why}"),
+        }
+    }
+}
+
+impl std::error::Error for TaskError {}
+
+/// The outcome of a command request: one status per control, in request order.
+pub type CommandResult = Result<Vec<CommandStatus>, TaskError>;
+
+/// Where a request's result goes: called exactly once, on the channel's executor.
+pub type Reply<T> = Box<dyn FnOnce(Result<T, TaskError>) + Send>;
