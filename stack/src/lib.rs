@@ -5,6 +5,7 @@
 #![deny(missing_docs)]
 
 pub mod app;
+pub mod channel;
 pub mod link;
 pub mod master;
 pub mod objects;

@@ -1,0 +1,104 @@
+//! Channel settings, states and the listener that reports state changes.
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+/// How much of the traffic a channel logs (through `tracing`, at debug and trace level).
+#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub enum DecodeLevel {
+    /// Nothing beyond connection changes and errors.
+    #[default]
+    Nothing,
+    /// Link and application headers.
+    Headers,
+    /// Headers and object headers.
+    Objects,
+    /// Headers, object headers and every value.
+    Values,
+}
+
+/// What a TCP server does when a second master connects.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Default)]
+pub enum ServerPolicy {
+    /// Close the existing connection and serve the new one (the usual choice: a master that
+    /// reconnects after a silent network failure is served at once).
+    #[default]
+    CloseExisting,
+    /// Keep the existing connection and refuse the new one.
+    RejectNew,
+}
+
+/// Settings common to every channel.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChannelConfig {
+    /// Name used in logs.
+    pub name: String,
+    /// First reconnect delay; doubles after every failure up to `max_retry`.
+    pub min_retry: Duration,
+    /// Longest reconnect delay.
+    pub max_retry: Duration,
+    /// Silence after which a REQUEST_LINK_STATUS is sent (`None`: no keep-alive).
+    pub keep_alive: Option<Duration>,
+    /// How long to wait for the LINK_STATUS answer before the connection is closed.
+    pub link_timeout: Duration,
+    /// TCP connect timeout.
+    pub connect_timeout: Duration,
+    /// Traffic logging.
+    pub decode: DecodeLevel,
+    /// Servers: accept only masters from these addresses (`None`: any).
+    pub allow_list: Option<Vec<IpAddr>>,
+    /// Servers: what to do when a second master connects.
+    pub server_policy: ServerPolicy,
+}
+
+impl ChannelConfig {
+    /// Defaults with a name.
+    pub fn named(name: impl Into<String>) -> Self {
+        ChannelConfig {
+            name: name.into(),
+            ..ChannelConfig::default()
+        }
+    }
+}
+
+impl Default for ChannelConfig {
+    fn default() -> Self {
+        ChannelConfig {
+            name: "channel".into(),
+            min_retry: Duration::from_secs(1),
+            max_retry: Duration::from_secs(60),
+            keep_alive: Some(Duration::from_secs(60)),
+            link_timeout: Duration::from_secs(1),
+            connect_timeout: Duration::from_secs(5),
+            decode: DecodeLevel::Nothing,
+            allow_list: None,
+            server_policy: ServerPolicy::CloseExisting,
+        }
+    }
+}
+
+/// The life cycle of a channel's transport.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ChannelState {
+    /// Connecting (clients) or listening (servers).
+    Connecting,
+    /// A connection is open; sessions are talking.
+    Open,
+    /// The connection closed; a client waits for its reconnect delay.
+    Closed,
+    /// The channel was shut down for good.
+    Shutdown,
+}
+
+/// Receives a channel's state changes. Runs on the channel's executor: it must not block.
+pub trait ChannelListener: Send {
+    /// The state changed.
+    fn on_state(&mut self, state: ChannelState);
+}
+
+impl<F: FnMut(ChannelState) + Send> ChannelListener for F {
+    fn on_state(&mut self, state: ChannelState) {
+        self(state)
+    }
+}

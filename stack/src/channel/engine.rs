@@ -1,0 +1,540 @@
+//! The DNP3 side of a channel, without I/O: bytes in, link frames checked and routed by
+//! address to the sessions (multi-drop), link-layer replies and keep-alive, and every session's
+//! fragments segmented and framed into one output buffer. The reactor glue only moves bytes
+//! and timers, so this engine is what tests drive when they wire a master to an outstation.
+
+use super::config::DecodeLevel;
+use super::stats::ChannelCounters;
+use crate::app::Fragment;
+use crate::link::{
+    format_frame, AddressKind, LinkErrorKind, LinkFrame, LinkFunction, LinkHeader, LinkParser,
+    HEADER_SIZE,
+};
+use crate::master::MasterSession;
+use crate::session::{Now, Session};
+use crate::transport::{Reassembler, Segmenter};
+use std::collections::VecDeque;
+use std::fmt;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Link-layer replies queued at most (ACK, LINK_STATUS …); more are dropped and counted.
+const MAX_LINK_REPLIES: usize = 16;
+
+/// A session of either role, owned by its channel.
+pub enum SessionKind {
+    /// A master association.
+    Master(Box<MasterSession>),
+}
+
+impl SessionKind {
+    fn session(&mut self) -> &mut dyn Session {
+        match self {
+            SessionKind::Master(m) => m.as_mut(),
+        }
+    }
+
+    fn session_ref(&self) -> &dyn Session {
+        match self {
+            SessionKind::Master(m) => m.as_ref(),
+        }
+    }
+
+    fn max_tx_fragment(&self) -> usize {
+        match self {
+            SessionKind::Master(m) => m.config().max_tx_fragment,
+        }
+    }
+
+    fn max_rx_fragment(&self) -> usize {
+        match self {
+            SessionKind::Master(m) => m.config().max_rx_fragment,
+        }
+    }
+}
+
+/// Why a session could not be added.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum AddSessionError {
+    /// Another session of this channel already uses this local/remote address pair.
+    DuplicateAddress {
+        /// The local address.
+        local: u16,
+        /// The remote address.
+        remote: u16,
+    },
+    /// The address is reserved or a broadcast address.
+    InvalidAddress(u16),
+}
+
+impl fmt::Display for AddSessionError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            AddSessionError::DuplicateAddress { local, remote } => {
+                write!(
+                    f,
+                    "a session {local} <-> {remote} already exists on this channel"
+                )
+            }
+            AddSessionError::InvalidAddress(a) => write!(f, "{a} is not a station address"),
+        }
+    }
+}
+
+impl std::error::Error for AddSessionError {}
+
+struct Slot {
+    id: u32,
+    kind: SessionKind,
+    rx: Reassembler,
+    tx: Segmenter,
+    /// Secondary link state for link-confirmed data (PROTOCOL.md §2.6).
+    link_reset: bool,
+    expected_fcb: bool,
+}
+
+/// The sans-I/O heart of a channel.
+pub struct ChannelEngine {
+    name: Arc<str>,
+    slots: Vec<Slot>,
+    next_id: u32,
+    parser: LinkParser,
+    counters: Arc<ChannelCounters>,
+    decode: DecodeLevel,
+    keep_alive: Option<Duration>,
+    link_timeout: Duration,
+    open: bool,
+    last_rx: Instant,
+    keep_alive_wait: Option<Instant>,
+    link_replies: VecDeque<LinkHeader>,
+    fragment: Vec<u8>,
+}
+
+/// What a timer expiry asks of the transport.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum TimerOutcome {
+    /// Nothing special.
+    Continue,
+    /// A keep-alive went unanswered: the connection should be closed.
+    KeepAliveFailed,
+}
+
+impl ChannelEngine {
+    /// An engine with no sessions.
+    pub fn new(
+        name: Arc<str>,
+        counters: Arc<ChannelCounters>,
+        decode: DecodeLevel,
+        keep_alive: Option<Duration>,
+        link_timeout: Duration,
+    ) -> Self {
+        ChannelEngine {
+            name,
+            slots: Vec::new(),
+            next_id: 1,
+            parser: LinkParser::new(),
+            counters,
+            decode,
+            keep_alive,
+            link_timeout,
+            open: false,
+            last_rx: Instant::now(),
+            keep_alive_wait: None,
+            link_replies: VecDeque::with_capacity(MAX_LINK_REPLIES),
+            fragment: Vec::new(),
+        }
+    }
+
+    /// The channel's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The counters.
+    pub fn counters(&self) -> &Arc<ChannelCounters> {
+        &self.counters
+    }
+
+    /// Adds a session; it starts at once if the transport is open. Returns its id.
+    pub fn add(&mut self, now: &Now, kind: SessionKind) -> Result<u32, AddSessionError> {
+        let s = kind.session_ref();
+        let (local, remote) = (s.local_address(), s.remote_address());
+        for a in [local, remote] {
+            if AddressKind::of(a) != AddressKind::Station {
+                return Err(AddSessionError::InvalidAddress(a));
+            }
+        }
+        let clash = self.slots.iter().any(|slot| {
+            let o = slot.kind.session_ref();
+            o.local_address() == local && o.remote_address() == remote
+        });
+        if clash {
+            return Err(AddSessionError::DuplicateAddress { local, remote });
+        }
+        let id = self.next_id;
+        self.next_id += 1;
+        let max_tx = kind.max_tx_fragment();
+        if self.fragment.len() < max_tx {
+            self.fragment.resize(max_tx, 0);
+        }
+        let mut slot = Slot {
+            id,
+            rx: Reassembler::new(kind.max_rx_fragment()),
+            tx: Segmenter::new(),
+            kind,
+            link_reset: false,
+            expected_fcb: true,
+        };
+        if self.open {
+            slot.kind.session().on_link_up(now);
+        }
+        self.slots.push(slot);
+        Ok(id)
+    }
+
+    /// Removes a session; it sees the link go down first.
+    pub fn remove(&mut self, now: &Now, id: u32) -> Option<SessionKind> {
+        let i = self.slots.iter().position(|s| s.id == id)?;
+        let mut slot = self.slots.remove(i);
+        slot.kind.session().on_link_down(now);
+        Some(slot.kind)
+    }
+
+    /// The session with this id.
+    pub fn get_mut(&mut self, id: u32) -> Option<&mut SessionKind> {
+        self.slots
+            .iter_mut()
+            .find(|s| s.id == id)
+            .map(|s| &mut s.kind)
+    }
+
+    /// The id of the first session, if any.
+    pub fn first_id(&self) -> Option<u32> {
+        self.slots.first().map(|s| s.id)
+    }
+
+    /// How many sessions the channel carries.
+    pub fn len(&self) -> usize {
+        self.slots.len()
+    }
+
+    /// True when the channel carries no session.
+    pub fn is_empty(&self) -> bool {
+        self.slots.is_empty()
+    }
+
+    /// True while the transport is open.
+    pub fn is_open(&self) -> bool {
+        self.open
+    }
+
+    /// The transport opened: sessions start talking.
+    pub fn on_open(&mut self, now: &Now) {
+        self.open = true;
+        self.parser.reset();
+        self.last_rx = now.instant;
+        self.keep_alive_wait = None;
+        self.link_replies.clear();
+        for slot in &mut self.slots {
+            slot.rx.reset();
+            slot.link_reset = false;
+            slot.kind.session().on_link_up(now);
+        }
+    }
+
+    /// The transport closed.
+    pub fn on_close(&mut self, now: &Now) {
+        if !self.open {
+            return;
+        }
+        self.open = false;
+        self.keep_alive_wait = None;
+        self.link_replies.clear();
+        for slot in &mut self.slots {
+            slot.kind.session().on_link_down(now);
+        }
+    }
+
+    /// Bytes from the transport.
+    pub fn on_bytes(&mut self, now: &Now, data: &[u8]) {
+        ChannelCounters::add(&self.counters.bytes_rx, data.len() as u64);
+        let ChannelEngine {
+            parser,
+            slots,
+            counters,
+            link_replies,
+            decode,
+            name,
+            last_rx,
+            keep_alive_wait,
+            ..
+        } = self;
+        parser.feed(data, |event| match event {
+            Ok(frame) => {
+                ChannelCounters::add(&counters.frames_rx, 1);
+                *last_rx = now.instant;
+                *keep_alive_wait = None;
+                if *decode >= DecodeLevel::Headers {
+                    tracing::debug!(channel = %name, "RX {:?} {} -> {} ({} octets)",
+                        frame.header.control.function, frame.header.source, frame.header.destination, frame.user_data.len());
+                }
+                route(now, slots, counters, link_replies, *decode, name, &frame);
+            }
+            Err(e) => {
+                ChannelCounters::add(&counters.link_errors, 1);
+                if matches!(e.kind, LinkErrorKind::HeaderCrc | LinkErrorKind::BodyCrc) {
+                    ChannelCounters::add(&counters.crc_errors, 1);
+                }
+                tracing::warn!(channel = %name, "{e}");
+            }
+        });
+    }
+
+    /// Appends what the sessions and the link layer want to send to `out`, using at most
+    /// `room` bytes; returns how many were appended.
+    pub fn poll_send(&mut self, now: &Now, out: &mut Vec<u8>, room: usize) -> usize {
+        let start = out.len();
+        if !self.open {
+            return 0;
+        }
+        while let Some(h) = self.link_replies.front() {
+            if room - (out.len() - start) < HEADER_SIZE {
+                break;
+            }
+            let at = out.len();
+            out.resize(at + HEADER_SIZE, 0);
+            if format_frame(h, &[], &mut out[at..]).is_err() {
+                out.truncate(at);
+            } else {
+                ChannelCounters::add(&self.counters.frames_tx, 1);
+            }
+            self.link_replies.pop_front();
+        }
+        loop {
+            let mut progressed = false;
+            for slot in &mut self.slots {
+                let max_tx = slot.kind.max_tx_fragment();
+                if room - (out.len() - start) < Segmenter::wire_size(max_tx) {
+                    continue;
+                }
+                let frag = &mut self.fragment[..max_tx];
+                let Some(n) = slot.kind.session().next_fragment(now, frag) else {
+                    continue;
+                };
+                let s = slot.kind.session_ref();
+                let header = LinkHeader::new(
+                    s.is_master(),
+                    LinkFunction::UnconfirmedUserData,
+                    s.remote_address(),
+                    s.local_address(),
+                );
+                if self.decode >= DecodeLevel::Headers {
+                    log_fragment(&self.name, "TX", &frag[..n], self.decode);
+                }
+                let at = out.len();
+                out.resize(at + Segmenter::wire_size(n), 0);
+                match slot.tx.write_frames(&header, &frag[..n], &mut out[at..]) {
+                    Ok(w) => {
+                        out.truncate(at + w);
+                        ChannelCounters::add(&self.counters.fragments_tx, 1);
+                        ChannelCounters::add(
+                            &self.counters.frames_tx,
+                            Segmenter::segment_count(n) as u64,
+                        );
+                        progressed = true;
+                    }
+                    Err(_) => out.truncate(at),
+                }
+            }
+            if !progressed {
+                break;
+            }
+        }
+        let n = out.len() - start;
+        ChannelCounters::add(&self.counters.bytes_tx, n as u64);
+        n
+    }
+
+    /// The earliest moment `on_timer` must run.
+    pub fn deadline(&self) -> Option<Instant> {
+        if !self.open {
+            return None;
+        }
+        let keep_alive = match (self.keep_alive_wait, self.keep_alive) {
+            (Some(wait), _) => Some(wait),
+            (None, Some(period)) => Some(self.last_rx + period),
+            (None, None) => None,
+        };
+        self.slots
+            .iter()
+            .filter_map(|s| s.kind.session_ref().deadline())
+            .chain(keep_alive)
+            .min()
+    }
+
+    /// Runs due session timers and the keep-alive.
+    pub fn on_timer(&mut self, now: &Now) -> TimerOutcome {
+        for slot in &mut self.slots {
+            if slot
+                .kind
+                .session_ref()
+                .deadline()
+                .is_some_and(|d| d <= now.instant)
+            {
+                slot.kind.session().on_timer(now);
+            }
+        }
+        if !self.open {
+            return TimerOutcome::Continue;
+        }
+        if let Some(wait) = self.keep_alive_wait {
+            if wait <= now.instant {
+                self.keep_alive_wait = None;
+                ChannelCounters::add(&self.counters.keep_alive_failures, 1);
+                tracing::warn!(channel = %self.name, "keep-alive unanswered");
+                return TimerOutcome::KeepAliveFailed;
+            }
+        } else if let Some(period) = self.keep_alive {
+            if self.last_rx + period <= now.instant {
+                if let Some(slot) = self.slots.first() {
+                    let s = slot.kind.session_ref();
+                    let h = LinkHeader::new(
+                        s.is_master(),
+                        LinkFunction::RequestLinkStatus,
+                        s.remote_address(),
+                        s.local_address(),
+                    );
+                    queue_reply(&mut self.link_replies, h);
+                    self.keep_alive_wait = Some(now.instant + self.link_timeout);
+                }
+                self.last_rx = now.instant;
+            }
+        }
+        TimerOutcome::Continue
+    }
+}
+
+fn queue_reply(q: &mut VecDeque<LinkHeader>, h: LinkHeader) {
+    if q.len() < MAX_LINK_REPLIES {
+        q.push_back(h);
+    }
+}
+
+/// Routes one valid frame to the session(s) it is for (PROTOCOL.md §2.4, §2.6).
+fn route(
+    now: &Now,
+    slots: &mut [Slot],
+    counters: &ChannelCounters,
+    replies: &mut VecDeque<LinkHeader>,
+    decode: DecodeLevel,
+    name: &str,
+    frame: &LinkFrame<'_>,
+) {
+    let h = frame.header;
+    let dest_kind = AddressKind::of(h.destination);
+    let mut delivered = false;
+    for slot in slots.iter_mut() {
+        let s = slot.kind.session_ref();
+        let is_master = s.is_master();
+        let for_us = h.destination == s.local_address() || (!is_master && dest_kind.is_broadcast());
+        // A frame's DIR is its sender's role: it must be the opposite of ours.
+        if !for_us || h.source != s.remote_address() || h.control.dir == is_master {
+            continue;
+        }
+        delivered = true;
+        let reply = |function| LinkHeader::new(is_master, function, h.source, s.local_address());
+        let broadcast = dest_kind.is_broadcast();
+        let deliver = match h.control.function {
+            LinkFunction::UnconfirmedUserData => true,
+            LinkFunction::ConfirmedUserData => {
+                if !slot.link_reset {
+                    false
+                } else {
+                    if !broadcast {
+                        queue_reply(replies, reply(LinkFunction::Ack));
+                    }
+                    let fresh = h.control.fcb == slot.expected_fcb;
+                    if fresh {
+                        slot.expected_fcb = !slot.expected_fcb;
+                    }
+                    fresh
+                }
+            }
+            LinkFunction::ResetLinkStates => {
+                slot.link_reset = true;
+                slot.expected_fcb = true;
+                if !broadcast {
+                    queue_reply(replies, reply(LinkFunction::Ack));
+                }
+                false
+            }
+            LinkFunction::TestLinkStates => {
+                if slot.link_reset && h.control.fcb == slot.expected_fcb && !broadcast {
+                    slot.expected_fcb = !slot.expected_fcb;
+                    queue_reply(replies, reply(LinkFunction::Ack));
+                }
+                false
+            }
+            LinkFunction::RequestLinkStatus => {
+                if !broadcast {
+                    queue_reply(replies, reply(LinkFunction::LinkStatus));
+                }
+                false
+            }
+            _ => false,
+        };
+        if !deliver {
+            continue;
+        }
+        let Slot { rx, kind, .. } = slot;
+        match rx.push(frame.user_data, h.source, h.destination) {
+            Ok(Some(fragment)) => {
+                ChannelCounters::add(&counters.fragments_rx, 1);
+                if decode >= DecodeLevel::Headers {
+                    log_fragment(name, "RX", fragment, decode);
+                }
+                kind.session()
+                    .on_fragment(now, h.source, dest_kind, fragment);
+            }
+            Ok(None) => {}
+            Err(e) => {
+                ChannelCounters::add(&counters.transport_errors, 1);
+                tracing::warn!(channel = %name, "{e}");
+            }
+        }
+    }
+    if !delivered {
+        ChannelCounters::add(&counters.dropped_frames, 1);
+        tracing::debug!(channel = %name, "frame {} -> {} dropped: no session for it", h.source, h.destination);
+    }
+}
+
+/// Logs a fragment at the configured decode level.
+fn log_fragment(name: &str, dir: &str, bytes: &[u8], level: DecodeLevel) {
+    let Ok(f) = Fragment::parse(bytes) else {
+        tracing::debug!(channel = %name, "{dir} malformed fragment ({} octets)", bytes.len());
+        return;
+    };
+    let c = f.control;
+    match f.iin {
+        Some(iin) => {
+            tracing::debug!(channel = %name, "{dir} {} seq={} fir={} fin={} con={} uns={} iin={iin}", f.function, c.seq, c.fir, c.fin, c.con, c.uns)
+        }
+        None => {
+            tracing::debug!(channel = %name, "{dir} {} seq={} fir={} fin={} con={} uns={}", f.function, c.seq, c.fir, c.fin, c.con, c.uns)
+        }
+    }
+    if level < DecodeLevel::Objects {
+        return;
+    }
+    for h in f.objects().flatten() {
+        let (g, v) = h.variation.numbers();
+        tracing::debug!(channel = %name, "{dir}   g{g}v{v} qualifier 0x{:02X} {:?}", h.qualifier, h.range);
+        if level >= DecodeLevel::Values {
+            for p in h.points() {
+                tracing::trace!(channel = %name, "{dir}     {} {:?} flags={:?} time={:?}", p.index, p.value, p.flags, p.time);
+            }
+        }
+    }
+}

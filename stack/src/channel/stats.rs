@@ -1,0 +1,49 @@
+//! Per-channel counters, updated by the channel's executor and readable from any thread.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+macro_rules! counters {
+    ($( $field:ident: $doc:literal, )*) => {
+        /// Live counters of a channel (relaxed atomics: each is exact, a snapshot of several
+        /// may straddle an update).
+        #[derive(Debug, Default)]
+        pub struct ChannelCounters {
+            $( pub(crate) $field: AtomicU64, )*
+        }
+
+        /// A snapshot of a channel's counters.
+        #[derive(Clone, Debug, Default, PartialEq, Eq)]
+        pub struct ChannelStats {
+            $( #[doc = $doc] pub $field: u64, )*
+        }
+
+        impl ChannelCounters {
+            /// Reads every counter.
+            pub fn snapshot(&self) -> ChannelStats {
+                ChannelStats { $( $field: self.$field.load(Ordering::Relaxed), )* }
+            }
+        }
+    };
+}
+
+counters! {
+    bytes_rx: "Bytes received.",
+    bytes_tx: "Bytes sent.",
+    frames_rx: "Valid link frames received.",
+    frames_tx: "Link frames sent.",
+    crc_errors: "Frames rejected for a header or block CRC error.",
+    link_errors: "Link-layer errors of every kind, CRC errors included.",
+    transport_errors: "Transport segments dropped.",
+    dropped_frames: "Valid frames dropped: unknown address, wrong direction, unexpected function.",
+    fragments_rx: "Application fragments received.",
+    fragments_tx: "Application fragments sent.",
+    connects: "Connections opened.",
+    reconnects: "Connection attempts after the first (retries).",
+    keep_alive_failures: "Keep-alive requests left unanswered.",
+}
+
+impl ChannelCounters {
+    pub(crate) fn add(counter: &AtomicU64, n: u64) {
+        counter.fetch_add(n, Ordering::Relaxed);
+    }
+}
