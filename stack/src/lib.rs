@@ -9,5 +9,6 @@ pub mod channel;
 pub mod link;
 pub mod master;
 pub mod objects;
+pub mod outstation;
 pub mod session;
 pub mod transport;

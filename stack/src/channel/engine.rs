@@ -11,6 +11,7 @@ use crate::link::{
     HEADER_SIZE,
 };
 use crate::master::MasterSession;
+use crate::outstation::OutstationSession;
 use crate::session::{Now, Session};
 use crate::transport::{Reassembler, Segmenter};
 use std::collections::VecDeque;
@@ -25,30 +26,36 @@ const MAX_LINK_REPLIES: usize = 16;
 pub enum SessionKind {
     /// A master association.
     Master(Box<MasterSession>),
+    /// An outstation.
+    Outstation(Box<OutstationSession>),
 }
 
 impl SessionKind {
     fn session(&mut self) -> &mut dyn Session {
         match self {
             SessionKind::Master(m) => m.as_mut(),
+            SessionKind::Outstation(o) => o.as_mut(),
         }
     }
 
     fn session_ref(&self) -> &dyn Session {
         match self {
             SessionKind::Master(m) => m.as_ref(),
+            SessionKind::Outstation(o) => o.as_ref(),
         }
     }
 
     fn max_tx_fragment(&self) -> usize {
         match self {
             SessionKind::Master(m) => m.config().max_tx_fragment,
+            SessionKind::Outstation(o) => o.config().max_tx_fragment,
         }
     }
 
     fn max_rx_fragment(&self) -> usize {
         match self {
             SessionKind::Master(m) => m.config().max_rx_fragment,
+            SessionKind::Outstation(o) => o.config().max_rx_fragment,
         }
     }
 }

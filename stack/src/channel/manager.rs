@@ -4,10 +4,14 @@
 use super::config::{ChannelConfig, ChannelListener};
 use super::engine::{AddSessionError, ChannelEngine, SessionKind};
 use super::stats::{ChannelCounters, ChannelStats};
-use super::task::{ChannelMsg, ChannelTask, MasterOp, Transport};
+use super::task::{ChannelMsg, ChannelTask, MasterOp, OutstationOp, Transport};
 use crate::master::{
     Command, CommandMode, CommandResult, MasterConfig, MasterSession, MasterStats, PollId,
     ReadHandler, ReadRequest, RestartKind, TaskError, TimeSyncMode,
+};
+use crate::outstation::{
+    ControlHandler, Database, OutstationApplication, OutstationConfig, OutstationSession,
+    OutstationStats, Update,
 };
 use rdnp3_reactor::{completion, Backend, Completion, Handle, Pool, PoolError, PostError};
 use std::fmt;
@@ -269,6 +273,24 @@ impl Channel {
         })
     }
 
+    /// Adds an outstation serving `database`; controls go to `controls`, time writes and
+    /// restarts to `application` (both run on the reactor and must not block). Blocks until
+    /// it is added: do not call it from a reactor callback.
+    pub fn add_outstation(
+        &self,
+        config: OutstationConfig,
+        database: Database,
+        controls: Box<dyn ControlHandler + Send>,
+        application: Box<dyn OutstationApplication + Send>,
+    ) -> Result<Outstation, ChannelError> {
+        let session = OutstationSession::new(config, database, controls, application);
+        let id = self.add_session(SessionKind::Outstation(Box::new(session)))?;
+        Ok(Outstation {
+            handle: self.handle.clone(),
+            id,
+        })
+    }
+
     /// Shuts the channel down: its sessions fail what is pending and the connection closes.
     pub fn shutdown(&self) {
         let _ = self.handle.post(ChannelMsg::Shutdown);
@@ -378,5 +400,48 @@ fn answer(op: MasterOp, error: TaskError) {
         MasterOp::Command(_, _, r) => r(Err(error)),
         MasterOp::Restart(_, r) => r(Err(error)),
         _ => {}
+    }
+}
+
+/// A handle on one outstation: updates from any thread, applied atomically per call. Cheap
+/// to clone.
+#[derive(Clone)]
+pub struct Outstation {
+    handle: Handle<ChannelMsg>,
+    id: u32,
+}
+
+impl fmt::Debug for Outstation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Outstation").field("id", &self.id).finish()
+    }
+}
+
+impl Outstation {
+    /// Applies `updates` as one transaction: no response is built between two of them.
+    /// Fails with `Busy` when the channel's mailbox is full (the updates are not applied).
+    pub fn update(&self, updates: Vec<Update>) -> Result<(), ChannelError> {
+        Ok(self.handle.post(ChannelMsg::Outstation(
+            self.id,
+            OutstationOp::Update(updates),
+        ))?)
+    }
+
+    /// The outstation's counters.
+    pub fn stats(&self) -> Completion<OutstationStats> {
+        let (promise, done) = completion();
+        let _ = self.handle.post(ChannelMsg::Outstation(
+            self.id,
+            OutstationOp::Stats(promise),
+        ));
+        done
+    }
+
+    /// Removes the outstation from its channel. Blocks: do not call it from a reactor callback.
+    pub fn remove(self) -> Result<bool, ChannelError> {
+        let (promise, done) = completion();
+        self.handle
+            .post(ChannelMsg::RemoveSession(self.id, promise))?;
+        done.wait().map_err(|_| ChannelError::Closed)
     }
 }

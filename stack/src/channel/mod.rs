@@ -11,5 +11,5 @@ mod task;
 
 pub use config::{ChannelConfig, ChannelListener, ChannelState, DecodeLevel, ServerPolicy};
 pub use engine::{AddSessionError, ChannelEngine, SessionKind, TimerOutcome};
-pub use manager::{Channel, ChannelError, Manager, ManagerBuilder, Master};
+pub use manager::{Channel, ChannelError, Manager, ManagerBuilder, Master, Outstation};
 pub use stats::{ChannelCounters, ChannelStats};

@@ -9,6 +9,7 @@ use crate::master::{
     Command, CommandMode, MasterStats, PollId, ReadRequest, Reply, RestartKind, TimeSyncMode,
 };
 use crate::objects::CommandStatus;
+use crate::outstation::{OutstationStats, Update};
 use crate::session::Now;
 use rdnp3_reactor::{Channel, CloseReason, Context, Promise, SourceId, TimerId};
 use std::io;
@@ -20,7 +21,14 @@ pub(crate) enum ChannelMsg {
     AddSession(SessionKind, Promise<Result<u32, AddSessionError>>),
     RemoveSession(u32, Promise<bool>),
     Master(u32, MasterOp),
+    Outstation(u32, OutstationOp),
     Shutdown,
+}
+
+/// Work for one outstation.
+pub(crate) enum OutstationOp {
+    Update(Vec<Update>),
+    Stats(Promise<OutstationStats>),
 }
 
 /// Work for one master association.
@@ -227,6 +235,18 @@ impl ChannelTask {
         }
     }
 
+    fn on_outstation(&mut self, id: u32, op: OutstationOp) {
+        let Some(SessionKind::Outstation(o)) = self.engine.get_mut(id) else {
+            return;
+        };
+        match op {
+            OutstationOp::Update(updates) => {
+                o.apply(&Now::read(), &updates);
+            }
+            OutstationOp::Stats(promise) => promise.complete(o.stats()),
+        }
+    }
+
     fn shutdown_sessions(&mut self) {
         let now = Now::read();
         self.engine.on_close(&now);
@@ -361,14 +381,14 @@ impl Channel for ChannelTask {
             }
             ChannelMsg::RemoveSession(id, promise) => {
                 let removed = self.engine.remove(&Now::read(), id);
+                let found = removed.is_some();
                 if let Some(SessionKind::Master(mut m)) = removed {
                     m.shutdown();
-                    promise.complete(true);
-                } else {
-                    promise.complete(false);
                 }
+                promise.complete(found);
             }
             ChannelMsg::Master(id, op) => self.on_master(id, op),
+            ChannelMsg::Outstation(id, op) => self.on_outstation(id, op),
             ChannelMsg::Shutdown => {
                 self.shutdown_sessions();
                 self.set_state(ChannelState::Shutdown);

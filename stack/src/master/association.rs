@@ -80,7 +80,7 @@ pub(super) fn auto_slot(a: Auto) -> usize {
 }
 
 impl MasterSession {
-    /// A new, offline association; it starts working on [`Session::on_link_up`].
+    /// A new, offline association; it starts working on [`Session::on_link_up`](crate::session::Session::on_link_up).
     pub fn new(config: MasterConfig, handler: Box<dyn ReadHandler>) -> Self {
         let idle = AutoState::idle(config.task_retry_min);
         MasterSession {

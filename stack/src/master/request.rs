@@ -253,6 +253,9 @@ pub enum TaskError {
     BadResponse(&'static str),
     /// The request does not fit in one fragment or is otherwise invalid.
     BadRequest(&'static str),
+    /// Select-before-operate stopped after the SELECT: not every control was selected, so
+    /// none was operated. The SELECT's statuses, in request order.
+    SelectFailed(Vec<CommandStatus>),
 }
 
 impl fmt::Display for TaskError {
@@ -265,6 +268,13 @@ impl fmt::Display for TaskError {
             TaskError::Rejected(iin) => write!(f, "rejected by the outstation: {iin}"),
             TaskError::BadResponse(why) => write!(f, "bad response: {why}"),
             TaskError::BadRequest(why) => write!(f, "bad request: {why}"),
+            TaskError::SelectFailed(statuses) => {
+                write!(f, "select refused, nothing operated:")?;
+                for s in statuses {
+                    write!(f, " {}", s.name())?;
+                }
+                Ok(())
+            }
         }
     }
 }

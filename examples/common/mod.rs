@@ -1,0 +1,231 @@
+//! Small helpers shared by the examples: argument parsing and logging set-up.
+#![allow(dead_code)]
+
+use rdnp3::reactor::Backend;
+use std::str::FromStr;
+
+/// Command-line arguments as `--flag value` pairs and bare `--switch`es.
+pub struct Args {
+    args: Vec<String>,
+    help: &'static str,
+}
+
+impl Args {
+    /// Reads the process arguments; prints `help` and exits on `-h`/`--help`.
+    pub fn read(help: &'static str) -> Self {
+        let args: Vec<String> = std::env::args().skip(1).collect();
+        if args.iter().any(|a| a == "-h" || a == "--help") {
+            print!("{help}");
+            std::process::exit(0);
+        }
+        Args { args, help }
+    }
+
+    /// Exits with a message and status 2.
+    pub fn fail(&self, message: &str) -> ! {
+        eprintln!("error: {message}\n\n{}", self.help);
+        std::process::exit(2);
+    }
+
+    /// True when `--name` is present; removes it.
+    pub fn switch(&mut self, name: &str) -> bool {
+        match self.args.iter().position(|a| a == name) {
+            Some(i) => {
+                self.args.remove(i);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Every value of a repeatable `--name value`; removes them.
+    pub fn all(&mut self, name: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        while let Some(i) = self.args.iter().position(|a| a == name) {
+            if i + 1 >= self.args.len() {
+                self.fail(&format!("{name} needs a value"));
+            }
+            out.push(self.args.remove(i + 1));
+            self.args.remove(i);
+        }
+        out
+    }
+
+    /// The value of `--name value`, parsed, or `default`.
+    pub fn get<T: FromStr>(&mut self, name: &str, default: T) -> T {
+        match self.all(name).pop() {
+            None => default,
+            Some(v) => v
+                .parse()
+                .unwrap_or_else(|_| self.fail(&format!("bad value for {name}: {v:?}"))),
+        }
+    }
+
+    /// Fails if any argument was not consumed.
+    pub fn finish(&self) {
+        if let Some(a) = self.args.first() {
+            self.fail(&format!("unknown argument {a:?}"));
+        }
+    }
+
+    /// `--backend auto|epoll|io-uring` (default auto).
+    pub fn backend(&mut self) -> Backend {
+        match self.get("--backend", "auto".to_string()).as_str() {
+            "auto" => Backend::Auto,
+            "epoll" => Backend::Epoll,
+            "io-uring" | "io_uring" => Backend::IoUring,
+            other => self.fail(&format!(
+                "unknown backend {other:?} (auto, epoll, io-uring)"
+            )),
+        }
+    }
+}
+
+/// Logs to stderr at the level RUST_LOG gives (default: warnings).
+pub fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+use rdnp3::stack::objects::{flags, CommandStatus, Crob, DoubleBit, Variation};
+use rdnp3::stack::outstation::{
+    ControlHandler, Database, DatabaseBuilder, DatabaseHandle, EventClass, MirrorOutputs,
+    OperateType, PointConfig, PointType, Update,
+};
+use rdnp3::stack::session::Now;
+
+/// The demo database: every point class 1 and ONLINE; binary inputs 0–9 (odd → true),
+/// double-bit 0–3 (intermediate, off, on, indeterminate), counters 0–9 (100 × index), frozen
+/// counters 0–9 (0), analog inputs 0–9 (1.5 × index), binary output status 0–9 (false) and
+/// analog output status 0–9 (0.0).
+pub fn demo_database() -> Database {
+    let class1 = PointConfig::new(EventClass::Class1).with_initial_flags(flags::ONLINE);
+    let mut db = DatabaseBuilder::new()
+        .add(PointType::BinaryInput, 0..10, class1)
+        .add(PointType::DoubleBitInput, 0..4, class1)
+        .add(PointType::Counter, 0..10, class1)
+        .add(PointType::FrozenCounter, 0..10, class1)
+        .add(
+            PointType::AnalogInput,
+            0..10,
+            class1
+                .with_static_variation(Variation::Group30Var5)
+                .with_event_variation(Variation::Group32Var7),
+        )
+        .add(PointType::BinaryOutputStatus, 0..10, class1)
+        .add(
+            PointType::AnalogOutputStatus,
+            0..10,
+            class1
+                .with_static_variation(Variation::Group40Var3)
+                .with_event_variation(Variation::Group42Var7),
+        )
+        .build()
+        .expect("the demo database is valid");
+    let mut initial = Vec::new();
+    for i in 0..10u16 {
+        initial.push(Update::binary(i, i % 2 == 1));
+        initial.push(Update::counter(i, 100 * u32::from(i)));
+        initial.push(Update::frozen_counter(i, 0));
+        initial.push(Update::analog(i, 1.5 * f64::from(i)));
+        initial.push(Update::binary_output_status(i, false));
+        initial.push(Update::analog_output_status(i, 0.0));
+    }
+    let states = [
+        DoubleBit::Intermediate,
+        DoubleBit::DeterminedOff,
+        DoubleBit::DeterminedOn,
+        DoubleBit::Indeterminate,
+    ];
+    for (i, s) in states.into_iter().enumerate() {
+        initial.push(Update::double_bit(i as u16, s));
+    }
+    db.load(&Now::read(), &initial);
+    db
+}
+
+/// The demo's controls: mirrors CROBs and analog outputs into the output status points
+/// (indices 0–9; others NOT_SUPPORTED), optionally printing each control received.
+pub struct DemoControls {
+    print: bool,
+}
+
+impl DemoControls {
+    /// Prints every control on stdout.
+    pub fn printing() -> Self {
+        DemoControls { print: true }
+    }
+
+    /// Prints nothing.
+    pub fn quiet() -> Self {
+        DemoControls { print: false }
+    }
+}
+
+impl ControlHandler for DemoControls {
+    fn select_crob(&mut self, index: u16, crob: &Crob, db: &Database) -> CommandStatus {
+        let status = MirrorOutputs.select_crob(index, crob, db);
+        if self.print {
+            println!(
+                "control select crob {index} {} -> {}",
+                crob.code.op_type().name(),
+                status.name()
+            );
+        }
+        status
+    }
+
+    fn operate_crob(
+        &mut self,
+        index: u16,
+        crob: &Crob,
+        op: OperateType,
+        db: &mut DatabaseHandle<'_>,
+    ) -> CommandStatus {
+        let status = MirrorOutputs.operate_crob(index, crob, op, db);
+        if self.print {
+            println!(
+                "control operate crob {index} {} -> {}",
+                crob.code.op_type().name(),
+                status.name()
+            );
+        }
+        status
+    }
+
+    fn select_analog(
+        &mut self,
+        index: u16,
+        value: f64,
+        variation: Variation,
+        db: &Database,
+    ) -> CommandStatus {
+        let status = MirrorOutputs.select_analog(index, value, variation, db);
+        if self.print {
+            println!("control select analog {index} {value} -> {}", status.name());
+        }
+        status
+    }
+
+    fn operate_analog(
+        &mut self,
+        index: u16,
+        value: f64,
+        variation: Variation,
+        op: OperateType,
+        db: &mut DatabaseHandle<'_>,
+    ) -> CommandStatus {
+        let status = MirrorOutputs.operate_analog(index, value, variation, op, db);
+        if self.print {
+            println!(
+                "control operate analog {index} {value} -> {}",
+                status.name()
+            );
+        }
+        status
+    }
+}

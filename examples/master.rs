@@ -1,0 +1,240 @@
+//! `master`: a DNP3 master that connects to an outstation over TCP, prints every measurement
+//! and can send controls.
+
+mod common;
+
+use common::Args;
+use rdnp3::stack::channel::{ChannelConfig, ChannelState, Manager};
+use rdnp3::stack::master::{
+    AnalogOutput, Classes, Command, CommandMode, MasterConfig, Measurement, ReadHandler,
+    ReadRequest, TaskError,
+};
+use rdnp3::stack::objects::{CommandStatus, Crob, OpType};
+use std::io::Write;
+use std::net::SocketAddr;
+use std::sync::mpsc;
+use std::time::Duration;
+
+const HELP: &str = "\
+master: a DNP3 master over TCP
+
+USAGE:
+    master [OPTIONS]
+
+OPTIONS:
+    --connect ADDR          outstation address (default 127.0.0.1:20000)
+    --outstation N          outstation link address (default 1024)
+    --master N              this master's link address (default 1)
+    --poll-ms MS            class 1/2/3 event poll period (default 1000; integrity every 60 s)
+    --crob INDEX:OP         send a CROB; OP is LATCH_ON, LATCH_OFF, PULSE_ON or PULSE_OFF
+                            (repeatable)
+    --analog INDEX:VALUE    send an analog output (g41v3 float; repeatable)
+    --direct                direct operate instead of select-before-operate
+    --once                  exit after the startup integrity poll and the commands; exit code
+                            0 only if everything succeeded
+    --seconds S             exit after S seconds (default: run until killed)
+    --backend B             auto, epoll or io-uring (default auto)
+    --threads T             reactor threads (default 1)
+    -h, --help              this text
+
+OUTPUT (stdout):
+    <type> <index> <value> <flags as 0xNN>   for every measurement, types binary, double-bit,
+        counter, frozen-counter, analog, binary-output-status, analog-output-status
+    command <index> <STATUS>                 for every control sent (NOT_OPERATED for a
+        control that was selected but not operated because another one of the request was
+        refused)
+";
+
+/// Prints measurements as lines on stdout.
+struct Printer;
+
+impl ReadHandler for Printer {
+    fn measurement(&mut self, m: &Measurement<'_>) {
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(
+            out,
+            "{} {} {} 0x{:02X}",
+            m.kind.name(),
+            m.index,
+            m.value,
+            m.flags
+        );
+    }
+}
+
+fn parse_command(args: &Args, spec: &str, crob: bool) -> Command {
+    let Some((index, what)) = spec.split_once(':') else {
+        args.fail(&format!("expected INDEX:VALUE, got {spec:?}"));
+    };
+    let index: u16 = index
+        .parse()
+        .unwrap_or_else(|_| args.fail(&format!("bad index in {spec:?}")));
+    if crob {
+        let op = match what {
+            "LATCH_ON" => OpType::LatchOn,
+            "LATCH_OFF" => OpType::LatchOff,
+            "PULSE_ON" => OpType::PulseOn,
+            "PULSE_OFF" => OpType::PulseOff,
+            other => args.fail(&format!("unknown CROB operation {other:?}")),
+        };
+        let on_time = if matches!(op, OpType::PulseOn | OpType::PulseOff) {
+            100
+        } else {
+            0
+        };
+        Command::Crob {
+            index,
+            crob: Crob::new(op, on_time, 0),
+        }
+    } else {
+        let value: f32 = what
+            .parse()
+            .unwrap_or_else(|_| args.fail(&format!("bad value in {spec:?}")));
+        Command::Analog {
+            index,
+            value: AnalogOutput::F32(value),
+        }
+    }
+}
+
+fn main() {
+    common::init_logging();
+    let mut args = Args::read(HELP);
+    let connect: SocketAddr = args.get("--connect", "127.0.0.1:20000".parse().unwrap());
+    let outstation: u16 = args.get("--outstation", 1024);
+    let local: u16 = args.get("--master", 1);
+    let poll_ms: u64 = args.get("--poll-ms", 1000);
+    let crobs = args.all("--crob");
+    let analogs = args.all("--analog");
+    let direct = args.switch("--direct");
+    let once = args.switch("--once");
+    let seconds: Option<u64> = args
+        .all("--seconds")
+        .pop()
+        .map(|s| s.parse().unwrap_or_else(|_| args.fail("bad --seconds")));
+    let backend = args.backend();
+    let threads: usize = args.get("--threads", 1);
+    args.finish();
+    let mut commands: Vec<Command> = crobs
+        .iter()
+        .map(|s| parse_command(&args, s, true))
+        .collect();
+    commands.extend(analogs.iter().map(|s| parse_command(&args, s, false)));
+
+    let manager = Manager::builder()
+        .threads(threads)
+        .backend(backend)
+        .build()
+        .unwrap_or_else(|e| {
+            eprintln!("error: {e}");
+            std::process::exit(1);
+        });
+    let (state_tx, state_rx) = mpsc::channel();
+    let channel = manager
+        .add_tcp_client(
+            ChannelConfig::named("master"),
+            connect,
+            Some(Box::new(move |s: ChannelState| {
+                eprintln!("channel {s:?}");
+                let _ = state_tx.send(s);
+            })),
+        )
+        .unwrap_or_else(|e| {
+            eprintln!("error: {e}");
+            std::process::exit(1);
+        });
+    let config = MasterConfig {
+        local_address: local,
+        outstation_address: outstation,
+        // With --once the integrity poll is asked for explicitly, so it runs exactly once.
+        startup_integrity: !once,
+        ..MasterConfig::default()
+    };
+    let master = channel
+        .add_master(config, Box::new(Printer))
+        .unwrap_or_else(|e| {
+            eprintln!("error: {e}");
+            std::process::exit(1);
+        });
+    let mut ok = true;
+    if once {
+        if !wait_open(&state_rx, Duration::from_secs(10)) {
+            eprintln!("error: could not connect to {connect}");
+            std::process::exit(1);
+        }
+        match master.read(ReadRequest::integrity()).wait() {
+            Ok(Ok(())) => {}
+            other => {
+                eprintln!("integrity poll failed: {other:?}");
+                ok = false;
+            }
+        }
+    } else {
+        let _ = master.add_poll(
+            ReadRequest::classes(Classes::EVENTS),
+            Duration::from_millis(poll_ms.max(1)),
+        );
+        let _ = master.add_poll(ReadRequest::integrity(), Duration::from_secs(60));
+        if !commands.is_empty() && !wait_open(&state_rx, Duration::from_secs(10)) {
+            eprintln!("error: could not connect to {connect}");
+        }
+    }
+    if !commands.is_empty() {
+        let mode = if direct {
+            CommandMode::DirectOperate
+        } else {
+            CommandMode::SelectBeforeOperate
+        };
+        match master.operate(mode, commands.clone()).wait() {
+            Ok(Ok(statuses)) => {
+                for (c, s) in commands.iter().zip(&statuses) {
+                    println!("command {} {}", c.index(), s.name());
+                    ok &= *s == CommandStatus::Success;
+                }
+            }
+            Ok(Err(TaskError::SelectFailed(statuses))) => {
+                // Nothing was operated: controls that were selected report NOT_OPERATED.
+                for (c, s) in commands.iter().zip(&statuses) {
+                    let name = if *s == CommandStatus::Success {
+                        "NOT_OPERATED"
+                    } else {
+                        s.name()
+                    };
+                    println!("command {} {name}", c.index());
+                }
+                ok = false;
+            }
+            other => {
+                eprintln!("command request failed: {other:?}");
+                for c in &commands {
+                    println!("command {} FAILED", c.index());
+                }
+                ok = false;
+            }
+        }
+    }
+    if once {
+        manager.shutdown();
+        std::process::exit(if ok { 0 } else { 1 });
+    }
+    match seconds {
+        Some(s) => std::thread::sleep(Duration::from_secs(s)),
+        None => loop {
+            std::thread::park();
+        },
+    }
+    manager.shutdown();
+}
+
+/// Waits until the channel reports Open.
+fn wait_open(states: &mpsc::Receiver<ChannelState>, timeout: Duration) -> bool {
+    let deadline = std::time::Instant::now() + timeout;
+    loop {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        match states.recv_timeout(left) {
+            Ok(ChannelState::Open) => return true,
+            Ok(_) => {}
+            Err(_) => return false,
+        }
+    }
+}

@@ -1,0 +1,111 @@
+//! `outstation`: a DNP3 outstation serving a demo database over TCP; prints connection changes
+//! and every control it receives.
+
+mod common;
+
+use common::Args;
+use rdnp3::stack::channel::{ChannelConfig, ChannelState, Manager};
+use rdnp3::stack::outstation::{DefaultApplication, OutstationConfig, Update};
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+const HELP: &str = "\
+outstation: a DNP3 outstation over TCP with a demo database
+
+USAGE:
+    outstation [OPTIONS]
+
+OPTIONS:
+    --listen ADDR          address to listen on (default 127.0.0.1:20000)
+    --outstation N         this outstation's link address (default 1024)
+    --master N             the master's link address (default 1)
+    --events-per-sec N     change analog inputs N times per second to make events (default 0)
+    --seconds S            exit after S seconds (default: run until killed)
+    --backend B            auto, epoll or io-uring (default auto)
+    --threads T            reactor threads (default 1)
+    -h, --help             this text
+
+DATABASE (every point class 1, flags ONLINE):
+    binary inputs 0-9 (true when the index is odd), double-bit inputs 0-3 (intermediate, off,
+    on, indeterminate), counters 0-9 (100 x index), frozen counters 0-9 (0), analog inputs 0-9
+    (1.5 x index), binary output status 0-9 (false), analog output status 0-9 (0.0).
+
+CONTROLS:
+    A CROB on index i < 10 sets binary output status i (LATCH_ON/PULSE_ON true,
+    LATCH_OFF/PULSE_OFF false); an analog output on index i < 10 sets analog output status i;
+    both answer SUCCESS. Index 10 or more answers NOT_SUPPORTED.
+";
+
+fn main() {
+    common::init_logging();
+    let mut args = Args::read(HELP);
+    let listen: SocketAddr = args.get("--listen", "127.0.0.1:20000".parse().unwrap());
+    let local: u16 = args.get("--outstation", 1024);
+    let master: u16 = args.get("--master", 1);
+    let events_per_sec: f64 = args.get("--events-per-sec", 0.0);
+    let seconds: Option<u64> = args
+        .all("--seconds")
+        .pop()
+        .map(|s| s.parse().unwrap_or_else(|_| args.fail("bad --seconds")));
+    let backend = args.backend();
+    let threads: usize = args.get("--threads", 1);
+    args.finish();
+
+    let manager = Manager::builder()
+        .threads(threads)
+        .backend(backend)
+        .build()
+        .unwrap_or_else(|e| {
+            eprintln!("error: {e}");
+            std::process::exit(1);
+        });
+    let channel = manager
+        .add_tcp_server(
+            ChannelConfig::named("outstation"),
+            listen,
+            Some(Box::new(|s: ChannelState| println!("channel {s:?}"))),
+        )
+        .unwrap_or_else(|e| {
+            eprintln!("error: {e}");
+            std::process::exit(1);
+        });
+    let config = OutstationConfig {
+        local_address: local,
+        master_address: master,
+        ..OutstationConfig::default()
+    };
+    let outstation = channel
+        .add_outstation(
+            config,
+            common::demo_database(),
+            Box::new(common::DemoControls::printing()),
+            Box::new(DefaultApplication),
+        )
+        .unwrap_or_else(|e| {
+            eprintln!("error: {e}");
+            std::process::exit(1);
+        });
+    println!("listening on {listen} as outstation {local} for master {master}");
+    let end = seconds.map(|s| Instant::now() + Duration::from_secs(s));
+    let period = if events_per_sec > 0.0 {
+        Duration::from_secs_f64(1.0 / events_per_sec)
+    } else {
+        Duration::from_millis(200)
+    };
+    let mut k = 0u64;
+    loop {
+        if end.is_some_and(|e| Instant::now() >= e) {
+            break;
+        }
+        std::thread::sleep(period);
+        if events_per_sec > 0.0 {
+            k += 1;
+            let index = (k % 10) as u16;
+            let value = 1.5 * f64::from(index) + (k % 7) as f64;
+            if let Err(e) = outstation.update(vec![Update::analog(index, value)]) {
+                eprintln!("update failed: {e}");
+            }
+        }
+    }
+    manager.shutdown();
+}

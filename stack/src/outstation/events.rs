@@ -1,0 +1,524 @@
+//! Event buffers: one fixed-capacity ring per point type, allocated once. An event moves
+//! Unreported → Selected (chosen for a response) → Written (in a sent fragment) and leaves the
+//! buffer only when that fragment is confirmed (PROTOCOL.md §4.5); an unconfirmed exchange
+//! puts its events back to Unreported so the next poll sends them again.
+//!
+//! When a ring is full the **oldest** event is dropped and IIN2.3 EVENT_BUFFER_OVERFLOW is
+//! set. The bit clears when a confirm removes reported events and every ring has room again
+//! (so the master has read events since the loss and new ones fit).
+
+use super::point::{
+    event_variation, to_point, ClassMask, EventClass, PointState, PointType, PointValue, TYPE_COUNT,
+};
+use crate::app::{FragmentWriter, WriteError};
+use crate::objects::{Timestamp, Variation};
+use std::collections::VecDeque;
+
+/// Bytes reserved per octet string event.
+const OCTET_SLOT: usize = 255;
+
+/// Where an event is in its reporting cycle.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub(crate) enum EventState {
+    /// Not part of any response.
+    Unreported,
+    /// Chosen for the response being built.
+    Selected,
+    /// Carried by a sent fragment that is not yet confirmed.
+    Written,
+}
+
+/// One buffered event.
+#[derive(Copy, Clone, Debug)]
+pub(crate) struct EventRecord {
+    /// Creation order across all types (count-limited reads take the oldest first).
+    order: u64,
+    time: Timestamp,
+    value: PointValue,
+    index: u16,
+    /// The point's configured event variation.
+    variation: Variation,
+    /// The variation chosen when the event was selected.
+    write_as: Variation,
+    class: EventClass,
+    flags: u8,
+    state: EventState,
+    /// Octet strings: the slot of its bytes.
+    slot: u16,
+}
+
+/// The events of one point type.
+#[derive(Debug, Default)]
+struct EventRing {
+    records: VecDeque<EventRecord>,
+    capacity: usize,
+    /// Octet strings only: `capacity` slots of 255 bytes.
+    octets: Vec<u8>,
+    free_slots: Vec<u16>,
+}
+
+impl EventRing {
+    fn new(ty: PointType, capacity: usize) -> Self {
+        let octet = ty == PointType::OctetString;
+        EventRing {
+            records: VecDeque::with_capacity(capacity),
+            capacity,
+            octets: if octet {
+                vec![0; capacity * OCTET_SLOT]
+            } else {
+                Vec::new()
+            },
+            free_slots: if octet {
+                (0..capacity as u16).rev().collect()
+            } else {
+                Vec::new()
+            },
+        }
+    }
+
+    fn has_room(&self) -> bool {
+        self.capacity == 0 || self.records.len() < self.capacity
+    }
+}
+
+/// The bytes of octet string slot `slot`.
+fn slot_bytes(octets: &[u8], slot: u16) -> &[u8] {
+    let at = usize::from(slot) * OCTET_SLOT;
+    octets.get(at..at + OCTET_SLOT).unwrap_or(&[])
+}
+
+/// An event to buffer.
+#[derive(Copy, Clone, Debug)]
+pub(crate) struct NewEvent<'a> {
+    pub ty: PointType,
+    pub index: u16,
+    pub class: EventClass,
+    pub variation: Variation,
+    pub value: PointValue,
+    pub flags: u8,
+    pub time: Timestamp,
+    /// Octet strings: the bytes.
+    pub bytes: &'a [u8],
+}
+
+/// Which events a selection takes.
+#[derive(Copy, Clone, Debug)]
+pub(crate) enum EventFilter {
+    /// Events of these classes, each in its configured variation.
+    Classes(ClassMask),
+    /// Events of one type (any class), in the given variation or the configured one.
+    Type(PointType, Option<Variation>),
+}
+
+/// The event buffers of one outstation.
+#[derive(Debug, Default)]
+pub(crate) struct EventBuffers {
+    rings: [EventRing; TYPE_COUNT],
+    next_order: u64,
+    overflow: bool,
+    created: u64,
+    dropped: u64,
+}
+
+impl EventBuffers {
+    /// Rings with these capacities (index = [`PointType::ordinal`]).
+    pub fn new(capacities: [usize; TYPE_COUNT]) -> Self {
+        EventBuffers {
+            rings: std::array::from_fn(|i| EventRing::new(PointType::ALL[i], capacities[i])),
+            ..EventBuffers::default()
+        }
+    }
+
+    /// Buffers an event, dropping the oldest of its type when the ring is full.
+    pub fn push(&mut self, e: NewEvent<'_>) {
+        self.created += 1;
+        let ring = &mut self.rings[e.ty.ordinal()];
+        if ring.capacity == 0 {
+            self.dropped += 1;
+            self.overflow = true;
+            return;
+        }
+        if ring.records.len() >= ring.capacity {
+            if let Some(old) = ring.records.pop_front() {
+                if e.ty == PointType::OctetString {
+                    ring.free_slots.push(old.slot);
+                }
+            }
+            self.dropped += 1;
+            self.overflow = true;
+            tracing::debug!(ty = e.ty.name(), "event buffer full: oldest event dropped");
+        }
+        let mut slot = 0;
+        if e.ty == PointType::OctetString {
+            let Some(s) = ring.free_slots.pop() else {
+                self.dropped += 1;
+                return;
+            };
+            slot = s;
+            let at = usize::from(s) * OCTET_SLOT;
+            let n = e.bytes.len().min(OCTET_SLOT);
+            if let Some(dst) = ring.octets.get_mut(at..at + n) {
+                dst.copy_from_slice(&e.bytes[..n]);
+            }
+        }
+        let variation = event_variation(e.variation, &e.value);
+        ring.records.push_back(EventRecord {
+            order: self.next_order,
+            time: e.time,
+            value: e.value,
+            index: e.index,
+            variation,
+            write_as: variation,
+            class: e.class,
+            flags: e.flags,
+            state: EventState::Unreported,
+            slot,
+        });
+        self.next_order += 1;
+    }
+
+    /// The variation `r` is written with under `filter`, or `None` when it is not eligible.
+    fn eligible(ty: PointType, r: &EventRecord, filter: EventFilter) -> Option<Variation> {
+        if r.state != EventState::Unreported {
+            return None;
+        }
+        match filter {
+            EventFilter::Classes(mask) if mask.contains(r.class) => Some(r.variation),
+            EventFilter::Type(t, v) if t == ty && r.class != EventClass::None => Some(match v {
+                Some(v) if !matches!(r.value, PointValue::OctetString { .. }) => v,
+                _ => r.variation,
+            }),
+            _ => None,
+        }
+    }
+
+    /// Selects up to `limit` unreported events matching `filter`, oldest first across types.
+    pub fn select(&mut self, filter: EventFilter, limit: Option<u32>) -> u32 {
+        let limit = limit.unwrap_or(u32::MAX);
+        let mut pos = [0usize; TYPE_COUNT];
+        let mut n = 0;
+        while n < limit {
+            let mut best: Option<(usize, u64, Variation)> = None;
+            for (t, ring) in self.rings.iter().enumerate() {
+                let ty = PointType::ALL[t];
+                while let Some(r) = ring.records.get(pos[t]) {
+                    if let Some(v) = Self::eligible(ty, r, filter) {
+                        if best.is_none_or(|(_, o, _)| r.order < o) {
+                            best = Some((t, r.order, v));
+                        }
+                        break;
+                    }
+                    pos[t] += 1;
+                }
+            }
+            let Some((t, _, v)) = best else { break };
+            if let Some(r) = self.rings[t].records.get_mut(pos[t]) {
+                r.state = EventState::Selected;
+                r.write_as = v;
+            }
+            pos[t] += 1;
+            n += 1;
+        }
+        n
+    }
+
+    /// Puts every selected or written event back to unreported (an exchange was abandoned).
+    pub fn unselect_all(&mut self) {
+        for r in self.rings.iter_mut().flat_map(|r| r.records.iter_mut()) {
+            r.state = EventState::Unreported;
+        }
+    }
+
+    /// Puts selected events that did not fit in the fragment back to unreported.
+    pub fn release_unwritten(&mut self) {
+        for r in self.rings.iter_mut().flat_map(|r| r.records.iter_mut()) {
+            if r.state == EventState::Selected {
+                r.state = EventState::Unreported;
+            }
+        }
+    }
+
+    /// True when selected events are still waiting to be written.
+    #[cfg(test)]
+    pub fn has_selected(&self) -> bool {
+        self.records().any(|r| r.state == EventState::Selected)
+    }
+
+    /// Removes the events of a confirmed fragment; returns how many.
+    pub fn remove_written(&mut self) -> usize {
+        let mut removed = 0;
+        for ring in &mut self.rings {
+            let EventRing {
+                records,
+                free_slots,
+                octets,
+                ..
+            } = ring;
+            let octet = !octets.is_empty();
+            records.retain(|r| {
+                if r.state != EventState::Written {
+                    return true;
+                }
+                if octet {
+                    free_slots.push(r.slot);
+                }
+                removed += 1;
+                false
+            });
+        }
+        if removed > 0 && self.overflow && self.rings.iter().all(EventRing::has_room) {
+            self.overflow = false;
+        }
+        removed
+    }
+
+    /// Writes selected events into `w` (qualifier 28, one header per run of the same
+    /// variation) and marks them written. Returns the number written and whether every
+    /// selected event fitted.
+    pub fn write_selected(&mut self, w: &mut FragmentWriter<'_>) -> (u32, bool) {
+        let mut wrote = 0;
+        for ring in &mut self.rings {
+            let EventRing {
+                records, octets, ..
+            } = ring;
+            let mut i = 0;
+            while i < records.len() {
+                let Some(first) = records.get(i) else { break };
+                if first.state != EventState::Selected {
+                    i += 1;
+                    continue;
+                }
+                let v = first.write_as;
+                let Ok(mut h) = w.prefixed(v, true) else {
+                    return (wrote, false);
+                };
+                while let Some(r) = records.get_mut(i) {
+                    if r.state != EventState::Selected {
+                        i += 1;
+                        continue;
+                    }
+                    if r.write_as != v {
+                        break;
+                    }
+                    let bytes = slot_bytes(octets, r.slot);
+                    let state = PointState {
+                        value: r.value,
+                        flags: r.flags,
+                        time: r.time,
+                    };
+                    let point = to_point(r.index, v, &state, bytes);
+                    match h.push(&point) {
+                        Ok(()) => {
+                            tracing::trace!(?v, index = r.index, "event written");
+                            r.state = EventState::Written;
+                            wrote += 1;
+                            i += 1;
+                        }
+                        Err(WriteError::FragmentFull) => {
+                            h.finish();
+                            return (wrote, false);
+                        }
+                        Err(_) => {
+                            // Cannot be encoded in this variation: report it as lost.
+                            tracing::warn!(?v, index = r.index, "event not encodable; dropped");
+                            r.state = EventState::Written;
+                            i += 1;
+                        }
+                    }
+                }
+                h.finish();
+            }
+        }
+        (wrote, true)
+    }
+
+    fn records(&self) -> impl Iterator<Item = &EventRecord> {
+        self.rings.iter().flat_map(|r| r.records.iter())
+    }
+
+    /// The classes that have events not yet written in a fragment (IIN1.1–1.3).
+    pub fn unreported_classes(&self) -> ClassMask {
+        self.records()
+            .filter(|r| r.state != EventState::Written)
+            .fold(ClassMask::NONE, |m, r| m.union(r.class.mask()))
+    }
+
+    /// True when unreported events of `mask` are buffered.
+    pub fn has_unreported(&self, mask: ClassMask) -> bool {
+        self.records()
+            .any(|r| r.state == EventState::Unreported && mask.contains(r.class))
+    }
+
+    /// True once an event was dropped, until the rule in the module docs clears it.
+    pub fn overflow(&self) -> bool {
+        self.overflow
+    }
+
+    /// Events buffered now.
+    pub fn len(&self) -> usize {
+        self.rings.iter().map(|r| r.records.len()).sum()
+    }
+
+    /// Events buffered now for `ty`.
+    pub fn len_of(&self, ty: PointType) -> usize {
+        self.rings[ty.ordinal()].records.len()
+    }
+
+    /// Events created since start.
+    pub fn created(&self) -> u64 {
+        self.created
+    }
+
+    /// Events dropped because a buffer was full.
+    pub fn dropped(&self) -> u64 {
+        self.dropped
+    }
+
+    /// The bytes of an octet string event (tests).
+    #[cfg(test)]
+    fn first_octets(&self) -> Option<&[u8]> {
+        let ring = &self.rings[PointType::OctetString.ordinal()];
+        let r = ring.records.front()?;
+        let PointValue::OctetString { len } = r.value else {
+            return None;
+        };
+        slot_bytes(&ring.octets, r.slot).get(..usize::from(len))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::app::{AppControl, Fragment, FunctionCode, Iin};
+
+    fn event(ty: PointType, index: u16, class: EventClass, value: PointValue) -> NewEvent<'static> {
+        NewEvent {
+            ty,
+            index,
+            class,
+            variation: ty.default_event_variation(),
+            value,
+            flags: 1,
+            time: Timestamp(index.into()),
+            bytes: &[],
+        }
+    }
+
+    fn caps(n: usize) -> [usize; TYPE_COUNT] {
+        [n; TYPE_COUNT]
+    }
+
+    #[test]
+    fn a_full_ring_drops_the_oldest_and_sets_overflow() {
+        let mut b = EventBuffers::new(caps(2));
+        for i in 0..3 {
+            b.push(event(
+                PointType::Counter,
+                i,
+                EventClass::Class1,
+                PointValue::Counter(i.into()),
+            ));
+        }
+        assert_eq!((b.len(), b.dropped(), b.overflow()), (2, 1, true));
+        assert_eq!(b.select(EventFilter::Classes(ClassMask::ALL), Some(1)), 1);
+        let mut buf = [0u8; 64];
+        let mut w = FragmentWriter::response(
+            &mut buf,
+            AppControl::single(0),
+            FunctionCode::Response,
+            Iin::NONE,
+        )
+        .unwrap();
+        assert_eq!(b.write_selected(&mut w), (1, true));
+        // The oldest kept event is index 1.
+        assert_eq!(
+            &w.as_bytes()[4..],
+            &[22, 1, 0x28, 1, 0, 1, 0, 1, 1, 0, 0, 0]
+        );
+        assert_eq!(b.remove_written(), 1);
+        assert!(!b.overflow(), "room again after the master read events");
+    }
+
+    #[test]
+    fn count_limited_selection_takes_the_oldest_across_types() {
+        let mut b = EventBuffers::new(caps(10));
+        b.push(event(
+            PointType::AnalogInput,
+            1,
+            EventClass::Class1,
+            PointValue::Analog(1.0),
+        ));
+        b.push(event(
+            PointType::BinaryInput,
+            2,
+            EventClass::Class1,
+            PointValue::Binary(true),
+        ));
+        b.push(event(
+            PointType::AnalogInput,
+            3,
+            EventClass::Class1,
+            PointValue::Analog(3.0),
+        ));
+        assert_eq!(
+            b.select(EventFilter::Classes(ClassMask::CLASS1), Some(2)),
+            2
+        );
+        let selected: Vec<_> = b
+            .records()
+            .filter(|r| r.state == EventState::Selected)
+            .map(|r| r.index)
+            .collect();
+        assert_eq!(selected, [2, 1]);
+        assert_eq!(b.unreported_classes(), ClassMask::CLASS1);
+        b.unselect_all();
+        assert!(!b.has_selected());
+    }
+
+    #[test]
+    fn events_that_do_not_fit_stay_selected() {
+        let mut b = EventBuffers::new(caps(10));
+        for i in 0..5 {
+            b.push(event(
+                PointType::BinaryInput,
+                i,
+                EventClass::Class2,
+                PointValue::Binary(true),
+            ));
+        }
+        b.select(EventFilter::Classes(ClassMask::CLASS2), None);
+        let mut buf = [0u8; 4 + 5 + 2 * 9];
+        let mut w = FragmentWriter::response(
+            &mut buf,
+            AppControl::single(0),
+            FunctionCode::Response,
+            Iin::NONE,
+        )
+        .unwrap();
+        assert_eq!(b.write_selected(&mut w), (2, false));
+        let f = Fragment::parse(w.as_bytes()).unwrap();
+        let h = f.objects().next().unwrap().unwrap();
+        assert_eq!((h.variation, h.count), (Variation::Group2Var2, 2));
+        assert!(b.has_selected());
+        assert_eq!(b.unreported_classes(), ClassMask::CLASS2);
+        assert_eq!(b.remove_written(), 2);
+        assert_eq!(b.len(), 3);
+    }
+
+    #[test]
+    fn octet_string_events_keep_their_bytes() {
+        let mut b = EventBuffers::new(caps(1));
+        let mut e = event(
+            PointType::OctetString,
+            0,
+            EventClass::Class3,
+            PointValue::OctetString { len: 2 },
+        );
+        e.bytes = b"hi";
+        b.push(e);
+        e.bytes = b"yo";
+        b.push(e);
+        assert_eq!(b.first_octets(), Some(&b"yo"[..]));
+        assert_eq!(b.dropped(), 1);
+    }
+}

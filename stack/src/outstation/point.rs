@@ -1,0 +1,516 @@
+//! Point types, event classes and per-point configuration, plus the conversion of a stored
+//! value into the codec's [`Point`] for a given variation (PROTOCOL.md §5.2, §5.3).
+
+use crate::objects::{flags, DoubleBit, Field, Layout, Point, Timestamp, Value, Variation};
+use std::fmt;
+
+/// The static point types an outstation database holds, in the order class 0 reports them.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum PointType {
+    /// Binary input (g1, events g2).
+    BinaryInput,
+    /// Double-bit binary input (g3, events g4).
+    DoubleBitInput,
+    /// Binary output status (g10, events g11).
+    BinaryOutputStatus,
+    /// Counter (g20, events g22).
+    Counter,
+    /// Frozen counter (g21, events g23).
+    FrozenCounter,
+    /// Analog input (g30, events g32).
+    AnalogInput,
+    /// Analog output status (g40, events g42).
+    AnalogOutputStatus,
+    /// Octet string (g110, events g111).
+    OctetString,
+}
+
+/// Number of point types.
+pub(crate) const TYPE_COUNT: usize = 8;
+
+impl PointType {
+    /// Every type, in class 0 order.
+    pub const ALL: [PointType; TYPE_COUNT] = [
+        PointType::BinaryInput,
+        PointType::DoubleBitInput,
+        PointType::BinaryOutputStatus,
+        PointType::Counter,
+        PointType::FrozenCounter,
+        PointType::AnalogInput,
+        PointType::AnalogOutputStatus,
+        PointType::OctetString,
+    ];
+
+    /// Position in [`PointType::ALL`].
+    pub(crate) fn ordinal(self) -> usize {
+        match self {
+            PointType::BinaryInput => 0,
+            PointType::DoubleBitInput => 1,
+            PointType::BinaryOutputStatus => 2,
+            PointType::Counter => 3,
+            PointType::FrozenCounter => 4,
+            PointType::AnalogInput => 5,
+            PointType::AnalogOutputStatus => 6,
+            PointType::OctetString => 7,
+        }
+    }
+
+    /// The group of its static objects.
+    pub fn static_group(self) -> u8 {
+        [1, 3, 10, 20, 21, 30, 40, 110][self.ordinal()]
+    }
+
+    /// The group of its event objects.
+    pub fn event_group(self) -> u8 {
+        [2, 4, 11, 22, 23, 32, 42, 111][self.ordinal()]
+    }
+
+    /// The type whose static objects are group `g`.
+    pub(crate) fn from_static_group(g: u8) -> Option<PointType> {
+        PointType::ALL.into_iter().find(|t| t.static_group() == g)
+    }
+
+    /// The type whose event objects are group `g`.
+    pub(crate) fn from_event_group(g: u8) -> Option<PointType> {
+        PointType::ALL.into_iter().find(|t| t.event_group() == g)
+    }
+
+    /// Lower-case name for logs and errors.
+    pub fn name(self) -> &'static str {
+        [
+            "binary input",
+            "double-bit input",
+            "binary output status",
+            "counter",
+            "frozen counter",
+            "analog input",
+            "analog output status",
+            "octet string",
+        ][self.ordinal()]
+    }
+
+    /// The static variation used when none is configured: g1v2, g3v2, g10v2, g20v1, g21v1,
+    /// g30v1, g40v1, g110.
+    pub fn default_static_variation(self) -> Variation {
+        use Variation::*;
+        match self {
+            PointType::BinaryInput => Group1Var2,
+            PointType::DoubleBitInput => Group3Var2,
+            PointType::BinaryOutputStatus => Group10Var2,
+            PointType::Counter => Group20Var1,
+            PointType::FrozenCounter => Group21Var1,
+            PointType::AnalogInput => Group30Var1,
+            PointType::AnalogOutputStatus => Group40Var1,
+            PointType::OctetString => OctetString(0),
+        }
+    }
+
+    /// The event variation used when none is configured: g2v2, g4v2, g11v2, g22v1, g23v1,
+    /// g32v3, g42v3, g111.
+    pub fn default_event_variation(self) -> Variation {
+        use Variation::*;
+        match self {
+            PointType::BinaryInput => Group2Var2,
+            PointType::DoubleBitInput => Group4Var2,
+            PointType::BinaryOutputStatus => Group11Var2,
+            PointType::Counter => Group22Var1,
+            PointType::FrozenCounter => Group23Var1,
+            PointType::AnalogInput => Group32Var3,
+            PointType::AnalogOutputStatus => Group42Var3,
+            PointType::OctetString => OctetStringEvent(0),
+        }
+    }
+
+    /// True when `v` is a static variation this outstation reports for the type. For octet
+    /// strings the variation is the string's length and is chosen per value.
+    pub fn accepts_static(self, v: Variation) -> bool {
+        use Variation::*;
+        match self {
+            PointType::BinaryInput => matches!(v, Group1Var1 | Group1Var2),
+            PointType::DoubleBitInput => matches!(v, Group3Var1 | Group3Var2),
+            PointType::BinaryOutputStatus => matches!(v, Group10Var1 | Group10Var2),
+            PointType::Counter => {
+                matches!(v, Group20Var1 | Group20Var2 | Group20Var5 | Group20Var6)
+            }
+            PointType::FrozenCounter => matches!(
+                v,
+                Group21Var1 | Group21Var2 | Group21Var5 | Group21Var6 | Group21Var9 | Group21Var10
+            ),
+            PointType::AnalogInput => matches!(
+                v,
+                Group30Var1 | Group30Var2 | Group30Var3 | Group30Var4 | Group30Var5 | Group30Var6
+            ),
+            PointType::AnalogOutputStatus => {
+                matches!(v, Group40Var1 | Group40Var2 | Group40Var3 | Group40Var4)
+            }
+            PointType::OctetString => matches!(v, OctetString(_)),
+        }
+    }
+
+    /// True when `v` is an event variation this outstation reports for the type. The
+    /// relative-time variations (g2v3, g4v3) are not offered: they need a CTO per fragment.
+    pub fn accepts_event(self, v: Variation) -> bool {
+        use Variation::*;
+        match self {
+            PointType::BinaryInput => matches!(v, Group2Var1 | Group2Var2),
+            PointType::DoubleBitInput => matches!(v, Group4Var1 | Group4Var2),
+            PointType::BinaryOutputStatus => matches!(v, Group11Var1 | Group11Var2),
+            PointType::Counter => {
+                matches!(v, Group22Var1 | Group22Var2 | Group22Var5 | Group22Var6)
+            }
+            PointType::FrozenCounter => {
+                matches!(v, Group23Var1 | Group23Var2 | Group23Var5 | Group23Var6)
+            }
+            PointType::AnalogInput => matches!(
+                v,
+                Group32Var1
+                    | Group32Var2
+                    | Group32Var3
+                    | Group32Var4
+                    | Group32Var5
+                    | Group32Var6
+                    | Group32Var7
+                    | Group32Var8
+            ),
+            PointType::AnalogOutputStatus => matches!(
+                v,
+                Group42Var1
+                    | Group42Var2
+                    | Group42Var3
+                    | Group42Var4
+                    | Group42Var5
+                    | Group42Var6
+                    | Group42Var7
+                    | Group42Var8
+            ),
+            PointType::OctetString => matches!(v, OctetStringEvent(_)),
+        }
+    }
+
+    /// The value a point of this type starts with.
+    pub(crate) fn initial_value(self) -> PointValue {
+        match self {
+            PointType::BinaryInput | PointType::BinaryOutputStatus => PointValue::Binary(false),
+            PointType::DoubleBitInput => PointValue::DoubleBit(DoubleBit::Indeterminate),
+            PointType::Counter | PointType::FrozenCounter => PointValue::Counter(0),
+            PointType::AnalogInput | PointType::AnalogOutputStatus => PointValue::Analog(0.0),
+            PointType::OctetString => PointValue::OctetString { len: 1 },
+        }
+    }
+}
+
+impl fmt::Display for PointType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The event class a point reports its changes in; `None` means the point creates no events
+/// (it is still reported in class 0).
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Default)]
+pub enum EventClass {
+    /// No events.
+    #[default]
+    None,
+    /// Class 1 (usually the most urgent).
+    Class1,
+    /// Class 2.
+    Class2,
+    /// Class 3.
+    Class3,
+}
+
+impl EventClass {
+    /// The class bit in a [`ClassMask`] (none for `None`).
+    pub(crate) fn mask(self) -> ClassMask {
+        match self {
+            EventClass::None => ClassMask::NONE,
+            EventClass::Class1 => ClassMask::CLASS1,
+            EventClass::Class2 => ClassMask::CLASS2,
+            EventClass::Class3 => ClassMask::CLASS3,
+        }
+    }
+}
+
+/// A set of event classes 1, 2 and 3 (bit 0 = class 1).
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Default)]
+pub struct ClassMask(pub u8);
+
+impl ClassMask {
+    /// No class.
+    pub const NONE: ClassMask = ClassMask(0);
+    /// Class 1.
+    pub const CLASS1: ClassMask = ClassMask(1);
+    /// Class 2.
+    pub const CLASS2: ClassMask = ClassMask(2);
+    /// Class 3.
+    pub const CLASS3: ClassMask = ClassMask(4);
+    /// Classes 1, 2 and 3.
+    pub const ALL: ClassMask = ClassMask(7);
+
+    /// True when the class is in the set (`EventClass::None` never is).
+    pub fn contains(self, class: EventClass) -> bool {
+        self.0 & class.mask().0 != 0
+    }
+
+    /// True when no class is in the set.
+    pub fn is_empty(self) -> bool {
+        self.0 & 7 == 0
+    }
+
+    /// The union of two sets.
+    pub fn union(self, other: ClassMask) -> ClassMask {
+        ClassMask((self.0 | other.0) & 7)
+    }
+
+    /// This set without the classes of `other`.
+    pub fn without(self, other: ClassMask) -> ClassMask {
+        ClassMask(self.0 & !other.0 & 7)
+    }
+}
+
+/// How one point is reported: its event class, the variations used when the master asks for
+/// the default variation, the analog deadband and the flags it starts with.
+#[derive(Copy, Clone, Debug, PartialEq)]
+pub struct PointConfig {
+    /// Event class (`None`: no events).
+    pub class: EventClass,
+    /// Static variation for class 0 and variation-0 reads (`None`: the type's default).
+    pub static_variation: Option<Variation>,
+    /// Event variation (`None`: the type's default).
+    pub event_variation: Option<Variation>,
+    /// Analogs only: a change creates an event when |new − last reported| > deadband.
+    pub deadband: f64,
+    /// Flags until the first update: RESTART by default, e.g. ONLINE for points that are
+    /// valid from the start.
+    pub initial_flags: u8,
+}
+
+impl Default for PointConfig {
+    fn default() -> Self {
+        PointConfig {
+            class: EventClass::None,
+            static_variation: None,
+            event_variation: None,
+            deadband: 0.0,
+            initial_flags: flags::RESTART,
+        }
+    }
+}
+
+impl PointConfig {
+    /// Defaults with event class `class`.
+    pub fn new(class: EventClass) -> Self {
+        PointConfig {
+            class,
+            ..PointConfig::default()
+        }
+    }
+
+    /// Sets the static variation.
+    pub fn with_static_variation(mut self, v: Variation) -> Self {
+        self.static_variation = Some(v);
+        self
+    }
+
+    /// Sets the event variation.
+    pub fn with_event_variation(mut self, v: Variation) -> Self {
+        self.event_variation = Some(v);
+        self
+    }
+
+    /// Sets the analog deadband.
+    pub fn with_deadband(mut self, deadband: f64) -> Self {
+        self.deadband = deadband;
+        self
+    }
+
+    /// Sets the initial flags.
+    pub fn with_initial_flags(mut self, flags: u8) -> Self {
+        self.initial_flags = flags;
+        self
+    }
+}
+
+/// The value of a point. Octet strings carry only their length here: read their bytes with
+/// [`Database::octet_string`](super::Database::octet_string).
+#[derive(Copy, Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum PointValue {
+    /// Binary input or binary output status.
+    Binary(bool),
+    /// Double-bit input.
+    DoubleBit(DoubleBit),
+    /// Counter or frozen counter.
+    Counter(u32),
+    /// Analog input or analog output status.
+    Analog(f64),
+    /// Octet string of `len` bytes (1..=255).
+    OctetString {
+        /// Length in bytes.
+        len: u8,
+    },
+}
+
+/// A point's current value, flags and time (the time of its last update).
+#[derive(Copy, Clone, Debug, PartialEq)]
+pub struct PointState {
+    /// The value.
+    pub value: PointValue,
+    /// Quality flags (the binary state bit is not included).
+    pub flags: u8,
+    /// Time of the last update.
+    pub time: Timestamp,
+}
+
+/// The packed static variations that cannot carry flags, with the variation used instead
+/// when a point's flags are anything but ONLINE.
+fn promoted(v: Variation) -> Option<Variation> {
+    match v {
+        Variation::Group1Var1 => Some(Variation::Group1Var2),
+        Variation::Group3Var1 => Some(Variation::Group3Var2),
+        Variation::Group10Var1 => Some(Variation::Group10Var2),
+        _ => None,
+    }
+}
+
+/// The variation a static point is written with: the requested one, or the configured one,
+/// promoted from a packed variation to the one with flags when the point is not just ONLINE
+/// (as opendnp3 does, PROTOCOL.md §8.4).
+pub(crate) fn static_variation(
+    requested: Option<Variation>,
+    configured: Variation,
+    state: &PointState,
+) -> Variation {
+    if let PointValue::OctetString { len } = state.value {
+        return Variation::OctetString(len);
+    }
+    if let Some(v) = requested {
+        return v;
+    }
+    match promoted(configured) {
+        Some(with_flags) if state.flags != flags::ONLINE => with_flags,
+        _ => configured,
+    }
+}
+
+/// The variation an event is written with (octet strings: by length).
+pub(crate) fn event_variation(configured: Variation, value: &PointValue) -> Variation {
+    match value {
+        PointValue::OctetString { len } => Variation::OctetStringEvent(*len),
+        _ => configured,
+    }
+}
+
+/// The integer range of the variation's value field, if it is an integer field.
+fn integer_range(v: Variation) -> Option<(f64, f64)> {
+    let Layout::Fields(fields) = v.layout() else {
+        return None;
+    };
+    if fields.contains(&Field::I16) {
+        Some((f64::from(i16::MIN), f64::from(i16::MAX)))
+    } else if fields.contains(&Field::I32) {
+        Some((f64::from(i32::MIN), f64::from(i32::MAX)))
+    } else {
+        None
+    }
+}
+
+/// True for variations whose counter field is 16 bits wide.
+fn is_16_bit_counter(v: Variation) -> bool {
+    matches!(v.layout(), Layout::Fields(fields) if fields.contains(&Field::U16))
+}
+
+/// The codec point for `state` written as `variation`. Analogs written with an integer
+/// variation saturate and get OVER_RANGE; 16-bit counters wrap (they are counters).
+pub(crate) fn to_point<'a>(
+    index: u16,
+    variation: Variation,
+    state: &PointState,
+    octets: &'a [u8],
+) -> Point<'a> {
+    let mut flags = state.flags;
+    let value = match state.value {
+        PointValue::Binary(b) => Value::Bool(b),
+        PointValue::DoubleBit(d) => Value::DoubleBit(d),
+        PointValue::Counter(c) if is_16_bit_counter(variation) => Value::Unsigned(c & 0xFFFF),
+        PointValue::Counter(c) => Value::Unsigned(c),
+        PointValue::Analog(a) => {
+            if let Some((min, max)) = integer_range(variation) {
+                if a.is_nan() || a.round() < min || a.round() > max {
+                    flags |= flags::OVER_RANGE;
+                }
+            }
+            Value::Float(a)
+        }
+        PointValue::OctetString { len } => {
+            Value::Bytes(octets.get(..usize::from(len)).unwrap_or(octets))
+        }
+    };
+    Point::new(u32::from(index), value)
+        .with_flags(flags)
+        .with_time(state.time)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn groups_map_back_to_their_types() {
+        for t in PointType::ALL {
+            assert_eq!(PointType::from_static_group(t.static_group()), Some(t));
+            assert_eq!(PointType::from_event_group(t.event_group()), Some(t));
+            assert!(t.accepts_static(t.default_static_variation()));
+            assert!(t.accepts_event(t.default_event_variation()));
+        }
+        assert_eq!(PointType::from_static_group(2), None);
+    }
+
+    #[test]
+    fn packed_variations_are_promoted_when_flags_are_not_just_online() {
+        let mut s = PointState {
+            value: PointValue::Binary(true),
+            flags: flags::RESTART,
+            time: Timestamp(0),
+        };
+        assert_eq!(
+            static_variation(None, Variation::Group1Var1, &s),
+            Variation::Group1Var2
+        );
+        s.flags = flags::ONLINE;
+        assert_eq!(
+            static_variation(None, Variation::Group1Var1, &s),
+            Variation::Group1Var1
+        );
+        assert_eq!(
+            static_variation(Some(Variation::Group1Var1), Variation::Group1Var2, &s),
+            Variation::Group1Var1
+        );
+    }
+
+    #[test]
+    fn analogs_out_of_an_integer_range_saturate_with_over_range() {
+        let s = PointState {
+            value: PointValue::Analog(1e6),
+            flags: flags::ONLINE,
+            time: Timestamp(0),
+        };
+        let p = to_point(3, Variation::Group30Var2, &s, &[]);
+        assert_eq!(p.flags, Some(flags::ONLINE | flags::OVER_RANGE));
+        let p = to_point(3, Variation::Group30Var5, &s, &[]);
+        assert_eq!(p.flags, Some(flags::ONLINE));
+        let p = to_point(3, Variation::Group30Var1, &s, &[]);
+        assert_eq!(p.flags, Some(flags::ONLINE));
+    }
+
+    #[test]
+    fn class_masks_combine() {
+        let m = ClassMask::CLASS1.union(ClassMask::CLASS3);
+        assert!(m.contains(EventClass::Class1) && !m.contains(EventClass::Class2));
+        assert!(!m.contains(EventClass::None));
+        assert_eq!(m.without(ClassMask::CLASS1), ClassMask::CLASS3);
+        assert!(ClassMask::NONE.is_empty());
+    }
+}

@@ -1,0 +1,304 @@
+//! READ requests (PROTOCOL.md §6.2): what each header asks for, the event selection made when
+//! the request arrives, and the writing of one response fragment after another. Selected
+//! events come first, then static data in request order; static values are read when each
+//! fragment is built. A cursor records where the previous fragment stopped, so the request
+//! is simply walked again for the next one — nothing is allocated per request.
+
+use super::database::{Database, PointTable};
+use super::events::EventFilter;
+use super::point::{static_variation, to_point, ClassMask, PointType};
+use crate::app::{FragmentWriter, Iin, ObjectHeader, ObjectParser, Prefix, Range, WriteError};
+use crate::objects::{Point, Value, Variation};
+
+/// Which static points a header selects.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+enum Points {
+    /// Every point of the type.
+    All,
+    /// Indices `start..=stop`.
+    Range(u32, u32),
+    /// The index prefixes of the header (qualifiers 17/28), answered with ranged headers.
+    Indices,
+}
+
+/// What one READ header asks for.
+#[derive(Copy, Clone, Debug)]
+enum ReadTarget {
+    /// Class 0: every static point.
+    Class0,
+    /// Events, at most `limit`.
+    Events(EventFilter, Option<u32>),
+    /// Static points of one type, in the requested variation (`None`: configured).
+    Static(PointType, Option<Variation>, Points),
+    /// The IIN bits `start..=stop` as g80v1.
+    Iin(u32, u32),
+    /// Not answerable: these IIN bits.
+    Refused(Iin),
+}
+
+fn event_limit(h: &ObjectHeader<'_>) -> Result<Option<u32>, Iin> {
+    match (h.prefix, h.range) {
+        (Prefix::None, Range::All) => Ok(None),
+        (Prefix::None, Range::Count(n)) => Ok(Some(n)),
+        _ => Err(Iin::PARAMETER_ERROR),
+    }
+}
+
+fn classify(h: &ObjectHeader<'_>) -> ReadTarget {
+    let (group, var) = h.variation.numbers();
+    let target = match h.variation {
+        Variation::Group60Var1 if h.range == Range::All => Ok(ReadTarget::Class0),
+        Variation::Group60Var1 => Err(Iin::PARAMETER_ERROR),
+        Variation::Group60Var2 | Variation::Group60Var3 | Variation::Group60Var4 => {
+            let class = ClassMask(1 << (var - 2));
+            event_limit(h).map(|l| ReadTarget::Events(EventFilter::Classes(class), l))
+        }
+        Variation::Group80Var1 => match h.range {
+            Range::All => Ok(ReadTarget::Iin(0, 15)),
+            Range::StartStop { start, stop } if stop <= 15 && h.prefix == Prefix::None => {
+                Ok(ReadTarget::Iin(start, stop))
+            }
+            _ => Err(Iin::PARAMETER_ERROR),
+        },
+        v => {
+            if let Some(ty) = PointType::from_static_group(group) {
+                let requested = (var != 0).then_some(v);
+                if requested.is_some_and(|v| !ty.accepts_static(v)) {
+                    Err(Iin::OBJECT_UNKNOWN)
+                } else {
+                    let requested = requested.filter(|_| ty != PointType::OctetString);
+                    match (h.prefix, h.range) {
+                        (Prefix::None, Range::All) => Ok(Points::All),
+                        (Prefix::None, Range::StartStop { start, stop }) => {
+                            Ok(Points::Range(start, stop))
+                        }
+                        (Prefix::Index(_), Range::Count(_)) => Ok(Points::Indices),
+                        _ => Err(Iin::PARAMETER_ERROR),
+                    }
+                    .map(|p| ReadTarget::Static(ty, requested, p))
+                }
+            } else if let Some(ty) = PointType::from_event_group(group) {
+                let requested = (var != 0).then_some(v);
+                if requested.is_some_and(|v| !ty.accepts_event(v)) {
+                    Err(Iin::OBJECT_UNKNOWN)
+                } else {
+                    event_limit(h).map(|l| ReadTarget::Events(EventFilter::Type(ty, requested), l))
+                }
+            } else {
+                Err(Iin::OBJECT_UNKNOWN)
+            }
+        }
+    };
+    target.unwrap_or_else(ReadTarget::Refused)
+}
+
+/// Selects the requested events and checks the static selections; returns the error IIN
+/// bits to report (points missing from a range: IIN2.2; a type without points: IIN2.1).
+pub(crate) fn prepare(objects: ObjectParser<'_>, db: &mut Database) -> Iin {
+    let mut iin = Iin::NONE;
+    for h in objects.flatten() {
+        tracing::debug!(?h.variation, qualifier = h.qualifier, "read header");
+        match classify(&h) {
+            ReadTarget::Class0 | ReadTarget::Iin(..) => {}
+            ReadTarget::Events(filter, limit) => {
+                db.events.select(filter, limit);
+            }
+            ReadTarget::Static(ty, _, points) => {
+                let t = db.table(ty);
+                match points {
+                    _ if t.entries.is_empty() => iin |= Iin::OBJECT_UNKNOWN,
+                    Points::All => {}
+                    Points::Range(start, stop) => {
+                        let want = u64::from(stop) - u64::from(start) + 1;
+                        if (t.range(start, stop).len() as u64) < want {
+                            iin |= Iin::PARAMETER_ERROR;
+                        }
+                    }
+                    Points::Indices => {
+                        let missing = h.points().any(|p| {
+                            u16::try_from(p.index)
+                                .ok()
+                                .and_then(|i| t.find(i))
+                                .is_none()
+                        });
+                        if missing {
+                            iin |= Iin::PARAMETER_ERROR;
+                        }
+                    }
+                }
+            }
+            ReadTarget::Refused(bits) => {
+                tracing::debug!(?h.variation, "read of an unsupported object");
+                iin |= bits;
+            }
+        }
+    }
+    iin
+}
+
+/// Where the previous fragment of a response stopped.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct ReadCursor {
+    /// Header number in the request.
+    header: usize,
+    /// Class 0: the point type ordinal.
+    ty: usize,
+    /// Position within the header's point selection.
+    pos: usize,
+}
+
+/// Writes as much of the response as fits: selected events, then static data from the
+/// cursor on. Returns whether the response is complete and whether events were written.
+pub(crate) fn write_fragment(
+    objects: ObjectParser<'_>,
+    db: &mut Database,
+    cursor: &mut ReadCursor,
+    w: &mut FragmentWriter<'_>,
+    iin: Iin,
+) -> (bool, bool) {
+    let (events, all) = db.events.write_selected(w);
+    if !all {
+        return (false, events > 0);
+    }
+    let db: &Database = db;
+    for (n, h) in objects.enumerate().skip(cursor.header) {
+        let Ok(h) = h else { break };
+        let done = match classify(&h) {
+            ReadTarget::Class0 => {
+                let mut done = true;
+                while let Some(&ty) = PointType::ALL.get(cursor.ty) {
+                    if !write_static(db, ty, None, Points::All, &h, &mut cursor.pos, w) {
+                        done = false;
+                        break;
+                    }
+                    cursor.ty += 1;
+                    cursor.pos = 0;
+                }
+                done
+            }
+            ReadTarget::Static(ty, v, points) => {
+                write_static(db, ty, v, points, &h, &mut cursor.pos, w)
+            }
+            ReadTarget::Iin(start, stop) => write_iin(iin, start, stop, w).is_ok(),
+            ReadTarget::Events(..) | ReadTarget::Refused(_) => true,
+        };
+        if !done {
+            return (false, events > 0);
+        }
+        *cursor = ReadCursor {
+            header: n + 1,
+            ty: 0,
+            pos: 0,
+        };
+    }
+    (true, events > 0)
+}
+
+fn write_iin(
+    iin: Iin,
+    start: u32,
+    stop: u32,
+    w: &mut FragmentWriter<'_>,
+) -> Result<(), WriteError> {
+    let (start, stop) = (start.min(15) as u16, stop.min(15) as u16);
+    let mut h = w.ranged(Variation::Group80Var1, start, stop)?;
+    for i in start..=stop {
+        let bit = iin.0 & (1 << i) != 0;
+        h.push(&Point::new(u32::from(i), Value::Bool(bit)))?;
+    }
+    h.finish();
+    Ok(())
+}
+
+/// Writes the selected static points of `ty` from position `*pos` on, one ranged header per
+/// run of consecutive indices with the same variation. Returns true when all were written;
+/// otherwise `*pos` is where the next fragment continues.
+fn write_static(
+    db: &Database,
+    ty: PointType,
+    requested: Option<Variation>,
+    points: Points,
+    h: &ObjectHeader<'_>,
+    pos: &mut usize,
+    w: &mut FragmentWriter<'_>,
+) -> bool {
+    let t = db.table(ty);
+    match points {
+        Points::All => write_positions(db, ty, t, requested, 0..t.entries.len(), pos, w),
+        Points::Range(start, stop) => {
+            write_positions(db, ty, t, requested, t.range(start, stop), pos, w)
+        }
+        Points::Indices => {
+            for (k, p) in h.points().enumerate().skip(*pos) {
+                let found = u16::try_from(p.index).ok().and_then(|i| t.find(i));
+                if let Some(at) = found {
+                    let mut zero = 0;
+                    if !write_positions(db, ty, t, requested, at..at + 1, &mut zero, w) {
+                        *pos = k;
+                        return false;
+                    }
+                }
+            }
+            true
+        }
+    }
+}
+
+fn write_positions(
+    db: &Database,
+    ty: PointType,
+    t: &PointTable,
+    requested: Option<Variation>,
+    span: std::ops::Range<usize>,
+    pos: &mut usize,
+    w: &mut FragmentWriter<'_>,
+) -> bool {
+    let entries = t.entries.get(span.clone()).unwrap_or(&[]);
+    let octets = |p: usize| {
+        if ty == PointType::OctetString {
+            db.octets_at(span.start + p)
+        } else {
+            &[]
+        }
+    };
+    let variation_at = |p: usize| {
+        entries
+            .get(p)
+            .map(|e| static_variation(requested, e.static_variation, &e.state))
+    };
+    let mut p = *pos;
+    while let Some(first) = entries.get(p) {
+        let Some(v) = variation_at(p) else { break };
+        let (mut end, mut last) = (p + 1, first.index);
+        while let Some(e) = entries.get(end) {
+            if Some(e.index) != last.checked_add(1) || variation_at(end) != Some(v) {
+                break;
+            }
+            last = e.index;
+            end += 1;
+        }
+        let Ok(mut hw) = w.ranged(v, first.index, last) else {
+            *pos = p;
+            return false;
+        };
+        while p < end {
+            let Some(e) = entries.get(p) else { break };
+            match hw.push(&to_point(e.index, v, &e.state, octets(p))) {
+                Ok(()) => p += 1,
+                Err(WriteError::FragmentFull) => {
+                    hw.finish();
+                    *pos = p;
+                    return false;
+                }
+                Err(_) => {
+                    tracing::warn!(?v, index = e.index, "static point not encodable; skipped");
+                    p += 1;
+                    break;
+                }
+            }
+        }
+        hw.finish();
+    }
+    *pos = p;
+    true
+}

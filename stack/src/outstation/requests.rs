@@ -1,0 +1,176 @@
+//! Checks of the requests that only carry parameters — WRITE (IIN and time), freeze,
+//! enable/disable unsolicited — turned into plans the session carries out only when the
+//! whole request is valid (PROTOCOL.md §6.5–§6.7, §6.10).
+
+use super::point::ClassMask;
+use crate::app::{Iin, ObjectHeader, ObjectParser, Range};
+use crate::objects::{Timestamp, Value, Variation};
+
+/// A time written by the master.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub(crate) enum TimeWrite {
+    /// g50v1: the time now.
+    Absolute(Timestamp),
+    /// g50v3: the master's time at the preceding RECORD_CURRENT_TIME.
+    AtRecord(Timestamp),
+}
+
+/// What a valid WRITE does.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct WritePlan {
+    /// Clear IIN1.7 DEVICE_RESTART.
+    pub clear_restart: bool,
+    /// Set the time.
+    pub time: Option<TimeWrite>,
+}
+
+/// Checks a WRITE: g80v1 may only clear index 7; one time object at most (g50v1, or g50v3
+/// when `record_allowed`, i.e. it follows a RECORD_CURRENT_TIME). Anything else writable in
+/// the object library is refused with IIN2.0 (not supported), bad parameters with IIN2.2.
+pub(crate) fn plan_write(
+    objects: ObjectParser<'_>,
+    record_allowed: bool,
+) -> Result<WritePlan, Iin> {
+    let mut plan = WritePlan::default();
+    let mut times = 0;
+    for h in objects {
+        let h = h.map_err(|e| e.kind.iin())?;
+        tracing::debug!(?h.variation, qualifier = h.qualifier, "write header");
+        match h.variation {
+            Variation::Group80Var1 => {
+                if !matches!(h.range, Range::StartStop { .. }) {
+                    return Err(Iin::PARAMETER_ERROR);
+                }
+                for p in h.points() {
+                    if p.index == 7 && p.value == Value::Bool(false) {
+                        plan.clear_restart = true;
+                    } else {
+                        return Err(Iin::PARAMETER_ERROR);
+                    }
+                }
+            }
+            Variation::Group50Var1 | Variation::Group50Var3 => {
+                times += h.count;
+                let time = single_time(&h).ok_or(Iin::PARAMETER_ERROR)?;
+                if times > 1 {
+                    return Err(Iin::PARAMETER_ERROR);
+                }
+                plan.time = Some(if h.variation == Variation::Group50Var1 {
+                    TimeWrite::Absolute(time)
+                } else if record_allowed {
+                    TimeWrite::AtRecord(time)
+                } else {
+                    return Err(Iin::PARAMETER_ERROR);
+                });
+            }
+            _ => return Err(Iin::NO_FUNC_CODE_SUPPORT),
+        }
+    }
+    Ok(plan)
+}
+
+/// The time of a counted header holding exactly one time object.
+fn single_time(h: &ObjectHeader<'_>) -> Option<Timestamp> {
+    if !matches!(h.range, Range::Count(1)) {
+        return None;
+    }
+    h.points().next()?.time
+}
+
+/// Checks a freeze request: only g20v0 with qualifier 06, 00 or 01 (as opendnp3).
+pub(crate) fn check_freeze(objects: ObjectParser<'_>) -> Result<(), Iin> {
+    for h in objects {
+        freeze_range(&h.map_err(|e| e.kind.iin())?)?;
+    }
+    Ok(())
+}
+
+/// The counters a freeze header selects (`None`: all).
+pub(crate) fn freeze_range(h: &ObjectHeader<'_>) -> Result<Option<(u32, u32)>, Iin> {
+    if h.variation != Variation::Group20Var0 {
+        return Err(Iin::NO_FUNC_CODE_SUPPORT);
+    }
+    match (h.qualifier, h.range) {
+        (0x06, Range::All) => Ok(None),
+        (0x00 | 0x01, Range::StartStop { start, stop }) => Ok(Some((start, stop))),
+        _ => Err(Iin::PARAMETER_ERROR),
+    }
+}
+
+/// The classes named by ENABLE/DISABLE_UNSOLICITED: g60v2/v3/v4 with qualifier 06.
+pub(crate) fn unsolicited_classes(objects: ObjectParser<'_>) -> Result<ClassMask, Iin> {
+    let mut mask = ClassMask::NONE;
+    for h in objects {
+        let h = h.map_err(|e| e.kind.iin())?;
+        let class = match h.variation {
+            Variation::Group60Var2 => ClassMask::CLASS1,
+            Variation::Group60Var3 => ClassMask::CLASS2,
+            Variation::Group60Var4 => ClassMask::CLASS3,
+            _ => return Err(Iin::PARAMETER_ERROR),
+        };
+        if h.range != Range::All {
+            return Err(Iin::PARAMETER_ERROR);
+        }
+        mask = mask.union(class);
+    }
+    Ok(mask)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::app::Fragment;
+
+    fn plan(bytes: &[u8], record: bool) -> Result<WritePlan, Iin> {
+        plan_write(Fragment::parse(bytes).unwrap().objects(), record)
+    }
+
+    #[test]
+    fn only_clearing_restart_is_a_valid_iin_write() {
+        let p = plan(&[0xC0, 0x02, 0x50, 0x01, 0x00, 0x07, 0x07, 0x00], false).unwrap();
+        assert!(p.clear_restart);
+        assert_eq!(
+            plan(&[0xC0, 0x02, 0x50, 0x01, 0x00, 0x04, 0x04, 0x01], false),
+            Err(Iin::PARAMETER_ERROR)
+        );
+        assert_eq!(
+            plan(&[0xC0, 0x02, 0x50, 0x01, 0x00, 0x07, 0x07, 0x01], false),
+            Err(Iin::PARAMETER_ERROR)
+        );
+    }
+
+    #[test]
+    fn time_writes_need_one_object_and_lan_time_needs_a_record() {
+        let g50v1 = [0xC1, 0x02, 0x32, 0x01, 0x07, 0x01, 0xD2, 0x04, 0, 0, 0, 0];
+        assert_eq!(
+            plan(&g50v1, false).unwrap().time,
+            Some(TimeWrite::Absolute(Timestamp(1234)))
+        );
+        let mut g50v3 = g50v1;
+        g50v3[3] = 3;
+        assert_eq!(plan(&g50v3, false), Err(Iin::PARAMETER_ERROR));
+        assert_eq!(
+            plan(&g50v3, true).unwrap().time,
+            Some(TimeWrite::AtRecord(Timestamp(1234)))
+        );
+        let two = [
+            0xC1, 0x02, 0x32, 0x01, 0x07, 0x02, 1, 0, 0, 0, 0, 0, 2, 0, 0, 0, 0, 0,
+        ];
+        assert_eq!(plan(&two, false), Err(Iin::PARAMETER_ERROR));
+        assert_eq!(
+            plan(&[0xC0, 0x02, 0x01, 0x02, 0x00, 0x07, 0x07, 0x00], false),
+            Err(Iin::NO_FUNC_CODE_SUPPORT)
+        );
+    }
+
+    #[test]
+    fn unsolicited_classes_come_from_class_headers() {
+        let f = Fragment::parse(&[0xC0, 0x14, 0x3C, 0x02, 0x06, 0x3C, 0x04, 0x06]).unwrap();
+        assert_eq!(
+            unsolicited_classes(f.objects()),
+            Ok(ClassMask::CLASS1.union(ClassMask::CLASS3))
+        );
+        let f = Fragment::parse(&[0xC0, 0x14, 0x3C, 0x01, 0x06]).unwrap();
+        assert_eq!(unsolicited_classes(f.objects()), Err(Iin::PARAMETER_ERROR));
+    }
+}
