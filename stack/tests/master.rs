@@ -289,7 +289,9 @@ fn a_failed_select_is_reported_without_an_operate() {
     h.respond("C4 81 00 04 29 03 28 01 00 0C 00 00 00 20 40 04");
     assert_eq!(
         slot.lock().unwrap().take(),
-        Some(Ok(vec![CommandStatus::NotSupported]))
+        Some(Err(TaskError::SelectFailed(vec![
+            CommandStatus::NotSupported
+        ])))
     );
     assert_eq!(h.sent(), "");
 }

@@ -105,19 +105,17 @@ impl MasterSession {
             match command_statuses(f, &commands) {
                 Ok(statuses) => {
                     let all_ok = statuses.iter().all(|s| *s == CommandStatus::Success);
-                    if step == CommandStep::Select
-                        && all_ok
-                        && mode == CommandMode::SelectBeforeOperate
-                    {
+                    if step != CommandStep::Select || mode != CommandMode::SelectBeforeOperate {
+                        reply(Ok(statuses));
+                    } else if all_ok {
                         self.follow_up = Some(FollowUp::Operate { commands, reply });
                     } else {
-                        reply(Ok(statuses));
+                        reply(Err(TaskError::SelectFailed(statuses)));
                     }
                 }
-                Err(e) if iin.intersects(REJECT_BITS) => {
+                Err(_) if iin.intersects(REJECT_BITS) => {
                     self.stats.failures += 1;
                     reply(Err(TaskError::Rejected(iin & REJECT_BITS)));
-                    let _ = e;
                 }
                 Err(e) => {
                     self.stats.failures += 1;
