@@ -271,6 +271,15 @@ fn main() {
     let polls: u64 = stats.iter().map(|s| s.polls).sum::<u64>() - polls_before;
     let timeouts: u64 = stats.iter().map(|s| s.timeouts).sum();
     let failures: u64 = stats.iter().map(|s| s.failures).sum();
+    let mut link = rdnp3::stack::channel::ChannelStats::default();
+    for c in outstations.iter().map(|(c, _)| c).chain(masters.iter().map(|(c, _)| c)) {
+        let s = c.stats();
+        link.reconnects += s.reconnects;
+        link.link_errors += s.link_errors;
+        link.dropped_frames += s.dropped_frames;
+        link.transport_errors += s.transport_errors;
+        link.connects += s.connects;
+    }
     let rss_peak = proc_status("VmHWM:").unwrap_or(0);
     let rss_now = proc_status("VmRSS:").unwrap_or(0);
     let channels = 2 * n;
@@ -280,6 +289,10 @@ fn main() {
     println!("events/s received:  {:.0}", events_rx as f64 / elapsed);
     println!("timeouts:           {timeouts}");
     println!("failures:           {failures}");
+    println!(
+        "link:               {} connects, {} reconnects, {} link errors, {} dropped frames, {} transport errors",
+        link.connects, link.reconnects, link.link_errors, link.dropped_frames, link.transport_errors
+    );
     println!(
         "cpu seconds:        {cpu:.2} ({:.1} % of one core; {:.3} s per 1000 polls)",
         100.0 * cpu / elapsed,

@@ -148,7 +148,7 @@ impl ChannelEngine {
             open: false,
             last_rx: Instant::now(),
             keep_alive_wait: None,
-            link_replies: VecDeque::with_capacity(MAX_LINK_REPLIES),
+            link_replies: VecDeque::new(),
             fragment: Vec::new(),
         }
     }
@@ -513,7 +513,7 @@ fn route(
     }
     if !delivered {
         ChannelCounters::add(&counters.dropped_frames, 1);
-        tracing::debug!(channel = %name, "frame {} -> {} dropped: no session for it", h.source, h.destination);
+        tracing::debug!(channel = %name, "frame {} -> {} ({:?}) dropped: no session for it", h.source, h.destination, h.control.function);
     }
 }
 

@@ -84,7 +84,7 @@ impl ChannelTask {
             transport,
             conn: None,
             timer: None,
-            out: Vec::with_capacity(4096),
+            out: Vec::new(),
             listener,
             state: ChannelState::Closed,
         }
@@ -277,6 +277,9 @@ impl Channel for ChannelTask {
 
     fn on_start(&mut self, cx: &mut Cx<'_>) {
         match self.transport {
+            // A client connects once it has a session: until then every frame the peer
+            // sends (e.g. an unsolicited response) would be dropped.
+            Transport::TcpClient { .. } if self.engine.is_empty() => {}
             Transport::TcpClient { .. } => self.connect(cx),
             Transport::TcpServer { .. } => self.listen(cx),
         }
@@ -377,7 +380,12 @@ impl Channel for ChannelTask {
     fn on_message(&mut self, cx: &mut Cx<'_>, message: ChannelMsg) {
         match message {
             ChannelMsg::AddSession(kind, promise) => {
-                promise.complete(self.engine.add(&Now::read(), kind))
+                promise.complete(self.engine.add(&Now::read(), kind));
+                let never_tried =
+                    matches!(self.transport, Transport::TcpClient { attempts: 0, .. });
+                if never_tried && !self.engine.is_empty() {
+                    self.connect(cx);
+                }
             }
             ChannelMsg::RemoveSession(id, promise) => {
                 let removed = self.engine.remove(&Now::read(), id);

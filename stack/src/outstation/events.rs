@@ -1,4 +1,6 @@
-//! Event buffers: one fixed-capacity ring per point type, allocated once. An event moves
+//! Event buffers: one bounded ring per point type. A ring grows on demand up to its capacity and
+//! keeps its memory, so an idle outstation costs little and a busy one stops allocating once
+//! its rings have grown. An event moves
 //! Unreported → Selected (chosen for a response) → Written (in a sent fragment) and leaves the
 //! buffer only when that fragment is confirmed (PROTOCOL.md §4.5); an unconfirmed exchange
 //! puts its events back to Unreported so the next poll sends them again.
@@ -61,7 +63,7 @@ impl EventRing {
     fn new(ty: PointType, capacity: usize) -> Self {
         let octet = ty == PointType::OctetString;
         EventRing {
-            records: VecDeque::with_capacity(capacity),
+            records: VecDeque::new(),
             capacity,
             octets: if octet {
                 vec![0; capacity * OCTET_SLOT]
