@@ -1,0 +1,265 @@
+#!/usr/bin/env bash
+# Interoperability tests of rdnp3 against opendnp3 (the `yadnp3` wheel). See README.md here.
+#
+#   bash tests/interop/run.sh
+#
+# Environment:
+#   CARGO_TARGET_DIR   where cargo builds (default: target/); the venv goes in it too
+#   INTEROP_VENV       the venv to create or reuse (default: $CARGO_TARGET_DIR/interop-venv)
+#   INTEROP_PYTHON     the Python that creates the venv (default: python3; yadnp3 needs CPython)
+#   INTEROP_VERBOSE=1  opendnp3 protocol logs of the Python peers (on their stderr)
+#
+# Last line: `interop: N passed, M failed`; exit code 0 only if nothing failed.
+set -uo pipefail
+export PYTHONDONTWRITEBYTECODE=1 # keep tests/interop free of __pycache__
+
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+ROOT="$(cd "$HERE/../.." && pwd)"
+cd "$ROOT" || exit 1
+
+YADNP3_VERSION=3.2.1.4
+TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
+VENV="${INTEROP_VENV:-$TARGET_DIR/interop-venv}"
+PYTHON="${INTEROP_PYTHON:-python3}"
+VERBOSE=()
+[[ "${INTEROP_VERBOSE:-0}" == 1 ]] && VERBOSE=(--verbose)
+
+# Bounds (seconds).
+PEER_LIFETIME=300 # a peer left running exits by itself after this
+READY_TIMEOUT=20  # a peer must listen within this
+MASTER_TIMEOUT=30 # one run of our master example
+PYMASTER_TIMEOUT=30
+
+START=$(date +%s)
+WORK="$(mktemp -d "${TMPDIR:-/tmp}/rdnp3-interop.XXXXXX")"
+PIDS=()
+PASSED=0
+FAILED=0
+
+stop_pid() { # stop_pid PID: TERM, up to 5 s, then KILL; reaps it
+  local pid=$1 i
+  kill -TERM "$pid" 2>/dev/null || return 0
+  for ((i = 0; i < 50; i++)); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  kill -KILL "$pid" 2>/dev/null
+  wait "$pid" 2>/dev/null
+  return 0
+}
+
+cleanup() {
+  local pid
+  for pid in "${PIDS[@]}"; do stop_pid "$pid"; done
+  PIDS=()
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'echo "interop: interrupted"; exit 130' INT TERM
+
+finish() {
+  echo "interop: total time $(($(date +%s) - START)) s"
+  echo "interop: $PASSED passed, $FAILED failed"
+  [[ $FAILED -eq 0 ]] && exit 0
+  exit 1
+}
+
+show() { # show TITLE FILE: a file's content, indented, last 120 lines
+  echo "    --- $1"
+  if [[ -s "$2" ]]; then tail -n 120 "$2" | sed 's/^/    | /'; else echo "    | (empty)"; fi
+}
+
+pass() {
+  PASSED=$((PASSED + 1))
+  echo "PASS $1"
+}
+
+fail() { # fail NAME [FILE TITLE]...
+  local name=$1
+  shift
+  FAILED=$((FAILED + 1))
+  echo "FAIL $name"
+  while [[ $# -ge 2 ]]; do
+    show "$2" "$1"
+    shift 2
+  done
+}
+
+setup_failed() {
+  fail "$1" "${@:2}"
+  finish
+}
+
+# Random loopback address below the ephemeral range (20000-29999 on 127.x.y.1), not in use.
+pick_address() {
+  local i
+  for ((i = 0; i < 50; i++)); do
+    HOST="127.$((RANDOM % 254 + 1)).$((RANDOM % 256)).1"
+    PORT=$((20000 + RANDOM % 10000))
+    "$PY" "$HERE/demo_db.py" wait-listen "$HOST" "$PORT" 0 || return 0
+  done
+  return 1
+}
+
+# ------------------------------------------------------------------------------------------
+echo "== interop: setup"
+
+if [[ -x "$VENV/bin/python" ]] &&
+  "$VENV/bin/python" -c "import importlib.metadata as m, opendnp3; assert m.version('yadnp3') == '$YADNP3_VERSION'" 2>/dev/null; then
+  echo "reusing venv $VENV (yadnp3 $YADNP3_VERSION)"
+else
+  rm -rf "$VENV"
+  mkdir -p "$(dirname "$VENV")"
+  if ! "$PYTHON" -m venv "$VENV" >"$WORK/venv.log" 2>&1; then
+    setup_failed "setup: $PYTHON -m venv $VENV" "$WORK/venv.log" "venv"
+  fi
+  if ! timeout 600 "$VENV/bin/python" -m pip install --disable-pip-version-check -q "yadnp3==$YADNP3_VERSION" \
+    >"$WORK/pip.log" 2>&1; then
+    setup_failed "setup: pip install yadnp3==$YADNP3_VERSION" "$WORK/pip.log" "pip"
+  fi
+fi
+PY="$VENV/bin/python"
+if ! "$PY" -c "import opendnp3" >"$WORK/import.log" 2>&1; then
+  setup_failed "setup: import opendnp3" "$WORK/import.log" "python"
+fi
+
+echo "building the examples (release)"
+if ! cargo build --release --example master --example outstation >"$WORK/build.log" 2>&1; then
+  setup_failed "setup: cargo build --release --example master --example outstation" "$WORK/build.log" "cargo"
+fi
+MASTER="$TARGET_DIR/release/examples/master"
+OUTSTATION="$TARGET_DIR/release/examples/outstation"
+
+# ------------------------------------------------------------------------------------------
+# Scenario a: our master -> opendnp3 outstation.
+echo "== interop: our master -> opendnp3 outstation"
+
+# run_master NAME EXPECTED_RC CHECK_ARGS -- MASTER_ARGS...: runs our master once against the
+# opendnp3 outstation and checks exit code and output (demo_db.py check-master-output).
+run_master() {
+  local name=$1 want_rc=$2 check=() args=() rc
+  shift 2
+  while [[ $# -gt 0 && "$1" != "--" ]]; do
+    check+=("$1")
+    shift
+  done
+  shift
+  args=("$@")
+  local out="$WORK/$name.out" err="$WORK/$name.err"
+  timeout "$MASTER_TIMEOUT" "$MASTER" --connect "$HOST:$PORT" --outstation 1024 --master 1 --once "${args[@]}" \
+    >"$out" 2>"$err"
+  rc=$?
+  local why=""
+  if [[ $rc -eq 124 ]]; then
+    why="timed out after $MASTER_TIMEOUT s"
+  elif [[ $rc -ne $want_rc ]]; then
+    why="exit code $rc, want $want_rc"
+  fi
+  if ! "$PY" "$HERE/demo_db.py" check-master-output "$out" "${check[@]}" >"$WORK/$name.check" 2>&1; then
+    why="${why:+$why; }output does not match the demo database"
+  fi
+  if [[ -z "$why" ]]; then
+    pass "$name"
+  else
+    fail "$name ($why)" "$WORK/$name.check" "mismatches" "$out" "master stdout" "$err" "master stderr" \
+      "$WORK/opendnp3-outstation.log" "opendnp3 outstation"
+  fi
+}
+
+scenario_a() {
+  if ! pick_address; then
+    fail "a: no free loopback address"
+    return
+  fi
+  local log="$WORK/opendnp3-outstation.log"
+  timeout "$PEER_LIFETIME" "$PY" -u "$HERE/opendnp3_outstation.py" --listen "$HOST:$PORT" \
+    --outstation 1024 --master 1 --seconds "$PEER_LIFETIME" "${VERBOSE[@]}" >"$log" 2>&1 &
+  local peer=$!
+  PIDS+=("$peer")
+  local deadline=$((SECONDS + READY_TIMEOUT))
+  until grep -q '^READY' "$log" 2>/dev/null; do
+    if ! kill -0 "$peer" 2>/dev/null || ((SECONDS >= deadline)); then
+      fail "a: opendnp3 outstation ready on $HOST:$PORT" "$log" "opendnp3 outstation"
+      return
+    fi
+    sleep 0.05
+  done
+  echo "opendnp3 outstation listening on $HOST:$PORT"
+
+  # 1. Select-before-operate (the default), successful controls.
+  run_master "a1: our master, integrity poll + SBO CROB 3 LATCH_ON + g41 2=7.5" 0 \
+    --expect-command 3:SUCCESS --expect-command 2:SUCCESS \
+    -- --crob 3:LATCH_ON --analog 2:7.5
+  # 2. A CROB the outstation does not support; the database shows the effect of 1.
+  run_master "a2: our master, CROB 12 -> NOT_SUPPORTED, exit code 1" 1 \
+    --crob 3:LATCH_ON --analog 2:7.5 --expect-command 12:NOT_SUPPORTED \
+    -- --crob 12:LATCH_ON
+  # 3. Direct operate.
+  run_master "a3: our master, direct operate CROB 5 PULSE_ON, CROB 3 LATCH_OFF, g41 4=-2.25" 0 \
+    --crob 3:LATCH_ON --analog 2:7.5 \
+    --expect-command 5:SUCCESS --expect-command 3:SUCCESS --expect-command 4:SUCCESS \
+    -- --direct --crob 5:PULSE_ON --crob 3:LATCH_OFF --analog 4:-2.25
+  # 4. The effect of every control, seen by a fresh integrity poll.
+  run_master "a4: our master, integrity poll shows the controls' effects" 0 \
+    --crob 3:LATCH_ON --analog 2:7.5 --crob 5:PULSE_ON --crob 3:LATCH_OFF --analog 4:-2.25 \
+    --
+
+  # 5. What the opendnp3 outstation received, in order, with the operate mode.
+  local want="$WORK/a5.want" got="$WORK/a5.got"
+  cat >"$want" <<'EOF'
+control crob 3 LATCH_ON select SUCCESS
+control analog 2 7.5 select SUCCESS
+control crob 3 LATCH_ON operate SUCCESS SelectBeforeOperate
+control analog 2 7.5 operate SUCCESS SelectBeforeOperate
+control crob 12 LATCH_ON select NOT_SUPPORTED
+control crob 5 PULSE_ON operate SUCCESS DirectOperate
+control crob 3 LATCH_OFF operate SUCCESS DirectOperate
+control analog 4 -2.25 operate SUCCESS DirectOperate
+EOF
+  grep '^control ' "$log" >"$got"
+  if diff -u "$want" "$got" >"$WORK/a5.diff"; then
+    pass "a5: opendnp3 outstation received exactly the expected controls"
+  else
+    fail "a5: opendnp3 outstation received exactly the expected controls" "$WORK/a5.diff" "diff want got" \
+      "$log" "opendnp3 outstation"
+  fi
+
+  stop_pid "$peer"
+}
+
+# ------------------------------------------------------------------------------------------
+# Scenario b: opendnp3 master -> our outstation.
+
+scenario_b() {
+  if ! pick_address; then
+    fail "b: no free loopback address"
+    return
+  fi
+  local log="$WORK/our-outstation.log"
+  timeout "$PEER_LIFETIME" "$OUTSTATION" --listen "$HOST:$PORT" --outstation 1024 --master 1 \
+    --seconds "$PEER_LIFETIME" >"$log" 2>&1 &
+  local peer=$!
+  PIDS+=("$peer")
+  if ! "$PY" "$HERE/demo_db.py" wait-listen "$HOST" "$PORT" "$READY_TIMEOUT" || ! kill -0 "$peer" 2>/dev/null; then
+    fail "b: our outstation listening on $HOST:$PORT" "$log" "our outstation"
+    return
+  fi
+  echo "our outstation listening on $HOST:$PORT"
+
+  local name="b1: opendnp3 master, integrity poll + SBO/direct controls + poll" out="$WORK/b1.out" rc
+  timeout $((PYMASTER_TIMEOUT + 15)) "$PY" -u "$HERE/opendnp3_master.py" --connect "$HOST:$PORT" \
+    --outstation 1024 --master 1 --timeout "$PYMASTER_TIMEOUT" "${VERBOSE[@]}" >"$out" 2>&1
+  rc=$?
+  sed 's/^/    /' "$out"
+  if [[ $rc -eq 0 ]]; then
+    pass "$name"
+  else
+    fail "$name (exit code $rc)" "$log" "our outstation"
+  fi
+  stop_pid "$peer"
+}
+
+scenario_a
+echo "== interop: opendnp3 master -> our outstation"
+scenario_b
+finish
