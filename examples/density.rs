@@ -272,7 +272,11 @@ fn main() {
     let timeouts: u64 = stats.iter().map(|s| s.timeouts).sum();
     let failures: u64 = stats.iter().map(|s| s.failures).sum();
     let mut link = rdnp3::stack::channel::ChannelStats::default();
-    for c in outstations.iter().map(|(c, _)| c).chain(masters.iter().map(|(c, _)| c)) {
+    for c in outstations
+        .iter()
+        .map(|(c, _)| c)
+        .chain(masters.iter().map(|(c, _)| c))
+    {
         let s = c.stats();
         link.reconnects += s.reconnects;
         link.link_errors += s.link_errors;
