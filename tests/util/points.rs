@@ -1,0 +1,305 @@
+//! The points the tests serve and the events they make: a demo-like database with every
+//! point type, a script of updates that each create one event, and the checks that compare
+//! what a master received with what the outstation holds or made.
+
+use super::recorder::{Recorded, Recorder, Val};
+use super::{POLL, WAIT};
+use rdnp3::stack::master::MeasurementKind;
+use rdnp3::stack::objects::{flags, DoubleBit, Timestamp, Variation};
+use rdnp3::stack::outstation::{
+    Database, DatabaseBuilder, EventClass, PointConfig, PointType, PointValue, Update,
+};
+use rdnp3::stack::session::Now;
+use std::time::Instant;
+
+/// The measurement kind of a point type.
+pub fn kind_of(ty: PointType) -> MeasurementKind {
+    match ty {
+        PointType::BinaryInput => MeasurementKind::Binary,
+        PointType::DoubleBitInput => MeasurementKind::DoubleBit,
+        PointType::BinaryOutputStatus => MeasurementKind::BinaryOutputStatus,
+        PointType::Counter => MeasurementKind::Counter,
+        PointType::FrozenCounter => MeasurementKind::FrozenCounter,
+        PointType::AnalogInput => MeasurementKind::Analog,
+        PointType::AnalogOutputStatus => MeasurementKind::AnalogOutputStatus,
+        PointType::OctetString => MeasurementKind::OctetString,
+        other => panic!("no measurement kind for {other}"),
+    }
+}
+
+/// The demo database of the examples plus octet strings: every point class 1 and ONLINE;
+/// binary inputs 0–9 (odd → true), double-bit 0–3 (intermediate, off, on, indeterminate),
+/// binary output status 0–9 (false), counters 0–9 (100 × index), frozen counters 0–9
+/// (7 × index), analog inputs 0–9 (1.5 × index, g30v5/g32v7), analog output status 0–9
+/// (0.0, g40v3/g42v7) and octet strings 0–2 ("os-<index>"). `offset` is added to every
+/// counter and analog so that two outstations can be told apart.
+pub fn demo_database(offset: u32) -> Database {
+    let class1 = PointConfig::new(EventClass::Class1).with_initial_flags(flags::ONLINE);
+    let mut db = DatabaseBuilder::new()
+        .add(PointType::BinaryInput, 0..10, class1)
+        .add(PointType::DoubleBitInput, 0..4, class1)
+        .add(PointType::Counter, 0..10, class1)
+        .add(PointType::FrozenCounter, 0..10, class1)
+        .add(
+            PointType::AnalogInput,
+            0..10,
+            class1
+                .with_static_variation(Variation::Group30Var5)
+                .with_event_variation(Variation::Group32Var7),
+        )
+        .add(PointType::BinaryOutputStatus, 0..10, class1)
+        .add(
+            PointType::AnalogOutputStatus,
+            0..10,
+            class1
+                .with_static_variation(Variation::Group40Var3)
+                .with_event_variation(Variation::Group42Var7),
+        )
+        .add(PointType::OctetString, 0..3, class1)
+        .build()
+        .expect("the demo database is valid");
+    let mut initial = Vec::new();
+    for i in 0..10u16 {
+        let n = u32::from(i);
+        initial.push(Update::binary(i, i % 2 == 1));
+        initial.push(Update::counter(i, 100 * n + offset));
+        initial.push(Update::frozen_counter(i, 7 * n + offset));
+        initial.push(Update::analog(i, 1.5 * f64::from(i) + f64::from(offset)));
+        initial.push(Update::binary_output_status(i, false));
+        initial.push(Update::analog_output_status(i, 0.0));
+    }
+    let states = [
+        DoubleBit::Intermediate,
+        DoubleBit::DeterminedOff,
+        DoubleBit::DeterminedOn,
+        DoubleBit::Indeterminate,
+    ];
+    for (i, s) in states.into_iter().enumerate() {
+        initial.push(Update::double_bit(i as u16, s));
+    }
+    for i in 0..3u16 {
+        initial.push(Update::octet_string(i, format!("os-{i}").as_bytes()));
+    }
+    let report = db.load(&Now::read(), &initial);
+    assert_eq!(report.rejected, 0, "the demo values fit the demo points");
+    db
+}
+
+/// One expected event: index, value and time (`None` for variations without time).
+pub type Expected = (u16, Val, Option<Timestamp>);
+
+/// The event variations of [`demo_database`] that carry a time.
+fn event_has_time(kind: MeasurementKind) -> bool {
+    !matches!(
+        kind,
+        MeasurementKind::Counter | MeasurementKind::FrozenCounter | MeasurementKind::OctetString
+    )
+}
+
+/// Generates rounds of updates on every point type of [`demo_database`], each update a
+/// change (so each creates exactly one event) with a distinct time and, where the type
+/// allows, a distinct value; keeps the events they must produce, per type, in order.
+pub struct EventScript {
+    round: u32,
+    binary: [bool; 3],
+    double_bit: [DoubleBit; 3],
+    output: [bool; 3],
+    /// Round, kind and event.
+    expected: Vec<(u32, MeasurementKind, Expected)>,
+}
+
+/// The time of the events of round 0; round k is stamped `EVENT_EPOCH + k` ms.
+pub const EVENT_EPOCH: u64 = 1_700_000_000_000;
+
+impl Default for EventScript {
+    fn default() -> Self {
+        EventScript {
+            round: 0,
+            // The demo's initial values of indices 0..3.
+            binary: [false, true, false],
+            double_bit: [
+                DoubleBit::Intermediate,
+                DoubleBit::DeterminedOff,
+                DoubleBit::DeterminedOn,
+            ],
+            output: [false; 3],
+            expected: Vec::new(),
+        }
+    }
+}
+
+impl EventScript {
+    /// The updates of the next round: one change of each point type, on index round % 3.
+    pub fn next_round(&mut self) -> Vec<Update> {
+        let k = self.round;
+        self.round += 1;
+        let i = (k % 3) as u16;
+        let at = usize::from(i);
+        let time = Timestamp(EVENT_EPOCH + u64::from(k));
+        self.binary[at] = !self.binary[at];
+        self.output[at] = !self.output[at];
+        self.double_bit[at] = if self.double_bit[at] == DoubleBit::DeterminedOn {
+            DoubleBit::DeterminedOff
+        } else {
+            DoubleBit::DeterminedOn
+        };
+        let octets = format!("ev-{k}").into_bytes();
+        let changes = [
+            (
+                MeasurementKind::Binary,
+                Update::binary(i, self.binary[at]),
+                Val::Binary(self.binary[at]),
+            ),
+            (
+                MeasurementKind::DoubleBit,
+                Update::double_bit(i, self.double_bit[at]),
+                Val::DoubleBit(self.double_bit[at]),
+            ),
+            (
+                MeasurementKind::BinaryOutputStatus,
+                Update::binary_output_status(i, self.output[at]),
+                Val::Binary(self.output[at]),
+            ),
+            (
+                MeasurementKind::Counter,
+                Update::counter(i, 10_000 + k),
+                Val::Counter(10_000 + k),
+            ),
+            (
+                MeasurementKind::FrozenCounter,
+                Update::frozen_counter(i, 20_000 + k),
+                Val::Counter(20_000 + k),
+            ),
+            (
+                MeasurementKind::Analog,
+                Update::analog(i, 1000.0 + f64::from(k)),
+                Val::Analog(1000.0 + f64::from(k)),
+            ),
+            (
+                MeasurementKind::AnalogOutputStatus,
+                Update::analog_output_status(i, 2000.0 + 0.5 * f64::from(k)),
+                Val::Analog(2000.0 + 0.5 * f64::from(k)),
+            ),
+            (
+                MeasurementKind::OctetString,
+                Update::octet_string(i, &octets),
+                Val::Bytes(octets.clone()),
+            ),
+        ];
+        let mut updates = Vec::with_capacity(changes.len());
+        for (kind, update, value) in changes {
+            let t = event_has_time(kind).then_some(time);
+            self.expected.push((k, kind, (i, value, t)));
+            updates.push(update.with_time(time));
+        }
+        updates
+    }
+
+    /// Rounds made so far.
+    pub fn rounds(&self) -> u32 {
+        self.round
+    }
+
+    /// Events made so far.
+    pub fn total(&self) -> usize {
+        self.expected.len()
+    }
+
+    /// The events of `kind` the rounds so far must produce, in order.
+    pub fn expected(&self, kind: MeasurementKind) -> Vec<Expected> {
+        self.expected_since(kind, 0)
+    }
+
+    /// The events of `kind` made by round `first` and later, in order.
+    pub fn expected_since(&self, kind: MeasurementKind, first: u32) -> Vec<Expected> {
+        self.expected
+            .iter()
+            .filter(|(r, k, _)| *k == kind && *r >= first)
+            .map(|(_, _, e)| e.clone())
+            .collect()
+    }
+}
+
+/// Every measurement kind of [`demo_database`].
+pub const ALL_KINDS: [MeasurementKind; 8] = [
+    MeasurementKind::Binary,
+    MeasurementKind::DoubleBit,
+    MeasurementKind::BinaryOutputStatus,
+    MeasurementKind::Counter,
+    MeasurementKind::FrozenCounter,
+    MeasurementKind::Analog,
+    MeasurementKind::AnalogOutputStatus,
+    MeasurementKind::OctetString,
+];
+
+/// The recorded events of `kind` as (index, value, time).
+pub fn received(recorder: &Recorder, kind: MeasurementKind) -> Vec<Expected> {
+    recorder
+        .events_of(kind)
+        .into_iter()
+        .map(|m| (m.index, m.value, m.time))
+        .collect()
+}
+
+/// Waits until the recorder holds as many events as the script made, then checks that
+/// every type's events are exactly the script's, in order: none missing, none twice.
+pub fn assert_events_delivered(recorder: &Recorder, script: &EventScript) {
+    assert_events_delivered_since(recorder, script, 0);
+}
+
+/// As [`assert_events_delivered`], for the events of round `first` and later only.
+pub fn assert_events_delivered_since(recorder: &Recorder, script: &EventScript, first: u32) {
+    let total: usize = ALL_KINDS
+        .iter()
+        .map(|k| script.expected_since(*k, first).len())
+        .sum();
+    // Wait for the count, then compare: on a timeout the comparison shows what is missing.
+    let end = Instant::now() + WAIT;
+    while recorder.events().len() < total && Instant::now() < end {
+        std::thread::sleep(POLL);
+    }
+    for kind in ALL_KINDS {
+        assert_eq!(
+            received(recorder, kind),
+            script.expected_since(kind, first),
+            "the {} events, in order, each once",
+            kind.name()
+        );
+    }
+}
+
+/// Checks a recorded static value against the database's state of the point.
+pub fn assert_static_matches(m: &Recorded, db: &Database, ty: PointType) {
+    let state = db.get(ty, m.index).expect("the point exists");
+    let value = match state.value {
+        PointValue::Binary(b) => Val::Binary(b),
+        PointValue::DoubleBit(d) => Val::DoubleBit(d),
+        PointValue::Counter(c) => Val::Counter(c),
+        PointValue::Analog(a) => Val::Analog(a),
+        PointValue::OctetString { .. } => {
+            Val::Bytes(db.octet_string(m.index).expect("octets").to_vec())
+        }
+        other => panic!("unexpected value {other:?}"),
+    };
+    assert_eq!(m.value, value, "{ty} {}", m.index);
+    let quality = match ty {
+        PointType::BinaryInput | PointType::BinaryOutputStatus => m.flags & !flags::STATE,
+        PointType::DoubleBitInput => m.flags & 0x3F,
+        _ => m.flags,
+    };
+    if ty != PointType::OctetString {
+        assert_eq!(quality, state.flags, "flags of {ty} {}", m.index);
+    }
+}
+
+/// Checks that `statics` hold every point of `db` once, with its value and flags.
+pub fn assert_statics_equal_database(statics: &[Recorded], db: &Database) {
+    for ty in PointType::ALL {
+        let got: Vec<&Recorded> = statics.iter().filter(|m| m.kind == kind_of(ty)).collect();
+        let indices: Vec<u16> = got.iter().map(|m| m.index).collect();
+        assert_eq!(indices, db.indices(ty).collect::<Vec<_>>(), "{ty} indices");
+        for m in got {
+            assert_static_matches(m, db, ty);
+        }
+    }
+}
