@@ -5,7 +5,7 @@
 mod common;
 
 use common::Args;
-use rdnp3::stack::channel::{Channel, ChannelConfig, ChannelState, Manager, Outstation};
+use rdnp3::stack::channel::{Channel, ChannelConfig, ChannelState, Manager, Outstation, TlsConfig};
 use rdnp3::stack::master::{Classes, MasterConfig, Measurement, ReadHandler, ReadRequest};
 use rdnp3::stack::outstation::{OutstationConfig, Update};
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
@@ -27,6 +27,8 @@ OPTIONS:
     --events-per-sec E    analog events each outstation makes per second (default 1)
     --seconds S           how long to run after every channel is open (default 10)
     --backend B           auto, epoll or io-uring (default auto)
+    --tls                 every channel over TLS with mutual authentication (a throwaway CA and
+                          certificates are made at start in a temporary directory)
     -h, --help            this text
 
 Outstations listen on 127.<a>.<b>.<c> addresses (one per outstation) on a port chosen per run
@@ -110,6 +112,59 @@ fn address(octet: u8, port: u16, i: usize) -> SocketAddr {
     SocketAddr::V4(SocketAddrV4::new(ip, port))
 }
 
+/// A CA and one certificate for the outstations and one for the masters, made for this run
+/// in a temporary directory (removed on drop).
+struct ThrowawayPki {
+    dir: std::path::PathBuf,
+    outstation: TlsConfig,
+    master: TlsConfig,
+}
+
+impl ThrowawayPki {
+    fn new() -> Self {
+        use rcgen::{BasicConstraints, CertificateParams, IsCa, KeyPair};
+        let dir = std::env::temp_dir().join(format!("rdnp3-density-{}", std::process::id()));
+        let fail = |e: &dyn std::fmt::Display| -> ! {
+            eprintln!("error: cannot make the throwaway certificates: {e}");
+            std::process::exit(1);
+        };
+        std::fs::create_dir_all(&dir).unwrap_or_else(|e| fail(&e));
+        let write = |name: &str, pem: String| {
+            let path = dir.join(name);
+            std::fs::write(&path, pem).unwrap_or_else(|e| fail(&e));
+            path
+        };
+        let mut ca_params =
+            CertificateParams::new(Vec::<String>::new()).unwrap_or_else(|e| fail(&e));
+        ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        let ca_key = KeyPair::generate().unwrap_or_else(|e| fail(&e));
+        let ca = ca_params.self_signed(&ca_key).unwrap_or_else(|e| fail(&e));
+        let ca_path = write("ca.pem", ca.pem());
+        let issue = |who: &str| {
+            let key = KeyPair::generate().unwrap_or_else(|e| fail(&e));
+            let cert = CertificateParams::new(vec![format!("{who}.density")])
+                .and_then(|p| p.signed_by(&key, &ca, &ca_key))
+                .unwrap_or_else(|e| fail(&e));
+            let cert_path = write(&format!("{who}.pem"), cert.pem());
+            let key_path = write(&format!("{who}.key"), key.serialize_pem());
+            TlsConfig::ca_chain(cert_path, key_path, &ca_path)
+        };
+        let outstation = issue("outstation");
+        let master = issue("master").with_peer_name("outstation.density");
+        ThrowawayPki {
+            dir,
+            outstation,
+            master,
+        }
+    }
+}
+
+impl Drop for ThrowawayPki {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
 fn main() {
     common::init_logging();
     let mut args = Args::read(HELP);
@@ -120,6 +175,7 @@ fn main() {
     let events_per_sec: f64 = args.get("--events-per-sec", 1.0);
     let seconds: u64 = args.get("--seconds", 10);
     let backend = args.backend();
+    let tls = args.switch("--tls");
     args.finish();
     if n == 0 || n > 60_000 {
         args.fail("--outstations must be between 1 and 60000");
@@ -149,6 +205,13 @@ fn main() {
     );
     let (octet, port) = run_base();
     println!("addresses:          127.{octet}.x.y:{port}");
+    let pki = tls.then(ThrowawayPki::new);
+    if let Some(pki) = &pki {
+        println!(
+            "transport:          TLS, mutual authentication (CA in {})",
+            pki.dir.display()
+        );
+    }
 
     let open = Arc::new(AtomicUsize::new(0));
     let count_open = |open: &Arc<AtomicUsize>| {
@@ -173,9 +236,16 @@ fn main() {
             keep_alive: None,
             ..ChannelConfig::named(format!("outstation-{i}"))
         };
-        let channel = manager
-            .add_tcp_server(config, address(octet, port, i), count_open(&open))
-            .expect("server channel");
+        let channel = match &pki {
+            Some(pki) => manager.add_tls_server(
+                config,
+                address(octet, port, i),
+                pki.outstation.clone(),
+                count_open(&open),
+            ),
+            None => manager.add_tcp_server(config, address(octet, port, i), count_open(&open)),
+        }
+        .expect("server channel");
         let outstation = channel
             .add_outstation(
                 OutstationConfig::default(),
@@ -194,9 +264,16 @@ fn main() {
             keep_alive: None,
             ..ChannelConfig::named(format!("master-{i}"))
         };
-        let channel = manager
-            .add_tcp_client(config, address(octet, port, i), count_open(&open))
-            .expect("client channel");
+        let channel = match &pki {
+            Some(pki) => manager.add_tls_client(
+                config,
+                address(octet, port, i),
+                pki.master.clone(),
+                count_open(&open),
+            ),
+            None => manager.add_tcp_client(config, address(octet, port, i), count_open(&open)),
+        }
+        .expect("client channel");
         let handler = Counter {
             events: events.clone(),
             values: values.clone(),

@@ -1,10 +1,12 @@
-//! `master`: a DNP3 master that connects to an outstation over TCP, prints every measurement
-//! and can send controls.
+//! `master`: a DNP3 master that connects to an outstation over TCP or a serial port, prints
+//! every measurement and can send controls.
 
 mod common;
 
 use common::Args;
-use rdnp3::stack::channel::{ChannelConfig, ChannelState, Manager};
+use rdnp3::stack::channel::{
+    ChannelConfig, ChannelListener, ChannelState, Manager, SerialSettings,
+};
 use rdnp3::stack::master::{
     AnalogOutput, Classes, Command, CommandMode, MasterConfig, Measurement, ReadHandler,
     ReadRequest, TaskError,
@@ -16,13 +18,23 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 const HELP: &str = "\
-master: a DNP3 master over TCP
+master: a DNP3 master over TCP or a serial port
 
 USAGE:
     master [OPTIONS]
 
 OPTIONS:
     --connect ADDR          outstation address (default 127.0.0.1:20000)
+    --serial PATH           talk over this serial port instead of TCP (e.g. /dev/ttyUSB0)
+    --baud N                serial line speed, 8N1, no flow control (default 9600)
+    --tls-cert PEM          connect over TLS with this certificate (then its chain); needs
+                            --tls-key and --tls-ca; the handshake is mutually authenticated
+    --tls-key PEM           the private key of --tls-cert
+    --tls-ca PEM            CA certificate(s) the outstation's certificate must chain to
+    --tls-self-signed       pin instead: --tls-ca is the outstation's own certificate
+    --tls-name NAME         the DNS name or IP the outstation's certificate must be valid for
+                            (default: names are not checked, the chain or pin is)
+    --tls-min V             oldest TLS version allowed: 1.2 or 1.3 (default 1.2)
     --outstation N          outstation link address (default 1024)
     --master N              this master's link address (default 1)
     --poll-ms MS            class 1/2/3 event poll period (default 1000; integrity every 60 s)
@@ -101,6 +113,8 @@ fn main() {
     common::init_logging();
     let mut args = Args::read(HELP);
     let connect: SocketAddr = args.get("--connect", "127.0.0.1:20000".parse().unwrap());
+    let serial = args.all("--serial").pop();
+    let baud: u32 = args.get("--baud", 9600);
     let outstation: u16 = args.get("--outstation", 1024);
     let local: u16 = args.get("--master", 1);
     let poll_ms: u64 = args.get("--poll-ms", 1000);
@@ -114,6 +128,7 @@ fn main() {
         .map(|s| s.parse().unwrap_or_else(|_| args.fail("bad --seconds")));
     let backend = args.backend();
     let threads: usize = args.get("--threads", 1);
+    let tls = args.tls();
     args.finish();
     let mut commands: Vec<Command> = crobs
         .iter()
@@ -130,19 +145,29 @@ fn main() {
             std::process::exit(1);
         });
     let (state_tx, state_rx) = mpsc::channel();
-    let channel = manager
-        .add_tcp_client(
+    // Where the outstation is, for error messages.
+    let peer = serial.clone().unwrap_or_else(|| connect.to_string());
+    let states: Box<dyn ChannelListener> = Box::new(move |s: ChannelState| {
+        eprintln!("channel {s:?}");
+        let _ = state_tx.send(s);
+    });
+    let channel = match &serial {
+        Some(path) => manager.add_serial(
             ChannelConfig::named("master"),
-            connect,
-            Some(Box::new(move |s: ChannelState| {
-                eprintln!("channel {s:?}");
-                let _ = state_tx.send(s);
-            })),
-        )
-        .unwrap_or_else(|e| {
-            eprintln!("error: {e}");
-            std::process::exit(1);
-        });
+            SerialSettings::new(path.as_str(), baud),
+            Some(states),
+        ),
+        None => match tls {
+            Some(tls) => {
+                manager.add_tls_client(ChannelConfig::named("master"), connect, tls, Some(states))
+            }
+            None => manager.add_tcp_client(ChannelConfig::named("master"), connect, Some(states)),
+        },
+    }
+    .unwrap_or_else(|e| {
+        eprintln!("error: {e}");
+        std::process::exit(1);
+    });
     let config = MasterConfig {
         local_address: local,
         outstation_address: outstation,
@@ -159,7 +184,7 @@ fn main() {
     let mut ok = true;
     if once {
         if !wait_open(&state_rx, Duration::from_secs(10)) {
-            eprintln!("error: could not connect to {connect}");
+            eprintln!("error: could not connect to {peer}");
             std::process::exit(1);
         }
         match master.read(ReadRequest::integrity()).wait() {
@@ -176,7 +201,7 @@ fn main() {
         );
         let _ = master.add_poll(ReadRequest::integrity(), Duration::from_secs(60));
         if !commands.is_empty() && !wait_open(&state_rx, Duration::from_secs(10)) {
-            eprintln!("error: could not connect to {connect}");
+            eprintln!("error: could not connect to {peer}");
         }
     }
     if !commands.is_empty() {

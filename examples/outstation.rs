@@ -1,22 +1,35 @@
-//! `outstation`: a DNP3 outstation serving a demo database over TCP; prints connection changes
+//! `outstation`: a DNP3 outstation serving a demo database over TCP or a serial port; prints
+//! connection changes
 //! and every control it receives.
 
 mod common;
 
 use common::Args;
-use rdnp3::stack::channel::{ChannelConfig, ChannelState, Manager};
+use rdnp3::stack::channel::{
+    ChannelConfig, ChannelListener, ChannelState, Manager, SerialSettings,
+};
 use rdnp3::stack::outstation::{DefaultApplication, OutstationConfig, Update};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 const HELP: &str = "\
-outstation: a DNP3 outstation over TCP with a demo database
+outstation: a DNP3 outstation over TCP or a serial port with a demo database
 
 USAGE:
     outstation [OPTIONS]
 
 OPTIONS:
     --listen ADDR          address to listen on (default 127.0.0.1:20000)
+    --serial PATH          serve on this serial port instead of TCP (e.g. /dev/ttyUSB0)
+    --baud N               serial line speed, 8N1, no flow control (default 9600)
+    --tls-cert PEM         serve over TLS with this certificate (then its chain); needs
+                           --tls-key and --tls-ca; masters must present a valid certificate
+    --tls-key PEM          the private key of --tls-cert
+    --tls-ca PEM           CA certificate(s) the master's certificate must chain to
+    --tls-self-signed      pin instead: --tls-ca is the master's own certificate
+    --tls-name NAME        the DNS name or IP the master's certificate must be valid for
+                           (default: names are not checked, the chain or pin is)
+    --tls-min V            oldest TLS version allowed: 1.2 or 1.3 (default 1.2)
     --outstation N         this outstation's link address (default 1024)
     --master N             the master's link address (default 1)
     --events-per-sec N     change analog inputs N times per second to make events (default 0)
@@ -40,6 +53,8 @@ fn main() {
     common::init_logging();
     let mut args = Args::read(HELP);
     let listen: SocketAddr = args.get("--listen", "127.0.0.1:20000".parse().unwrap());
+    let serial = args.all("--serial").pop();
+    let baud: u32 = args.get("--baud", 9600);
     let local: u16 = args.get("--outstation", 1024);
     let master: u16 = args.get("--master", 1);
     let events_per_sec: f64 = args.get("--events-per-sec", 0.0);
@@ -49,6 +64,7 @@ fn main() {
         .map(|s| s.parse().unwrap_or_else(|_| args.fail("bad --seconds")));
     let backend = args.backend();
     let threads: usize = args.get("--threads", 1);
+    let tls = args.tls();
     args.finish();
 
     let manager = Manager::builder()
@@ -59,16 +75,29 @@ fn main() {
             eprintln!("error: {e}");
             std::process::exit(1);
         });
-    let channel = manager
-        .add_tcp_server(
+    let states: Box<dyn ChannelListener> = Box::new(|s: ChannelState| println!("channel {s:?}"));
+    let channel = match &serial {
+        Some(path) => manager.add_serial(
             ChannelConfig::named("outstation"),
-            listen,
-            Some(Box::new(|s: ChannelState| println!("channel {s:?}"))),
-        )
-        .unwrap_or_else(|e| {
-            eprintln!("error: {e}");
-            std::process::exit(1);
-        });
+            SerialSettings::new(path.as_str(), baud),
+            Some(states),
+        ),
+        None => match tls {
+            Some(tls) => manager.add_tls_server(
+                ChannelConfig::named("outstation"),
+                listen,
+                tls,
+                Some(states),
+            ),
+            None => {
+                manager.add_tcp_server(ChannelConfig::named("outstation"), listen, Some(states))
+            }
+        },
+    }
+    .unwrap_or_else(|e| {
+        eprintln!("error: {e}");
+        std::process::exit(1);
+    });
     let config = OutstationConfig {
         local_address: local,
         master_address: master,
@@ -85,7 +114,12 @@ fn main() {
             eprintln!("error: {e}");
             std::process::exit(1);
         });
-    println!("listening on {listen} as outstation {local} for master {master}");
+    match &serial {
+        Some(path) => {
+            println!("serial {path} at {baud} baud as outstation {local} for master {master}")
+        }
+        None => println!("listening on {listen} as outstation {local} for master {master}"),
+    }
     let end = seconds.map(|s| Instant::now() + Duration::from_secs(s));
     let period = if events_per_sec > 0.0 {
         Duration::from_secs_f64(1.0 / events_per_sec)

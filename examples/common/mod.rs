@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 use rdnp3::reactor::Backend;
+use rdnp3::stack::channel::{TlsConfig, TlsVersion};
 use std::str::FromStr;
 
 /// Command-line arguments as `--flag value` pairs and bare `--switch`es.
@@ -78,6 +79,38 @@ impl Args {
                 "unknown backend {other:?} (auto, epoll, io-uring)"
             )),
         }
+    }
+}
+
+impl Args {
+    /// `--tls-cert PEM --tls-key PEM --tls-ca PEM [--tls-self-signed] [--tls-name NAME]
+    /// [--tls-min 1.2|1.3]`: TLS settings, or `None` when no `--tls-*` flag is given.
+    pub fn tls(&mut self) -> Option<TlsConfig> {
+        let cert = self.all("--tls-cert").pop();
+        let key = self.all("--tls-key").pop();
+        let ca = self.all("--tls-ca").pop();
+        let pinned = self.switch("--tls-self-signed");
+        let name = self.all("--tls-name").pop();
+        let min = self.all("--tls-min").pop();
+        let (cert, key, ca) = match (cert, key, ca) {
+            (None, None, None) if !pinned && name.is_none() && min.is_none() => return None,
+            (Some(cert), Some(key), Some(ca)) => (cert, key, ca),
+            _ => self.fail("TLS needs --tls-cert, --tls-key and --tls-ca"),
+        };
+        let mut tls = if pinned {
+            TlsConfig::self_signed(cert, key, ca)
+        } else {
+            TlsConfig::ca_chain(cert, key, ca)
+        };
+        if let Some(name) = name {
+            tls = tls.with_peer_name(name);
+        }
+        match min.as_deref() {
+            None | Some("1.2") => {}
+            Some("1.3") => tls = tls.with_min_version(TlsVersion::V1_3),
+            Some(other) => self.fail(&format!("unknown TLS version {other:?} (1.2, 1.3)")),
+        }
+        Some(tls)
     }
 }
 

@@ -254,6 +254,10 @@ def main():
     ap.add_argument("--master", type=int, default=1, help="master link address")
     ap.add_argument("--timeout", type=float, default=30.0, help="global timeout in seconds")
     ap.add_argument("--verbose", action="store_true", help="opendnp3 protocol log on stderr")
+    ap.add_argument("--tls-cert", metavar="PEM", help="TLS: this peer's certificate (needs --tls-key, --tls-ca)")
+    ap.add_argument("--tls-key", metavar="PEM", help="TLS: its private key")
+    ap.add_argument("--tls-ca", metavar="PEM", help="TLS: the CA the other side's certificate must chain to")
+    ap.add_argument("--tls-max", choices=("1.2", "1.3"), default="1.3", help="TLS: newest version allowed")
     args = ap.parse_args()
     host, port = args.connect
 
@@ -280,9 +284,16 @@ def main():
 
 def run(args, host, port, manager, checks):
     levels = dnp.levels.ALL_COMMS if args.verbose else dnp.levels.NOTHING
-    channel = manager.AddTCPClient(
-        "client", levels, dnp.ChannelRetry.Default(), [dnp.IPEndpoint(host, port)], "0.0.0.0", Listener(args.verbose)
-    )
+    endpoints = [dnp.IPEndpoint(host, port)]
+    if args.tls_cert:
+        tls = dnp.TLSConfig(args.tls_ca, args.tls_cert, args.tls_key, allowTLSv13=args.tls_max == "1.3")
+        channel = manager.AddTLSClient(
+            "client", levels, dnp.ChannelRetry.Default(), endpoints, "0.0.0.0", tls, Listener(args.verbose)
+        )
+    else:
+        channel = manager.AddTCPClient(
+            "client", levels, dnp.ChannelRetry.Default(), endpoints, "0.0.0.0", Listener(args.verbose)
+        )
     collector = Collector()
     app = MasterApp()
     config = dnp.MasterStackConfig()

@@ -321,6 +321,10 @@ def main():
     ap.add_argument("--master", type=int, default=1, help="master link address")
     ap.add_argument("--seconds", type=float, default=None, help="exit after S seconds")
     ap.add_argument("--verbose", action="store_true", help="opendnp3 protocol log on stderr")
+    ap.add_argument("--tls-cert", metavar="PEM", help="TLS: this peer's certificate (needs --tls-key, --tls-ca)")
+    ap.add_argument("--tls-key", metavar="PEM", help="TLS: its private key")
+    ap.add_argument("--tls-ca", metavar="PEM", help="TLS: the CA the other side's certificate must chain to")
+    ap.add_argument("--tls-max", choices=("1.2", "1.3"), default="1.3", help="TLS: newest version allowed")
     args = ap.parse_args()
     host, port = args.listen
 
@@ -340,9 +344,15 @@ def main():
     stop = threading.Event()
     code = 1
     try:
-        channel = manager.AddTCPServer(
-            "server", levels, dnp.ServerAcceptMode.CloseExisting, dnp.IPEndpoint(host, port), Listener()
-        )
+        if args.tls_cert:
+            tls = dnp.TLSConfig(args.tls_ca, args.tls_cert, args.tls_key, allowTLSv13=args.tls_max == "1.3")
+            channel = manager.AddTLSServer(
+                "server", levels, dnp.ServerAcceptMode.CloseExisting, dnp.IPEndpoint(host, port), tls, Listener()
+            )
+        else:
+            channel = manager.AddTCPServer(
+                "server", levels, dnp.ServerAcceptMode.CloseExisting, dnp.IPEndpoint(host, port), Listener()
+            )
         outstation = channel.AddOutstation("outstation", DemoCommandHandler(), App(), stack_config)
         outstation.Apply(initial_updates())
         outstation.Enable()

@@ -259,7 +259,127 @@ scenario_b() {
   stop_pid "$peer"
 }
 
+# ------------------------------------------------------------------------------------------
+# Scenario c: TLS both ways (mutual authentication with a CA made here by openssl).
+
+# make_pki DIR: a CA and certificates for the outstation and the master (SAN outstation.test
+# and 127.0.0.0/8 is not expressible: the names are checked only where a test asks), plus a
+# rogue CA's master certificate.
+make_pki() {
+  local dir=$1 who
+  mkdir -p "$dir" || return 1
+  for ca in ca rogue-ca; do
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+      -keyout "$dir/$ca.key" -out "$dir/$ca.pem" -subj "/CN=rdnp3 interop $ca" || return 1
+  done
+  for who in outstation master rogue-master; do
+    local ca=ca
+    [[ $who == rogue-master ]] && ca=rogue-ca
+    openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+      -keyout "$dir/$who.key" -out "$dir/$who.csr" -subj "/CN=$who" || return 1
+    printf 'subjectAltName=DNS:%s.test\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature\nextendedKeyUsage=serverAuth,clientAuth\n' \
+      "${who#rogue-}" >"$dir/$who.ext"
+    openssl x509 -req -days 2 -in "$dir/$who.csr" -CA "$dir/$ca.pem" -CAkey "$dir/$ca.key" \
+      -CAcreateserial -extfile "$dir/$who.ext" -out "$dir/$who.pem" || return 1
+  done
+}
+
+scenario_c() {
+  local pki="$WORK/pki"
+  if ! command -v openssl >/dev/null || ! make_pki "$pki" >"$WORK/pki.log" 2>&1; then
+    fail "c: certificates made with openssl" "$WORK/pki.log" "openssl"
+    return
+  fi
+  if ! pick_address; then
+    fail "c: no free loopback address"
+    return
+  fi
+  local log="$WORK/opendnp3-outstation.log"
+  timeout "$PEER_LIFETIME" "$PY" -u "$HERE/opendnp3_outstation.py" --listen "$HOST:$PORT" \
+    --outstation 1024 --master 1 --seconds "$PEER_LIFETIME" "${VERBOSE[@]}" \
+    --tls-cert "$pki/outstation.pem" --tls-key "$pki/outstation.key" --tls-ca "$pki/ca.pem" >"$log" 2>&1 &
+  local peer=$!
+  PIDS+=("$peer")
+  local deadline=$((SECONDS + READY_TIMEOUT))
+  until grep -q '^READY' "$log" 2>/dev/null; do
+    if ! kill -0 "$peer" 2>/dev/null || ((SECONDS >= deadline)); then
+      fail "c: opendnp3 TLS outstation ready on $HOST:$PORT" "$log" "opendnp3 outstation"
+      return
+    fi
+    sleep 0.05
+  done
+  echo "opendnp3 TLS outstation listening on $HOST:$PORT"
+  local mine=(--tls-cert "$pki/master.pem" --tls-key "$pki/master.key" --tls-ca "$pki/ca.pem")
+
+  # 1. TLS 1.3 only, the outstation's name checked: the demo database and an SBO control.
+  local c1="c1: our master over TLS 1.3 (name checked), integrity poll + SBO CROB 6 LATCH_ON"
+  RUST_LOG=info run_master "$c1" 0 --expect-command 6:SUCCESS \
+    -- "${mine[@]}" --tls-min 1.3 --tls-name outstation.test --crob 6:LATCH_ON
+  if grep -q 'TLS: authenticated, TLSv1_3' "$WORK/$c1.err"; then
+    pass "c2: the c1 session was TLS 1.3"
+  else
+    fail "c2: the c1 session was TLS 1.3" "$WORK/$c1.err" "master stderr"
+  fi
+
+  # 3. A wrong name: our master refuses the outstation, says why, never sends DNP3.
+  local name="c3: our master refuses a certificate for another name" out="$WORK/c3.out" err="$WORK/c3.err" rc
+  timeout "$MASTER_TIMEOUT" "$MASTER" --connect "$HOST:$PORT" --once "${mine[@]}" --tls-name other.test \
+    >"$out" 2>"$err"
+  rc=$?
+  if [[ $rc -eq 1 ]] && grep -q 'not valid for "other.test"' "$err" && ! grep -q '^binary' "$out"; then
+    pass "$name"
+  else
+    fail "$name (exit code $rc)" "$out" "master stdout" "$err" "master stderr"
+  fi
+
+  # 4. A master whose certificate the outstation's CA did not issue: opendnp3 refuses it.
+  name="c4: opendnp3 refuses our master with a rogue CA's certificate"
+  out="$WORK/c4.out" err="$WORK/c4.err"
+  timeout "$MASTER_TIMEOUT" "$MASTER" --connect "$HOST:$PORT" --once \
+    --tls-cert "$pki/rogue-master.pem" --tls-key "$pki/rogue-master.key" --tls-ca "$pki/ca.pem" \
+    >"$out" 2>"$err"
+  rc=$?
+  if [[ $rc -eq 1 ]] && grep -q 'TLS: ' "$err" && ! grep -q '^binary' "$out"; then
+    pass "$name"
+  else
+    fail "$name (exit code $rc)" "$out" "master stdout" "$err" "master stderr" "$log" "opendnp3 outstation"
+  fi
+  stop_pid "$peer"
+
+  # 5. opendnp3 TLS master (TLS 1.2 only) -> our TLS outstation: the whole scenario b check.
+  if ! pick_address; then
+    fail "c5: no free loopback address"
+    return
+  fi
+  log="$WORK/our-tls-outstation.log"
+  RUST_LOG=info timeout "$PEER_LIFETIME" "$OUTSTATION" --listen "$HOST:$PORT" --outstation 1024 --master 1 \
+    --seconds "$PEER_LIFETIME" --tls-cert "$pki/outstation.pem" --tls-key "$pki/outstation.key" \
+    --tls-ca "$pki/ca.pem" >"$log" 2>&1 &
+  peer=$!
+  PIDS+=("$peer")
+  if ! "$PY" "$HERE/demo_db.py" wait-listen "$HOST" "$PORT" "$READY_TIMEOUT" || ! kill -0 "$peer" 2>/dev/null; then
+    fail "c5: our TLS outstation listening on $HOST:$PORT" "$log" "our outstation"
+    return
+  fi
+  echo "our TLS outstation listening on $HOST:$PORT"
+  name="c5: opendnp3 TLS 1.2 master, integrity poll + SBO/direct controls + poll"
+  out="$WORK/c5.out"
+  timeout $((PYMASTER_TIMEOUT + 15)) "$PY" -u "$HERE/opendnp3_master.py" --connect "$HOST:$PORT" \
+    --outstation 1024 --master 1 --timeout "$PYMASTER_TIMEOUT" "${VERBOSE[@]}" \
+    --tls-cert "$pki/master.pem" --tls-key "$pki/master.key" --tls-ca "$pki/ca.pem" --tls-max 1.2 >"$out" 2>&1
+  rc=$?
+  sed 's/^/    /' "$out"
+  if [[ $rc -eq 0 ]] && grep -q 'TLS: authenticated, TLSv1_2' "$log"; then
+    pass "$name"
+  else
+    fail "$name (exit code $rc)" "$log" "our outstation"
+  fi
+  stop_pid "$peer"
+}
+
 scenario_a
 echo "== interop: opendnp3 master -> our outstation"
 scenario_b
+echo "== interop: TLS (our master -> opendnp3 outstation, opendnp3 master -> our outstation)"
+scenario_c
 finish

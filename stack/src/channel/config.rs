@@ -1,5 +1,6 @@
 //! Channel settings, states and the listener that reports state changes.
 
+use super::tls::TlsError;
 use std::net::IpAddr;
 use std::time::Duration;
 
@@ -41,7 +42,7 @@ pub struct ChannelConfig {
     pub keep_alive: Option<Duration>,
     /// How long to wait for the LINK_STATUS answer before the connection is closed.
     pub link_timeout: Duration,
-    /// TCP connect timeout.
+    /// TCP connect timeout; on TLS channels it also bounds the handshake.
     pub connect_timeout: Duration,
     /// Traffic logging.
     pub decode: DecodeLevel,
@@ -81,11 +82,11 @@ impl Default for ChannelConfig {
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ChannelState {
-    /// Connecting (clients) or listening (servers).
+    /// Connecting (clients), listening (servers) or opening the port (serial).
     Connecting,
     /// A connection is open; sessions are talking.
     Open,
-    /// The connection closed; a client waits for its reconnect delay.
+    /// The connection closed; a client or serial port waits for its reconnect delay.
     Closed,
     /// The channel was shut down for good.
     Shutdown,
@@ -95,6 +96,12 @@ pub enum ChannelState {
 pub trait ChannelListener: Send {
     /// The state changed.
     fn on_state(&mut self, state: ChannelState);
+
+    /// A TLS handshake or connection failed; the connection is closed (a client retries after
+    /// its back-off). The error is also logged at warn.
+    fn on_tls_error(&mut self, error: &TlsError) {
+        let _ = error;
+    }
 }
 
 impl<F: FnMut(ChannelState) + Send> ChannelListener for F {

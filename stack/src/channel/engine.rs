@@ -45,6 +45,10 @@ impl SessionKind {
         }
     }
 
+    fn is_busy_master(&self) -> bool {
+        matches!(self, SessionKind::Master(m) if m.is_busy())
+    }
+
     fn max_tx_fragment(&self) -> usize {
         match self {
             SessionKind::Master(m) => m.config().max_tx_fragment,
@@ -116,6 +120,10 @@ pub struct ChannelEngine {
     keep_alive_wait: Option<Instant>,
     link_replies: VecDeque<LinkHeader>,
     fragment: Vec<u8>,
+    /// Half-duplex line (serial): one master request on the line at a time.
+    half_duplex: bool,
+    /// Half-duplex: the slot offered the line first, so the masters take turns.
+    turn: usize,
 }
 
 /// What a timer expiry asks of the transport.
@@ -150,7 +158,28 @@ impl ChannelEngine {
             keep_alive_wait: None,
             link_replies: VecDeque::new(),
             fragment: Vec::new(),
+            half_duplex: false,
+            turn: 0,
         }
+    }
+
+    /// Marks the line half-duplex (serial, multi-drop): a master session starts a request only
+    /// while no other master session of the channel has one in flight, and the masters take
+    /// turns; confirms and outstation responses always go. Off by default (TCP).
+    pub fn set_half_duplex(&mut self, half_duplex: bool) {
+        self.half_duplex = half_duplex;
+        self.turn = 0;
+    }
+
+    /// Half-duplex only: the slot whose master has the line, if any.
+    fn line_holder(&self) -> Option<usize> {
+        if !self.half_duplex {
+            return None;
+        }
+        self.slots.iter().position(|s| match &s.kind {
+            SessionKind::Master(m) => m.is_busy(),
+            SessionKind::Outstation(_) => false,
+        })
     }
 
     /// The channel's name.
@@ -320,7 +349,18 @@ impl ChannelEngine {
         }
         loop {
             let mut progressed = false;
-            for slot in &mut self.slots {
+            let count = self.slots.len();
+            // `turn` stays 0 unless half-duplex: full-duplex order is the slot order.
+            let first = self.turn;
+            for k in 0..count {
+                let i = (first + k) % count;
+                let holder = self.line_holder();
+                let slot = &mut self.slots[i];
+                if let (Some(h), SessionKind::Master(m)) = (holder, &slot.kind) {
+                    if h != i && !m.confirm_pending() {
+                        continue;
+                    }
+                }
                 let max_tx = slot.kind.max_tx_fragment();
                 if room - (out.len() - start) < Segmenter::wire_size(max_tx) {
                     continue;
@@ -344,6 +384,10 @@ impl ChannelEngine {
                 match slot.tx.write_frames(&header, &frag[..n], &mut out[at..]) {
                     Ok(w) => {
                         out.truncate(at + w);
+                        if holder.is_none() && self.half_duplex && slot.kind.is_busy_master() {
+                            // This master took the line: the next one is offered it first.
+                            self.turn = (i + 1) % count;
+                        }
                         ChannelCounters::add(&self.counters.fragments_tx, 1);
                         ChannelCounters::add(
                             &self.counters.frames_tx,

@@ -3,8 +3,10 @@
 
 use super::config::{ChannelConfig, ChannelListener};
 use super::engine::{AddSessionError, ChannelEngine, SessionKind};
+use super::serial::{SerialLine, SerialSettings};
 use super::stats::{ChannelCounters, ChannelStats};
 use super::task::{ChannelMsg, ChannelTask, MasterOp, OutstationOp, Transport};
+use super::tls::{TlsConfig, TlsConfigError, TlsContext, TlsLayer};
 use crate::master::{
     Command, CommandMode, CommandResult, MasterConfig, MasterSession, MasterStats, PollId,
     ReadHandler, ReadRequest, RestartKind, TaskError, TimeSyncMode,
@@ -31,6 +33,8 @@ pub enum ChannelError {
     Busy,
     /// The session could not be added.
     Session(AddSessionError),
+    /// The TLS settings could not be loaded.
+    Tls(TlsConfigError),
 }
 
 impl fmt::Display for ChannelError {
@@ -40,6 +44,7 @@ impl fmt::Display for ChannelError {
             ChannelError::Closed => f.write_str("the channel has shut down"),
             ChannelError::Busy => f.write_str("the channel's mailbox is full"),
             ChannelError::Session(e) => write!(f, "{e}"),
+            ChannelError::Tls(e) => write!(f, "TLS: {e}"),
         }
     }
 }
@@ -164,6 +169,16 @@ impl Manager {
         transport: Transport,
         listener: Option<Box<dyn ChannelListener>>,
     ) -> Result<Channel, ChannelError> {
+        self.spawn_with_tls(config, transport, listener, None)
+    }
+
+    fn spawn_with_tls(
+        &self,
+        config: ChannelConfig,
+        transport: Transport,
+        listener: Option<Box<dyn ChannelListener>>,
+        tls: Option<TlsContext>,
+    ) -> Result<Channel, ChannelError> {
         let counters = Arc::new(ChannelCounters::default());
         let name: Arc<str> = config.name.clone().into();
         let engine = ChannelEngine::new(
@@ -173,7 +188,10 @@ impl Manager {
             config.keep_alive,
             config.link_timeout,
         );
-        let task = ChannelTask::new(engine, config, transport, listener);
+        let mut task = ChannelTask::new(engine, config, transport, listener);
+        if let Some(tls) = tls {
+            task = task.with_tls(TlsLayer::new(tls));
+        }
         let handle = self.pool.spawn(task).map_err(|_| ChannelError::Closed)?;
         Ok(Channel {
             handle,
@@ -216,6 +234,64 @@ impl Manager {
             },
             listener,
         )
+    }
+
+    /// A channel on the serial port `settings.path`, for masters (several associations
+    /// multi-dropped on one line take turns: one request on the line at a time) or
+    /// outstations. The port opens once the channel has its first session. A port that cannot
+    /// be opened, or that disappears (read error, end of file, hang-up), is closed and opened
+    /// again by path after `min_retry`, doubling up to `max_retry`; the listener sees
+    /// `Connecting`, `Open` and `Closed`. `allow_list`, `server_policy` and `connect_timeout`
+    /// do not apply.
+    pub fn add_serial(
+        &self,
+        config: ChannelConfig,
+        settings: SerialSettings,
+        listener: Option<Box<dyn ChannelListener>>,
+    ) -> Result<Channel, ChannelError> {
+        self.spawn(
+            config,
+            Transport::Serial(SerialLine::new(settings)),
+            listener,
+        )
+    }
+
+    /// A TLS channel that connects to `remote` and reconnects with back-off (failed handshakes
+    /// too; never in plaintext). The certificate files are read now: errors in them come back
+    /// here as [`ChannelError::Tls`]; handshake failures go to the listener's `on_tls_error`.
+    pub fn add_tls_client(
+        &self,
+        config: ChannelConfig,
+        remote: SocketAddr,
+        tls: TlsConfig,
+        listener: Option<Box<dyn ChannelListener>>,
+    ) -> Result<Channel, ChannelError> {
+        let tls = tls.client_context(remote).map_err(ChannelError::Tls)?;
+        let transport = Transport::TcpClient {
+            remote,
+            reconnect_at: None,
+            attempts: 0,
+        };
+        self.spawn_with_tls(config, transport, listener, Some(tls))
+    }
+
+    /// A TLS channel that listens on `local` and serves one authenticated master at a time;
+    /// a master without a valid client certificate is refused. Files are read as for
+    /// [`Manager::add_tls_client`].
+    pub fn add_tls_server(
+        &self,
+        config: ChannelConfig,
+        local: SocketAddr,
+        tls: TlsConfig,
+        listener: Option<Box<dyn ChannelListener>>,
+    ) -> Result<Channel, ChannelError> {
+        let tls = tls.server_context().map_err(ChannelError::Tls)?;
+        let transport = Transport::TcpServer {
+            local,
+            listener: None,
+            relisten_at: None,
+        };
+        self.spawn_with_tls(config, transport, listener, Some(tls))
     }
 
     /// Stops every channel and joins the executors.

@@ -40,6 +40,7 @@ counters! {
     connects: "Connections opened.",
     reconnects: "Connection attempts after the first (retries).",
     keep_alive_failures: "Keep-alive requests left unanswered.",
+    tls_errors: "TLS handshakes or connections that failed (each closed its connection).",
 }
 
 impl ChannelCounters {

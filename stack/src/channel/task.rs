@@ -1,10 +1,12 @@
 //! A channel on the reactor: owns the TCP connection (client with reconnect back-off, or
-//! server with an allow-list and a second-connection policy), feeds the engine and sends what
-//! it produces in one write per event.
+//! server with an allow-list and a second-connection policy, or a serial port reopened with
+//! back-off), feeds the engine and sends what it produces in one write per event.
 
 use super::config::{ChannelConfig, ChannelListener, ChannelState, ServerPolicy};
 use super::engine::{AddSessionError, ChannelEngine, SessionKind, TimerOutcome};
+use super::serial::SerialLine;
 use super::stats::ChannelCounters;
+use super::tls::{TlsError, TlsLayer};
 use crate::master::{
     Command, CommandMode, MasterStats, PollId, ReadRequest, Reply, RestartKind, TimeSyncMode,
 };
@@ -54,6 +56,8 @@ pub(crate) enum Transport {
         listener: Option<SourceId>,
         relisten_at: Option<Instant>,
     },
+    /// A serial port, reopened with back-off after it disappears (see `serial.rs`).
+    Serial(SerialLine),
 }
 
 pub(crate) struct ChannelTask {
@@ -66,6 +70,8 @@ pub(crate) struct ChannelTask {
     out: Vec<u8>,
     listener: Option<Box<dyn ChannelListener>>,
     state: ChannelState,
+    /// TLS filter between the socket and the engine (TLS channels only).
+    tls: Option<TlsLayer>,
 }
 
 type Cx<'a> = Context<'a, ChannelMsg>;
@@ -87,7 +93,14 @@ impl ChannelTask {
             out: Vec::new(),
             listener,
             state: ChannelState::Closed,
+            tls: None,
         }
+    }
+
+    /// Puts a TLS filter between the socket and the engine.
+    pub(crate) fn with_tls(mut self, tls: TlsLayer) -> Self {
+        self.tls = Some(tls);
+        self
     }
 
     fn counters(&self) -> &ChannelCounters {
@@ -156,7 +169,32 @@ impl ChannelTask {
         if let Transport::TcpClient { reconnect_at, .. } = &mut self.transport {
             *reconnect_at = Some(cx.now() + delay);
         }
+        if let Transport::Serial(line) = &mut self.transport {
+            line.reopen_at = Some(cx.now() + delay);
+        }
         self.set_state(ChannelState::Closed);
+    }
+
+    /// Opens the serial port (a retry counts as a reconnect); on failure waits the back-off.
+    fn open_serial(&mut self, cx: &mut Cx<'_>) {
+        let Transport::Serial(line) = &mut self.transport else {
+            return;
+        };
+        if line.attempts > 0 {
+            ChannelCounters::add(&self.engine.counters().reconnects, 1);
+        }
+        let opened = line.open(cx, self.engine.name());
+        self.set_state(ChannelState::Connecting);
+        match opened {
+            Ok(source) => {
+                self.opened(cx, source);
+                self.pump(cx);
+            }
+            Err(e) => {
+                tracing::info!(channel = %self.engine.name(), "cannot open the serial port: {e}");
+                self.schedule_retry(cx);
+            }
+        }
     }
 
     fn opened(&mut self, cx: &mut Cx<'_>, source: SourceId) {
@@ -171,17 +209,22 @@ impl ChannelTask {
 
     fn lost(&mut self, cx: &mut Cx<'_>, why: &dyn std::fmt::Display) {
         self.conn = None;
+        if let Some(tls) = &mut self.tls {
+            tls.end();
+        }
         tracing::info!(channel = %self.engine.name(), "connection closed: {why}");
         self.engine.on_close(&Now::read());
         match self.transport {
-            Transport::TcpClient { .. } => self.schedule_retry(cx),
+            Transport::TcpClient { .. } | Transport::Serial(_) => self.schedule_retry(cx),
             Transport::TcpServer { .. } => self.set_state(ChannelState::Connecting),
         }
     }
 
     /// Sends everything the engine has, within the room of the send queue.
     fn pump(&mut self, cx: &mut Cx<'_>) {
-        if let Some(conn) = self.conn {
+        if let (Some(conn), true) = (self.conn, self.tls.is_some()) {
+            self.pump_tls(cx, conn);
+        } else if let Some(conn) = self.conn {
             let room = cx.send_room(conn);
             self.out.clear();
             if self.engine.poll_send(&Now::read(), &mut self.out, room) > 0 {
@@ -198,8 +241,13 @@ impl ChannelTask {
         let retry = match self.transport {
             Transport::TcpClient { reconnect_at, .. } => reconnect_at,
             Transport::TcpServer { relisten_at, .. } => relisten_at,
+            Transport::Serial(SerialLine { reopen_at, .. }) => reopen_at,
         };
-        let want = [self.engine.deadline(), retry].into_iter().flatten().min();
+        let handshake = self.tls.as_ref().and_then(TlsLayer::deadline);
+        let want = [self.engine.deadline(), retry, handshake]
+            .into_iter()
+            .flatten()
+            .min();
         if self.timer.map(|(_, at)| at) == want {
             return;
         }
@@ -208,6 +256,81 @@ impl ChannelTask {
         }
         if let Some(at) = want {
             self.timer = Some((cx.set_timer_at(at), at));
+        }
+    }
+
+    /// The TCP connection is up: plain channels open at once, TLS ones start the handshake
+    /// and open when it finishes.
+    fn transport_open(&mut self, cx: &mut Cx<'_>, source: SourceId) {
+        let deadline = cx.now() + self.config.connect_timeout;
+        match self.tls.as_mut().map(|tls| tls.start(deadline)) {
+            None => self.opened(cx, source),
+            Some(Ok(())) => self.conn = Some(source),
+            Some(Err(e)) => {
+                self.conn = Some(source);
+                self.tls_failed(cx, e);
+            }
+        }
+    }
+
+    /// Ciphertext arrived: decrypt it and hand the plaintext to the engine.
+    fn tls_data(&mut self, cx: &mut Cx<'_>, source: SourceId, data: &[u8]) {
+        let Some(tls) = &mut self.tls else { return };
+        let received = match tls.receive(data) {
+            Ok(r) => r,
+            Err(e) => return self.tls_failed(cx, e),
+        };
+        if received.opened {
+            tracing::info!(channel = %self.engine.name(), "TLS: {}", tls.describe());
+            let retry = self.retry;
+            self.opened(cx, source);
+            // A TLS 1.3 server checks our certificate after our side finished: keep the
+            // back-off until it answers.
+            self.retry = retry;
+        }
+        if let Some(tls) = &self.tls {
+            if !tls.plaintext().is_empty() {
+                self.retry = self.config.min_retry;
+                self.engine.on_bytes(&Now::read(), tls.plaintext());
+            }
+        }
+        if received.peer_closed {
+            cx.close(source);
+            self.lost(cx, &"closed by the peer (TLS close_notify)");
+        }
+    }
+
+    /// Encrypts what the engine has, within the send room less the records' overhead, and
+    /// sends it with any handshake output.
+    fn pump_tls(&mut self, cx: &mut Cx<'_>, conn: SourceId) {
+        let Some(tls) = &mut self.tls else { return };
+        let room = tls.plaintext_room(cx.send_room(conn));
+        self.out.clear();
+        if self.engine.poll_send(&Now::read(), &mut self.out, room) > 0 {
+            if let Err(e) = tls.write(&self.out) {
+                return self.tls_failed(cx, e);
+            }
+        }
+        tls.flush(cx, conn);
+    }
+
+    /// A TLS failure: report it, send the alert rustls queued, close the connection.
+    fn tls_failed(&mut self, cx: &mut Cx<'_>, error: TlsError) {
+        self.report_tls(&error);
+        if let Some(conn) = self.conn {
+            if let Some(tls) = &mut self.tls {
+                tls.flush(cx, conn);
+            }
+            cx.close(conn);
+            self.lost(cx, &error);
+        }
+    }
+
+    fn report_tls(&mut self, error: &TlsError) {
+        tracing::warn!(channel = %self.engine.name(), "TLS: {error}");
+        ChannelCounters::add(&self.counters().tls_errors, 1);
+        if let Some(l) = &mut self.listener {
+            l.on_tls_error(error);
         }
     }
 
@@ -282,6 +405,13 @@ impl Channel for ChannelTask {
             Transport::TcpClient { .. } if self.engine.is_empty() => {}
             Transport::TcpClient { .. } => self.connect(cx),
             Transport::TcpServer { .. } => self.listen(cx),
+            // A serial line is half-duplex; like a client, it opens once it has a session.
+            Transport::Serial(_) => {
+                self.engine.set_half_duplex(true);
+                if !self.engine.is_empty() {
+                    self.open_serial(cx);
+                }
+            }
         }
         self.reschedule(cx);
     }
@@ -289,7 +419,7 @@ impl Channel for ChannelTask {
     fn on_connect(&mut self, cx: &mut Cx<'_>, source: SourceId, result: io::Result<()>) {
         match result {
             Ok(()) => {
-                self.opened(cx, source);
+                self.transport_open(cx, source);
                 self.pump(cx);
             }
             Err(e) => {
@@ -308,7 +438,9 @@ impl Channel for ChannelTask {
         peer: SocketAddr,
     ) {
         if let Some(allow) = &self.config.allow_list {
-            if !allow.contains(&peer.ip()) {
+            // A dual-stack listener ([::]) sees IPv4 masters as ::ffff:a.b.c.d.
+            let ip = peer.ip().to_canonical();
+            if !allow.iter().any(|a| a.to_canonical() == ip) {
                 tracing::warn!(channel = %self.engine.name(), "refused {peer}: not on the allow-list");
                 return;
             }
@@ -328,7 +460,7 @@ impl Channel for ChannelTask {
         match cx.adopt_tcp(stream) {
             Ok(source) => {
                 tracing::info!(channel = %self.engine.name(), "accepted {peer}");
-                self.opened(cx, source);
+                self.transport_open(cx, source);
                 self.pump(cx);
             }
             Err(e) => tracing::warn!(channel = %self.engine.name(), "cannot adopt {peer}: {e}"),
@@ -337,7 +469,11 @@ impl Channel for ChannelTask {
 
     fn on_data(&mut self, cx: &mut Cx<'_>, source: SourceId, data: &[u8]) {
         if self.conn == Some(source) {
-            self.engine.on_bytes(&Now::read(), data);
+            if self.tls.is_some() {
+                self.tls_data(cx, source, data);
+            } else {
+                self.engine.on_bytes(&Now::read(), data);
+            }
             self.pump(cx);
         }
     }
@@ -366,7 +502,12 @@ impl Channel for ChannelTask {
                 relisten_at: Some(t),
                 ..
             } if *t <= now.instant => self.listen(cx),
+            Transport::Serial(line) if line.reopen_due(now.instant) => self.open_serial(cx),
             _ => {}
+        }
+        let handshake = self.tls.as_ref().and_then(TlsLayer::deadline);
+        if handshake.is_some_and(|t| t <= now.instant) {
+            self.tls_failed(cx, TlsError::HandshakeTimeout(self.config.connect_timeout));
         }
         if self.engine.on_timer(&now) == TimerOutcome::KeepAliveFailed {
             if let Some(conn) = self.conn {
@@ -381,10 +522,12 @@ impl Channel for ChannelTask {
         match message {
             ChannelMsg::AddSession(kind, promise) => {
                 promise.complete(self.engine.add(&Now::read(), kind));
-                let never_tried =
-                    matches!(self.transport, Transport::TcpClient { attempts: 0, .. });
-                if never_tried && !self.engine.is_empty() {
-                    self.connect(cx);
+                if !self.engine.is_empty() {
+                    match self.transport {
+                        Transport::TcpClient { attempts: 0, .. } => self.connect(cx),
+                        Transport::Serial(SerialLine { attempts: 0, .. }) => self.open_serial(cx),
+                        _ => {}
+                    }
                 }
             }
             ChannelMsg::RemoveSession(id, promise) => {
@@ -409,6 +552,9 @@ impl Channel for ChannelTask {
 
     fn on_closed(&mut self, cx: &mut Cx<'_>, source: SourceId, reason: CloseReason) {
         if self.conn == Some(source) {
+            if self.tls.as_mut().is_some_and(TlsLayer::end) {
+                self.report_tls(&TlsError::HandshakeAborted);
+            }
             self.lost(cx, &reason);
         } else if let Transport::TcpServer {
             listener,

@@ -115,6 +115,19 @@ impl MasterSession {
         self.online
     }
 
+    /// True while a request awaits its response or the second half of a two-step exchange
+    /// (OPERATE after SELECT, the time WRITE after a delay measurement) is due. A half-duplex
+    /// channel starts no other association's request meanwhile.
+    pub fn is_busy(&self) -> bool {
+        self.online && (self.in_flight.is_some() || self.follow_up.is_some())
+    }
+
+    /// True when a CONFIRM is waiting to be sent (it may go even while another association of
+    /// a half-duplex channel has the line).
+    pub fn confirm_pending(&self) -> bool {
+        self.online && self.confirm.is_some()
+    }
+
     /// Adds a poll run every `period`, first after one period.
     pub fn add_poll(&mut self, now: &Now, request: ReadRequest, period: Duration) -> PollId {
         let id = self.next_poll_id;
