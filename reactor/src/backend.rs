@@ -34,7 +34,14 @@ impl Backend {
     /// `EPERM` when the `kernel.io_uring_disabled` sysctl forbids it, `ENOSYS` on old kernels).
     pub fn check(self) -> io::Result<()> {
         match self {
-            Backend::IoUring => sys::uring::probe(),
+            // The probe ring is set up on a short-lived thread: a thread that ever set up a
+            // ring gets io_uring task work, and the caller's own blocking system calls could
+            // then fail with EINTR.
+            Backend::IoUring => std::thread::scope(|s| {
+                s.spawn(sys::uring::probe)
+                    .join()
+                    .unwrap_or_else(|_| Err(io::Error::other("the io_uring probe panicked")))
+            }),
             Backend::Auto | Backend::Epoll => Ok(()),
         }
     }

@@ -175,6 +175,7 @@ impl Executor {
                     timeout = Some(Duration::ZERO);
                 }
             }
+            self.publish_gauges();
             let polled = self.core.driver.poll(timeout, &mut self.events);
             self.core.shared.sleeping.store(false, Ordering::SeqCst);
             let stats = &self.core.shared.stats;
@@ -188,15 +189,20 @@ impl Executor {
             self.core.now = Instant::now();
             self.handle_events();
             self.fire_timers();
-            let stats = &self.core.shared.stats;
-            stats
-                .sources
-                .store(self.core.driver.source_count(), Ordering::Relaxed);
-            stats
-                .timers
-                .store(self.core.timers.len(), Ordering::Relaxed);
         }
         self.teardown();
+    }
+
+    /// Publishes the source and timer counts; done right before each poll, so they are exact
+    /// whenever the executor sleeps.
+    fn publish_gauges(&self) {
+        let stats = &self.core.shared.stats;
+        stats
+            .sources
+            .store(self.core.driver.source_count(), Ordering::Relaxed);
+        stats
+            .timers
+            .store(self.core.timers.len(), Ordering::Relaxed);
     }
 
     fn work_appeared(&self) -> bool {

@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use rdnp3_reactor::{
-    completion, Backend, Channel, CloseReason, Context, Promise, SendError, SourceId,
+    completion, Backend, Channel, CloseReason, Context, Pool, Promise, SendError, SourceId,
 };
 
 use crate::util::{self, EchoServer, Rng};
@@ -30,6 +30,8 @@ struct EchoClient {
     /// Bytes sent and not yet echoed back, oldest first.
     expected: Vec<u8>,
     verified: usize,
+    /// Most bytes one `on_data` may carry (the pool's receive buffer), if checked.
+    read_limit: Option<usize>,
     /// Pieces refused by a full queue, retried on `on_writable`.
     unsent: Vec<u8>,
     done: Option<Promise<Result<usize, String>>>,
@@ -102,6 +104,11 @@ impl Channel for EchoClient {
     }
 
     fn on_data(&mut self, cx: &mut Context<'_, ()>, _: SourceId, data: &[u8]) {
+        if let Some(limit) = self.read_limit {
+            if data.len() > limit {
+                return self.finish(cx, Err(format!("read of {} bytes", data.len())));
+            }
+        }
         let end = self.verified + data.len();
         if end > self.expected.len() || self.expected[self.verified..end] != *data {
             return self.finish(cx, Err(format!("echo mismatch at byte {}", self.verified)));
@@ -146,10 +153,13 @@ impl Channel for EchoClient {
 }
 
 fn echo(backend: Backend, threads: usize) {
-    let pool = util::pool(backend, threads);
+    echo_through(util::pool(backend, threads), CLIENTS, None);
+}
+
+fn echo_through(pool: Pool, clients: usize, read_limit: Option<usize>) {
     let addr = EchoServer::start(&pool);
-    let mut results = Vec::with_capacity(CLIENTS);
-    for seed in 0..CLIENTS as u64 {
+    let mut results = Vec::with_capacity(clients);
+    for seed in 0..clients as u64 {
         let (promise, done) = completion();
         let client = EchoClient {
             addr,
@@ -161,6 +171,7 @@ fn echo(backend: Backend, threads: usize) {
             partial: 0,
             expected: Vec::new(),
             verified: 0,
+            read_limit,
             unsent: Vec::new(),
             done: Some(promise),
         };
@@ -179,4 +190,16 @@ pub fn a_thousand_clients_echo_a_thousand_random_messages_on_one_executor(backen
 
 pub fn a_thousand_clients_echo_a_thousand_random_messages_on_two_executors(backend: Backend) {
     echo(backend, 2);
+}
+
+/// Receive buffers far smaller than what a client keeps in flight (up to 8 × 300 bytes): no
+/// read carries more than 1 KiB and the rest arrives in the next ones, byte for byte.
+pub fn clients_echo_through_one_kibibyte_receive_buffers(backend: Backend) {
+    let pool = Pool::builder()
+        .backend(backend)
+        .threads(2)
+        .recv_buffer(1024)
+        .build()
+        .expect("pool starts");
+    echo_through(pool, 100, Some(1024));
 }

@@ -1,11 +1,15 @@
-//! Faults: refused connects, a peer resetting mid-send, and a full send queue.
+//! Faults: refused and unanswered connects, a peer resetting mid-send, and a full send queue.
 
 use std::io::{ErrorKind, Read};
-use std::net::{SocketAddr, TcpListener};
-use std::os::fd::AsFd;
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::os::fd::{AsFd, AsRawFd};
 use std::time::Duration;
 
-use nix::sys::socket::{setsockopt, sockopt};
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+use nix::sys::socket::{
+    bind, listen, setsockopt, socket, sockopt, AddressFamily, Backlog, SockFlag, SockType,
+    SockaddrIn,
+};
 use rdnp3_reactor::{
     completion, Backend, Channel, CloseReason, Context, Promise, SendError, SourceId,
 };
@@ -15,6 +19,7 @@ use crate::util::{self, EchoServer};
 /// Connects and reports the outcome of the connect.
 struct Connector {
     addr: SocketAddr,
+    timeout: Duration,
     done: Option<Promise<std::io::Result<()>>>,
 }
 
@@ -22,7 +27,7 @@ impl Channel for Connector {
     type Message = ();
 
     fn on_start(&mut self, cx: &mut Context<'_, ()>) {
-        if let Err(e) = cx.connect(self.addr, Duration::from_secs(10)) {
+        if let Err(e) = cx.connect(self.addr, self.timeout) {
             if let Some(done) = self.done.take() {
                 done.complete(Err(e));
             }
@@ -42,6 +47,7 @@ pub fn a_connect_to_a_closed_port_reports_an_error(backend: Backend) {
     let (promise, done) = completion();
     pool.spawn(Connector {
         addr: util::closed_port(),
+        timeout: Duration::from_secs(10),
         done: Some(promise),
     })
     .expect("spawn");
@@ -50,6 +56,55 @@ pub fn a_connect_to_a_closed_port_reports_an_error(backend: Backend) {
         result.map_err(|e| e.kind()),
         Err(ErrorKind::ConnectionRefused)
     );
+    pool.shutdown();
+}
+
+/// A loopback listener that drops every SYN: backlog 0 and one connection in its accept
+/// queue that nobody accepts. The kernel answers a SYN unless the accept queue is full, so
+/// this is how a peer that never answers looks on loopback. Keep both values alive.
+fn listener_that_never_answers() -> (TcpListener, TcpStream) {
+    let fd = socket(
+        AddressFamily::Inet,
+        SockType::Stream,
+        SockFlag::SOCK_CLOEXEC,
+        None,
+    )
+    .expect("socket");
+    bind(fd.as_raw_fd(), &SockaddrIn::new(127, 0, 0, 1, 0)).expect("bind");
+    listen(&fd, Backlog::new(0).expect("backlog")).expect("listen");
+    let listener = TcpListener::from(fd);
+    let addr = listener.local_addr().expect("addr");
+    let filler = TcpStream::connect_timeout(&addr, util::HANG_GUARD).expect("filler connects");
+    // Readable means the filler sits in the accept queue: from now on the queue is full
+    // (one waiting, backlog 0) and the kernel drops SYNs to this port.
+    let mut fds = [PollFd::new(listener.as_fd(), PollFlags::POLLIN)];
+    let ready = poll(
+        &mut fds,
+        PollTimeout::try_from(util::HANG_GUARD).expect("timeout"),
+    )
+    .expect("poll");
+    assert_eq!(ready, 1, "the filler reached the accept queue");
+    (listener, filler)
+}
+
+pub fn a_connect_the_peer_never_answers_reports_a_timeout(backend: Backend) {
+    let (listener, _filler) = listener_that_never_answers();
+    let pool = util::pool(backend, 1);
+    let (promise, done) = completion();
+    pool.spawn(Connector {
+        addr: listener.local_addr().expect("addr"),
+        timeout: Duration::from_millis(100),
+        done: Some(promise),
+    })
+    .expect("spawn");
+    let result = util::wait(done);
+    assert_eq!(result.map_err(|e| e.kind()), Err(ErrorKind::TimedOut));
+    // The timed-out connect was closed: the executor drives nothing any more.
+    util::wait_until("the connector is gone", || {
+        pool.stats()
+            .iter()
+            .all(|s| s.channels == 0 && s.sources == 0)
+    });
     pool.shutdown();
 }
 

@@ -124,3 +124,63 @@ pub fn an_idle_executor_with_open_connections_wakes_only_for_due_timers(backend:
     assert!(wakeups <= 8, "{wakeups} wake-ups while idle for one timer");
     pool.shutdown();
 }
+
+/// Connections the idle test holds open: each has both ends in this process, a client channel
+/// on one and a server channel on the other, so 10 000 channels and 10 000 descriptors.
+const IDLE_CONNECTIONS: usize = 5_000;
+
+/// The pool is meant to sit on ~10 000 open connections without using the CPU. Both ends of
+/// every connection live in this process, so 10 000 connections would take 20 000 descriptors,
+/// more than a usual hard limit leaves room for; this case holds 5 000 connections, that is
+/// 10 000 open channels each driving one connection end (10 000 descriptors), over two
+/// executors. "No CPU" is measured by the executors' own counters while the pool waits for
+/// one 500 ms timer: each executor may wake for the spawn and for the timer wheel moving
+/// towards the deadline, and nothing else; an executor that polled its connections would show
+/// hundreds of loop iterations.
+pub fn an_idle_pool_holding_ten_thousand_connection_ends_wakes_only_for_due_timers(
+    backend: Backend,
+) {
+    let needed = 2 * IDLE_CONNECTIONS + util::open_fds() + 256;
+    let limit = util::raise_fd_limit();
+    assert!(
+        limit >= needed as u64,
+        "this case needs {needed} descriptors; the hard limit is {limit} (raise `ulimit -Hn`)"
+    );
+    // Nothing is posted to these channels; small mailboxes keep 10 000 of them cheap.
+    let pool = Pool::builder()
+        .backend(backend)
+        .threads(2)
+        .mailbox_capacity(16)
+        .build()
+        .expect("pool starts");
+    let addr = EchoServer::start(&pool);
+    park_connections(&pool, addr, IDLE_CONNECTIONS);
+    // The server ends start as channels of their own once accepted; wait until all run.
+    let channels = 2 * IDLE_CONNECTIONS + 1;
+    util::wait_until("every server end runs as a channel", || {
+        let stats = pool.stats();
+        stats.iter().map(|s| s.channels).sum::<usize>() == channels
+            && stats.iter().map(|s| s.sources).sum::<usize>() == channels
+    });
+    let before = pool.stats();
+    let (fired, done) = completion();
+    pool.spawn(Alarm {
+        delay: Duration::from_millis(500),
+        fired: Some(fired),
+    })
+    .expect("spawn");
+    util::wait(done);
+    let after = pool.stats();
+    for (b, a) in before.iter().zip(&after) {
+        let (wakeups, polls) = (a.wakeups - b.wakeups, a.polls - b.polls);
+        assert!(
+            wakeups <= 8 && polls <= 16,
+            "executor {} woke {wakeups} times ({polls} polls) while idle for one timer \
+             with {} sources",
+            a.index,
+            a.sources
+        );
+    }
+    assert_eq!(after.iter().map(|s| s.sources).sum::<usize>(), channels);
+    pool.shutdown();
+}

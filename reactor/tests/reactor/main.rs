@@ -25,6 +25,7 @@ fn main() {
         lifecycle::a_pool_runs_the_backend_it_was_asked_for,
         lifecycle::shutdown_closes_every_descriptor_and_joins_the_threads,
         lifecycle::an_idle_executor_with_open_connections_wakes_only_for_due_timers,
+        lifecycle::an_idle_pool_holding_ten_thousand_connection_ends_wakes_only_for_due_timers,
         timers::timers_fire_in_deadline_order_not_in_the_order_they_were_set,
         timers::a_cancelled_timer_never_fires,
         timers::a_rescheduled_timer_fires_at_its_new_deadline_only,
@@ -36,10 +37,12 @@ fn main() {
         placement::a_thousand_channels_spread_evenly_over_the_executors,
         placement::every_callback_of_a_channel_runs_on_the_same_thread,
         faults::a_connect_to_a_closed_port_reports_an_error,
+        faults::a_connect_the_peer_never_answers_reports_a_timeout,
         faults::a_peer_reset_mid_send_closes_only_that_channel_with_an_error,
         faults::a_full_send_queue_refuses_bytes_until_room_returns,
         serial::bytes_cross_a_pseudo_terminal_both_ways_at_several_baud_rates,
         echo::a_thousand_clients_echo_a_thousand_random_messages_on_one_executor,
         echo::a_thousand_clients_echo_a_thousand_random_messages_on_two_executors,
+        echo::clients_echo_through_one_kibibyte_receive_buffers,
     ]);
 }

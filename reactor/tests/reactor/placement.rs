@@ -44,7 +44,10 @@ pub fn a_thousand_channels_spread_evenly_over_the_executors(backend: Backend) {
         let mean = 1000 / threads;
         for &count in &counts {
             assert!(
-                count.abs_diff(mean) <= mean / 10,
+                // Placement is by work stealing and depends on which executor is awake: on a
+                // loaded machine the spread varies, but a lopsided one (one executor taking
+                // nearly everything) is caught.
+                count.abs_diff(mean) <= mean / 4,
                 "uneven spread {counts:?} on {threads} executors"
             );
         }
@@ -54,7 +57,7 @@ pub fn a_thousand_channels_spread_evenly_over_the_executors(backend: Backend) {
 
 enum Poke {
     Ping,
-    Report(Promise<Vec<ThreadId>>),
+    Report(Promise<Result<Vec<ThreadId>, String>>),
 }
 
 /// Records the thread of every callback: start, connect, data, timer and message.
@@ -62,11 +65,25 @@ struct Recorder {
     addr: SocketAddr,
     threads: Vec<ThreadId>,
     conn: Option<SourceId>,
+    /// How the connect ended, once it has.
+    connect_outcome: Option<Result<(), String>>,
+    /// A report asked for before the connect ended; answered when it does.
+    report: Option<Promise<Result<Vec<ThreadId>, String>>>,
 }
 
 impl Recorder {
     fn note(&mut self) {
         self.threads.push(std::thread::current().id());
+    }
+
+    /// Answers a pending report once the connect has ended, one way or the other.
+    fn answer(&mut self) {
+        let Some(outcome) = &self.connect_outcome else {
+            return;
+        };
+        if let Some(report) = self.report.take() {
+            report.complete(outcome.clone().map(|()| self.threads.clone()));
+        }
     }
 }
 
@@ -87,11 +104,17 @@ impl Channel for Recorder {
         result: std::io::Result<()>,
     ) {
         self.note();
-        // This case is about threads, not connects: a refused connect still counts as a callback.
-        if result.is_ok() {
-            self.conn = Some(source);
-            let _ = cx.send(source, b"hello");
-        }
+        // A failed connect fails the case: the listener is up with its accept armed, so
+        // loopback has no reason to refuse it.
+        self.connect_outcome = Some(match result {
+            Ok(()) => {
+                self.conn = Some(source);
+                let _ = cx.send(source, b"hello");
+                Ok(())
+            }
+            Err(e) => Err(format!("connect to {} failed: {e}", self.addr)),
+        });
+        self.answer();
     }
 
     fn on_data(&mut self, _: &mut Context<'_, Poke>, _: SourceId, _: &[u8]) {
@@ -113,7 +136,10 @@ impl Channel for Recorder {
                     let _ = cx.send(conn, b"ping");
                 }
             }
-            Poke::Report(reply) => reply.complete(self.threads.clone()),
+            Poke::Report(reply) => {
+                self.report = Some(reply);
+                self.answer();
+            }
         }
     }
 }
@@ -127,6 +153,8 @@ pub fn every_callback_of_a_channel_runs_on_the_same_thread(backend: Backend) {
                 addr,
                 threads: Vec::new(),
                 conn: None,
+                connect_outcome: None,
+                report: None,
             })
             .expect("spawn")
         })
@@ -140,7 +168,7 @@ pub fn every_callback_of_a_channel_runs_on_the_same_thread(backend: Backend) {
     for handle in &handles {
         let (reply, done) = completion();
         handle.post(Poke::Report(reply)).expect("post");
-        let threads = util::wait(done);
+        let threads = util::wait(done).unwrap_or_else(|failure| panic!("{failure}"));
         assert!(
             threads.len() >= 3,
             "too few callbacks recorded: {}",

@@ -284,3 +284,27 @@ impl Channel for EchoConn {
         cx.stop();
     }
 }
+
+/// Raises this process's soft descriptor limit to its hard limit and returns the new soft
+/// limit (tests that hold thousands of sockets need more than the usual 1024).
+pub fn raise_fd_limit() -> u64 {
+    use nix::sys::resource::{getrlimit, setrlimit, Resource};
+    let (soft, hard) = getrlimit(Resource::RLIMIT_NOFILE).expect("getrlimit");
+    if soft < hard {
+        setrlimit(Resource::RLIMIT_NOFILE, hard, hard).expect("setrlimit");
+    }
+    hard.max(soft)
+}
+
+/// Waits until `done()` holds, re-checking every millisecond; fails the test after
+/// [`HANG_GUARD`] with `what`. For waiting on a condition, never as the assertion itself.
+pub fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !done() {
+        assert!(
+            start.elapsed() < HANG_GUARD,
+            "timed out waiting until {what}"
+        );
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}

@@ -1,0 +1,341 @@
+//! The io_uring driver: completion based. Each stream keeps one receive in flight into its own
+//! buffer, writes go straight from the send queue, listeners use multishot accept, and all
+//! submissions of a loop iteration go to the kernel in the one `submit_and_wait` that also
+//! sleeps.
+//!
+//! Files: `probe` (does the kernel have what we need), `source` (one descriptor's state),
+//! `ops` (building, tagging and cancelling submissions), `complete` (applying completions);
+//! this file holds the driver and the interface the executor calls.
+//!
+//! Memory rule: a buffer the kernel may write or read (receive buffer, send queue front,
+//! connect address, wake counter) lives on the heap inside its source, and a source is only
+//! freed once every operation that points into it has completed.
+
+mod complete;
+mod ops;
+mod probe;
+mod source;
+
+use std::collections::VecDeque;
+use std::io;
+use std::net::SocketAddr;
+use std::os::fd::{OwnedFd, RawFd};
+use std::time::Duration;
+
+use io_uring::IoUring;
+
+pub(crate) use probe::probe;
+
+use self::ops::{Op, WAKE_INDEX};
+use self::source::{Life, Recv, Role, Source};
+use super::fd;
+use crate::driver::send_queue::SendQueue;
+use crate::driver::Transport;
+use crate::driver::{AcceptOutcome, DriverConfig, IoEvent, ReadOutcome, RecvChunk, SourceKey};
+use crate::error::SendError;
+use crate::slab::Slab;
+
+const RING_ENTRIES: u32 = 1024;
+/// How long teardown waits for the kernel to finish cancelled operations.
+const TEARDOWN_WAIT: Duration = Duration::from_millis(100);
+const TEARDOWN_ROUNDS: usize = 50;
+
+/// One executor's ring and the descriptors it drives.
+pub(crate) struct Driver {
+    ring: IoUring,
+    sources: Slab<Source>,
+    wake_fd: RawFd,
+    wake_buf: Box<u64>,
+    wake_armed: bool,
+    to_flush: Vec<SourceKey>,
+    pending: Vec<IoEvent>,
+    completions: Vec<(u64, i32, u32)>,
+    inflight: usize,
+    open: usize,
+    config: DriverConfig,
+}
+
+impl Driver {
+    /// A new ring with a read armed on the executor's wake eventfd.
+    pub(crate) fn new(config: DriverConfig, wake_fd: RawFd) -> io::Result<Self> {
+        let ring = IoUring::builder()
+            .setup_clamp()
+            .setup_cqsize(RING_ENTRIES * 4)
+            .build(RING_ENTRIES)?;
+        let mut driver = Driver {
+            ring,
+            sources: Slab::default(),
+            wake_fd,
+            wake_buf: Box::new(0),
+            wake_armed: false,
+            to_flush: Vec::new(),
+            pending: Vec::new(),
+            completions: Vec::new(),
+            inflight: 0,
+            open: 0,
+            config,
+        };
+        driver.arm_wake();
+        Ok(driver)
+    }
+
+    fn insert(
+        &mut self,
+        fd: OwnedFd,
+        transport: Transport,
+        role: Role,
+        owner: u64,
+    ) -> io::Result<SourceKey> {
+        // Sockets are asynchronous for io_uring when blocking; other descriptors are read and
+        // written non-blocking behind a readiness poll (see `push_after_poll`).
+        fd::set_nonblocking(&fd, transport == Transport::File)?;
+        let recv_buf = match role {
+            Role::Listener { .. } => None,
+            _ => Some(vec![0; self.config.recv_buffer].into_boxed_slice()),
+        };
+        self.open += 1;
+        Ok(self.sources.insert(Source {
+            fd,
+            owner,
+            transport,
+            role,
+            life: Life::Open,
+            recv: Recv::Idle,
+            recv_buf,
+            reading: true,
+            send: SendQueue::new(self.config.send_capacity),
+            send_inflight: false,
+            accept_inflight: false,
+            connect_inflight: false,
+            inflight: 0,
+        }))
+    }
+
+    /// Registers a connected byte stream and arms its receive.
+    pub(crate) fn add_stream(
+        &mut self,
+        fd: OwnedFd,
+        transport: Transport,
+        owner: u64,
+    ) -> io::Result<SourceKey> {
+        let key = self.insert(fd, transport, Role::Stream, owner)?;
+        self.arm_recv(key);
+        Ok(key)
+    }
+
+    /// Registers a listener and arms a multishot accept.
+    pub(crate) fn add_listener(&mut self, fd: OwnedFd, owner: u64) -> io::Result<SourceKey> {
+        let role = Role::Listener {
+            accepted: VecDeque::new(),
+            error: None,
+        };
+        let key = self.insert(fd, Transport::Socket, role, owner)?;
+        self.arm_accept(key);
+        Ok(key)
+    }
+
+    /// Submits a connect.
+    pub(crate) fn connect(
+        &mut self,
+        fd: OwnedFd,
+        addr: SocketAddr,
+        owner: u64,
+    ) -> io::Result<SourceKey> {
+        let role = Role::Connecting {
+            addr: Box::new(fd::sockaddr(&addr)),
+        };
+        let key = self.insert(fd, Transport::Socket, role, owner)?;
+        self.submit_connect(key);
+        Ok(key)
+    }
+
+    /// The owner token of a live source.
+    pub(crate) fn owner(&self, key: SourceKey) -> Option<u64> {
+        self.sources
+            .get(key)
+            .filter(|s| s.is_open())
+            .map(|s| s.owner)
+    }
+
+    /// Hands out a completed receive.
+    pub(crate) fn read(&mut self, key: SourceKey) -> ReadOutcome {
+        let Some(source) = self.sources.get_mut(key) else {
+            return ReadOutcome::WouldBlock;
+        };
+        let Recv::Ready(res) = source.recv else {
+            return ReadOutcome::WouldBlock;
+        };
+        if !source.is_open() {
+            return ReadOutcome::WouldBlock;
+        }
+        if res > 0 {
+            if let Some(buf) = source.recv_buf.take() {
+                source.recv = Recv::Lent;
+                return ReadOutcome::Data(RecvChunk {
+                    buf,
+                    len: res as usize,
+                });
+            }
+        }
+        source.recv = Recv::Idle;
+        if res == 0 || (source.transport == Transport::File && fd::is_hangup(-res)) {
+            ReadOutcome::Eof
+        } else {
+            ReadOutcome::Error(io::Error::from_raw_os_error(-res))
+        }
+    }
+
+    /// Puts the lent buffer back and re-arms the receive.
+    pub(crate) fn finish_read(&mut self, key: SourceKey, chunk: RecvChunk) {
+        let Some(source) = self.sources.get_mut(key) else {
+            return;
+        };
+        if matches!(source.recv, Recv::Lent) {
+            source.recv_buf = Some(chunk.buf);
+            source.recv = Recv::Idle;
+            self.arm_recv(key);
+        }
+    }
+
+    /// Pops an accepted connection.
+    pub(crate) fn accept(&mut self, key: SourceKey) -> AcceptOutcome {
+        let Some(source) = self.sources.get_mut(key) else {
+            return AcceptOutcome::WouldBlock;
+        };
+        let Role::Listener { accepted, error } = &mut source.role else {
+            return AcceptOutcome::WouldBlock;
+        };
+        if let Some(e) = error.take() {
+            return AcceptOutcome::Error(e);
+        }
+        match accepted.pop_front() {
+            Some(conn) => match fd::stream_from_accepted(conn) {
+                Ok((stream, peer)) => AcceptOutcome::Accepted(stream, peer),
+                Err(e) => AcceptOutcome::Error(e),
+            },
+            None => AcceptOutcome::WouldBlock,
+        }
+    }
+
+    /// Queues bytes; the write is submitted with the next poll.
+    pub(crate) fn send(&mut self, key: SourceKey, bytes: &[u8]) -> Result<(), SendError> {
+        let source = self.sources.get_mut(key).ok_or(SendError::Closed)?;
+        if !source.is_open() || !source.is_stream() {
+            return Err(SendError::Closed);
+        }
+        source.send.check_room(bytes.len())?;
+        let was_empty = source.send.is_empty();
+        source.send.push(bytes);
+        if was_empty && !source.send_inflight {
+            self.to_flush.push(key);
+        }
+        Ok(())
+    }
+
+    /// Free room in a source's send queue.
+    pub(crate) fn send_room(&self, key: SourceKey) -> Option<usize> {
+        self.sources.get(key).map(|s| s.send.room())
+    }
+
+    /// Pauses or resumes the receive of a stream.
+    pub(crate) fn set_reading(&mut self, key: SourceKey, reading: bool) {
+        if let Some(source) = self.sources.get_mut(key) {
+            source.reading = reading;
+            if reading {
+                if matches!(source.recv, Recv::Ready(_)) {
+                    self.pending.push(IoEvent::Read(key));
+                }
+                self.arm_recv(key);
+            }
+        }
+    }
+
+    /// Closes a source: cancels what is in flight and frees it once the kernel is done.
+    pub(crate) fn close(&mut self, key: SourceKey) -> bool {
+        let Some(source) = self.sources.get_mut(key) else {
+            return false;
+        };
+        if !source.is_open() {
+            return false;
+        }
+        source.life = Life::Closing;
+        self.open -= 1;
+        if let Role::Listener { accepted, .. } = &mut source.role {
+            accepted.clear();
+        }
+        if source.inflight == 0 {
+            self.sources.remove(key);
+            return true;
+        }
+        self.cancel_ops(key);
+        true
+    }
+
+    /// Keys of the live sources of one owner.
+    pub(crate) fn sources_of(&self, owner: u64) -> Vec<SourceKey> {
+        self.sources
+            .iter()
+            .filter(|(_, s)| s.owner == owner && s.is_open())
+            .map(|(k, _)| k)
+            .collect()
+    }
+
+    /// Number of live sources.
+    pub(crate) fn source_count(&self) -> usize {
+        self.open
+    }
+
+    /// Submits everything queued, waits for completions up to `timeout`, and reports them.
+    pub(crate) fn poll(
+        &mut self,
+        timeout: Option<Duration>,
+        out: &mut Vec<IoEvent>,
+    ) -> io::Result<()> {
+        for key in std::mem::take(&mut self.to_flush) {
+            self.start_send(key);
+        }
+        let timeout = if self.pending.is_empty() {
+            timeout
+        } else {
+            Some(Duration::ZERO)
+        };
+        self.enter(timeout)?;
+        self.reap();
+        if !self.wake_armed {
+            self.arm_wake();
+        }
+        out.append(&mut self.pending);
+        Ok(())
+    }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        // Cancel everything in flight and wait for the kernel to let go of our buffers.
+        for key in self.sources.keys() {
+            self.cancel_ops(key);
+        }
+        if self.wake_armed {
+            self.cancel(WAKE_INDEX, Op::Wake);
+        }
+        for key in self.sources.keys() {
+            if let Some(source) = self.sources.get_mut(key) {
+                source.life = Life::Closing;
+            }
+        }
+        let mut rounds = 0;
+        while self.inflight > 0 && rounds < TEARDOWN_ROUNDS {
+            let _ = self.enter(Some(TEARDOWN_WAIT));
+            self.reap();
+            rounds += 1;
+        }
+        if self.inflight > 0 {
+            tracing::error!(
+                inflight = self.inflight,
+                "io_uring operations did not finish at teardown; leaking their buffers"
+            );
+            std::mem::forget(std::mem::take(&mut self.sources));
+            std::mem::forget(std::mem::replace(&mut self.wake_buf, Box::new(0)));
+        }
+    }
+}

@@ -1,0 +1,77 @@
+//! One descriptor the io_uring driver drives, and the state of each operation it may have in
+//! flight. The buffers the kernel reads or writes (receive buffer, send queue, connect
+//! address) live on the heap inside the source, so they stay put while the slab grows.
+
+use std::collections::VecDeque;
+use std::io;
+use std::os::fd::OwnedFd;
+
+use nix::sys::socket::SockaddrStorage;
+
+use crate::driver::send_queue::SendQueue;
+use crate::driver::Transport;
+
+/// Where a stream's receive stands.
+pub(super) enum Recv {
+    /// Not armed (paused, or the stream ended).
+    Idle,
+    /// A receive is in flight into the source's buffer.
+    Armed,
+    /// The receive completed with this result; not pulled yet.
+    Ready(i32),
+    /// The buffer is lent to the executor.
+    Lent,
+}
+
+/// What the descriptor is.
+pub(super) enum Role {
+    /// A connect is in flight; the kernel reads `addr` when the operation is submitted.
+    Connecting { addr: Box<SockaddrStorage> },
+    /// A connected byte stream.
+    Stream,
+    /// A stream whose write side failed; its failure is being reported.
+    Failed,
+    /// A listening socket with multishot accept; accepted descriptors wait here.
+    Listener {
+        accepted: VecDeque<OwnedFd>,
+        error: Option<io::Error>,
+    },
+}
+
+/// Whether the owner still uses the source.
+pub(super) enum Life {
+    /// In use.
+    Open,
+    /// Closed by the user; freed when `inflight` reaches zero.
+    Closing,
+}
+
+/// One registered descriptor and the operations it has in flight.
+pub(super) struct Source {
+    pub(super) fd: OwnedFd,
+    pub(super) owner: u64,
+    pub(super) transport: Transport,
+    pub(super) role: Role,
+    pub(super) life: Life,
+    pub(super) recv: Recv,
+    pub(super) recv_buf: Option<Box<[u8]>>,
+    pub(super) reading: bool,
+    pub(super) send: SendQueue,
+    pub(super) send_inflight: bool,
+    pub(super) accept_inflight: bool,
+    pub(super) connect_inflight: bool,
+    /// Operations the kernel still holds that point into this source.
+    pub(super) inflight: u32,
+}
+
+impl Source {
+    /// Whether the owner still uses it.
+    pub(super) fn is_open(&self) -> bool {
+        matches!(self.life, Life::Open)
+    }
+
+    /// Whether it is a connected stream.
+    pub(super) fn is_stream(&self) -> bool {
+        matches!(self.role, Role::Stream)
+    }
+}
