@@ -95,7 +95,8 @@ impl ManagerBuilder {
         self
     }
 
-    /// Messages a channel's mailbox holds at most (default 1024).
+    /// Messages a channel's mailbox holds at most (default 64; each slot is allocated up
+    /// front, and a full mailbox refuses posts with `Busy` / `QueueFull`).
     pub fn mailbox_capacity(mut self, messages: usize) -> Self {
         self.mailbox_capacity = messages;
         self
@@ -144,7 +145,7 @@ impl Manager {
             backend: Backend::Auto,
             recv_buffer: 2048,
             send_capacity: 16 * 1024,
-            mailbox_capacity: 1024,
+            mailbox_capacity: 64,
         }
     }
 
