@@ -10,7 +10,7 @@ use rdnp3::stack::channel::{
     Channel, ChannelConfig, ChannelError, ChannelListener, ChannelState, Manager, TlsConfig,
     TlsConfigError, TlsError, TlsVersion,
 };
-use rdnp3::stack::master::MasterConfig;
+use rdnp3::stack::master::{MasterConfig, ReadRequest};
 use rdnp3::stack::outstation::{DefaultApplication, MirrorOutputs};
 use std::io::{ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -679,4 +679,36 @@ fn unreadable_invalid_or_mismatched_pem_files_are_refused_with_what_to_fix() {
 
     let e = config_error(with_ca(&outstation, &ca.path).with_peer_name("not a name!"));
     assert!(matches!(e, TlsConfigError::InvalidPeerName(_)), "{e:?}");
+}
+
+#[test]
+fn a_stranger_connecting_to_a_tls_outstation_does_not_drop_the_authenticated_master() {
+    // With the default policy a new connection replaces the established one; over TLS it does
+    // so only once it has authenticated.
+    let pki = Pki::new();
+    let (ca, outstation, master) = ca_pair(&pki);
+    let manager = manager();
+    let station = start_tls_outstation(&manager, free_address(), with_ca(&outstation, &ca.path));
+    let client = start_tls_master(
+        &manager,
+        station.address,
+        with_ca(&master, &ca.path).with_peer_name("outstation.test"),
+    );
+    assert_master_polls(&station, &client);
+    let mut stranger = TcpStream::connect(station.address).unwrap();
+    stranger.write_all(&plaintext_read_request()).unwrap();
+    assert_closed_by_peer(&mut stranger);
+    assert_eq!(station.observer.first_error("outstation"), TlsError::NotTls);
+    let read = client
+        .master
+        .read(ReadRequest::integrity())
+        .wait_timeout(Duration::from_secs(10));
+    assert_eq!(read.ok(), Some(Ok(())), "the master is still served");
+    assert_eq!(
+        station.channel.stats().connects,
+        1,
+        "the master's connection was kept"
+    );
+    assert_eq!(client.channel.stats().connects, 1);
+    manager.shutdown();
 }

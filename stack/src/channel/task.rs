@@ -72,6 +72,9 @@ pub(crate) struct ChannelTask {
     state: ChannelState,
     /// TLS filter between the socket and the engine (TLS channels only).
     tls: Option<TlsLayer>,
+    /// TLS servers: a new connection still handshaking; it replaces the established one only
+    /// once it has authenticated, so a stranger cannot drop the connected master.
+    pending: Option<(SourceId, TlsLayer)>,
 }
 
 type Cx<'a> = Context<'a, ChannelMsg>;
@@ -94,6 +97,7 @@ impl ChannelTask {
             listener,
             state: ChannelState::Closed,
             tls: None,
+            pending: None,
         }
     }
 
@@ -244,7 +248,8 @@ impl ChannelTask {
             Transport::Serial(SerialLine { reopen_at, .. }) => reopen_at,
         };
         let handshake = self.tls.as_ref().and_then(TlsLayer::deadline);
-        let want = [self.engine.deadline(), retry, handshake]
+        let pending = self.pending.as_ref().and_then(|(_, l)| l.deadline());
+        let want = [self.engine.deadline(), retry, handshake, pending]
             .into_iter()
             .flatten()
             .min();
@@ -312,6 +317,60 @@ impl ChannelTask {
             }
         }
         tls.flush(cx, conn);
+    }
+
+    /// A TLS server accepted a connection while one is established: handshake it on the side.
+    fn start_pending(&mut self, cx: &mut Cx<'_>, source: SourceId) {
+        let Some(tls) = &self.tls else { return };
+        let mut layer = tls.sibling();
+        if let Some((older, _)) = self.pending.take() {
+            cx.close(older);
+        }
+        match layer.start(cx.now() + self.config.connect_timeout) {
+            Ok(()) => self.pending = Some((source, layer)),
+            Err(e) => {
+                self.report_tls(&e);
+                cx.close(source);
+            }
+        }
+    }
+
+    /// Ciphertext for the connection handshaking on the side; once it has authenticated it
+    /// replaces the established connection.
+    fn pending_data(&mut self, cx: &mut Cx<'_>, source: SourceId, data: &[u8]) {
+        let Some((_, mut layer)) = self.pending.take() else {
+            return;
+        };
+        let received = match layer.receive(data) {
+            Ok(r) => r,
+            Err(e) => {
+                self.report_tls(&e);
+                layer.flush(cx, source);
+                cx.close(source);
+                return;
+            }
+        };
+        layer.flush(cx, source);
+        if !received.opened {
+            self.pending = Some((source, layer));
+            return;
+        }
+        if let Some(old) = self.conn {
+            cx.close(old);
+            self.lost(cx, &"replaced by a new authenticated connection");
+        }
+        tracing::info!(channel = %self.engine.name(), "TLS: {}", layer.describe());
+        self.tls = Some(layer);
+        self.opened(cx, source);
+        if let Some(tls) = &self.tls {
+            if !tls.plaintext().is_empty() {
+                self.engine.on_bytes(&Now::read(), tls.plaintext());
+            }
+        }
+        if received.peer_closed {
+            cx.close(source);
+            self.lost(cx, &"closed by the peer (TLS close_notify)");
+        }
     }
 
     /// A TLS failure: report it, send the alert rustls queued, close the connection.
@@ -445,6 +504,19 @@ impl Channel for ChannelTask {
                 return;
             }
         }
+        if let (Some(_), true, ServerPolicy::CloseExisting) =
+            (self.conn, self.tls.is_some(), self.config.server_policy)
+        {
+            match cx.adopt_tcp(stream) {
+                Ok(source) => {
+                    tracing::info!(channel = %self.engine.name(), "accepted {peer}: handshaking beside the established connection");
+                    self.start_pending(cx, source);
+                }
+                Err(e) => tracing::warn!(channel = %self.engine.name(), "cannot adopt {peer}: {e}"),
+            }
+            self.reschedule(cx);
+            return;
+        }
         if let Some(old) = self.conn {
             match self.config.server_policy {
                 ServerPolicy::RejectNew => {
@@ -468,6 +540,11 @@ impl Channel for ChannelTask {
     }
 
     fn on_data(&mut self, cx: &mut Cx<'_>, source: SourceId, data: &[u8]) {
+        if self.pending.as_ref().is_some_and(|(s, _)| *s == source) {
+            self.pending_data(cx, source, data);
+            self.pump(cx);
+            return;
+        }
         if self.conn == Some(source) {
             if self.tls.is_some() {
                 self.tls_data(cx, source, data);
@@ -506,6 +583,13 @@ impl Channel for ChannelTask {
             _ => {}
         }
         let handshake = self.tls.as_ref().and_then(TlsLayer::deadline);
+        let pending = self.pending.as_ref().and_then(|(_, l)| l.deadline());
+        if pending.is_some_and(|t| t <= now.instant) {
+            if let Some((source, _)) = self.pending.take() {
+                self.report_tls(&TlsError::HandshakeTimeout(self.config.connect_timeout));
+                cx.close(source);
+            }
+        }
         if handshake.is_some_and(|t| t <= now.instant) {
             self.tls_failed(cx, TlsError::HandshakeTimeout(self.config.connect_timeout));
         }
@@ -551,7 +635,10 @@ impl Channel for ChannelTask {
     }
 
     fn on_closed(&mut self, cx: &mut Cx<'_>, source: SourceId, reason: CloseReason) {
-        if self.conn == Some(source) {
+        if self.pending.as_ref().is_some_and(|(s, _)| *s == source) {
+            self.pending = None;
+            self.report_tls(&TlsError::HandshakeAborted);
+        } else if self.conn == Some(source) {
             if self.tls.as_mut().is_some_and(TlsLayer::end) {
                 self.report_tls(&TlsError::HandshakeAborted);
             }

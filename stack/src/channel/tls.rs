@@ -709,11 +709,13 @@ impl ClientCertVerifier for PeerVerifier {
 }
 
 /// Loaded TLS settings of one channel, shared by its successive connections.
+#[derive(Clone)]
 pub(crate) struct TlsContext {
     role: Role,
     peer_name: Option<String>,
 }
 
+#[derive(Clone)]
 enum Role {
     Client(Arc<ClientConfig>, ServerName<'static>),
     Server(Arc<ServerConfig>),
@@ -755,6 +757,12 @@ impl TlsLayer {
             plaintext: Vec::new(),
             ciphertext: Vec::new(),
         }
+    }
+
+    /// A second layer with the same configuration (for a connection handshaking beside the
+    /// established one).
+    pub(crate) fn sibling(&self) -> TlsLayer {
+        TlsLayer::new(self.context.clone())
     }
 
     /// A TCP connection opened: starts a handshake that must finish by `deadline`.
