@@ -1,0 +1,394 @@
+//! TLS settings, loading certificates and keys from PEM files, and the errors of both.
+
+#[allow(unused_imports)]
+use super::*;
+
+/// A TLS protocol version.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[non_exhaustive]
+pub enum TlsVersion {
+    /// TLS 1.2 (RFC 5246).
+    V1_2,
+    /// TLS 1.3 (RFC 8446).
+    V1_3,
+}
+
+/// How the peer's certificate is authenticated.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum PeerAuthentication {
+    /// The peer's chain must lead to one of the CA certificates of this PEM file.
+    CaChain(PathBuf),
+    /// The peer must present exactly the (usually self-signed) certificate of this PEM file.
+    SelfSigned(PathBuf),
+}
+
+/// TLS settings of a channel: our certificate and key, how the peer is authenticated, and
+/// which protocol versions are allowed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TlsConfig {
+    /// PEM file: our certificate, followed by any intermediate CA certificates.
+    pub certificate: PathBuf,
+    /// PEM file: our private key (PKCS#8, PKCS#1 or SEC1).
+    pub private_key: PathBuf,
+    /// How the peer's certificate is checked.
+    pub peer: PeerAuthentication,
+    /// The DNS name or IP address the peer's certificate must be valid for (`None`: names are
+    /// not checked, the chain or pin still is; usual for outstations reached by IP).
+    pub peer_name: Option<String>,
+    /// Oldest version offered or accepted (default TLS 1.2).
+    pub min_version: TlsVersion,
+    /// Newest version offered or accepted (default TLS 1.3).
+    pub max_version: TlsVersion,
+}
+
+impl TlsConfig {
+    /// Mutual authentication with X.509: the peer's chain must lead to a CA of `ca`.
+    pub fn ca_chain(
+        certificate: impl Into<PathBuf>,
+        private_key: impl Into<PathBuf>,
+        ca: impl Into<PathBuf>,
+    ) -> Self {
+        Self::new(
+            certificate,
+            private_key,
+            PeerAuthentication::CaChain(ca.into()),
+        )
+    }
+
+    /// Mutual authentication with pinned certificates: the peer must present exactly the
+    /// certificate of `peer_certificate`.
+    pub fn self_signed(
+        certificate: impl Into<PathBuf>,
+        private_key: impl Into<PathBuf>,
+        peer_certificate: impl Into<PathBuf>,
+    ) -> Self {
+        let peer = PeerAuthentication::SelfSigned(peer_certificate.into());
+        Self::new(certificate, private_key, peer)
+    }
+
+    fn new(
+        certificate: impl Into<PathBuf>,
+        key: impl Into<PathBuf>,
+        peer: PeerAuthentication,
+    ) -> Self {
+        TlsConfig {
+            certificate: certificate.into(),
+            private_key: key.into(),
+            peer,
+            peer_name: None,
+            min_version: TlsVersion::V1_2,
+            max_version: TlsVersion::V1_3,
+        }
+    }
+
+    /// Requires the peer's certificate to be valid for `name` (a DNS name or an IP address).
+    pub fn with_peer_name(mut self, name: impl Into<String>) -> Self {
+        self.peer_name = Some(name.into());
+        self
+    }
+
+    /// Sets the oldest allowed version.
+    pub fn with_min_version(mut self, version: TlsVersion) -> Self {
+        self.min_version = version;
+        self
+    }
+
+    /// Sets the newest allowed version.
+    pub fn with_max_version(mut self, version: TlsVersion) -> Self {
+        self.max_version = version;
+        self
+    }
+
+    /// Loads the files and builds the client side (connecting to `remote`).
+    pub(crate) fn client_context(&self, remote: SocketAddr) -> Result<TlsContext, TlsConfigError> {
+        let parts = self.load()?;
+        let name = match &self.peer_name {
+            Some(n) => ServerName::try_from(n.clone())
+                .map_err(|_| TlsConfigError::InvalidPeerName(n.clone()))?,
+            // No name to check: an IP address also keeps SNI out of the hello.
+            None => ServerName::IpAddress(remote.ip().into()),
+        };
+        let mut config = ClientConfig::builder_with_provider(parts.provider.clone())
+            .with_protocol_versions(&parts.versions)
+            .map_err(|e| TlsConfigError::Unsupported(e.to_string()))?
+            .dangerous()
+            .with_custom_certificate_verifier(parts.verifier)
+            .with_client_auth_cert(parts.chain, parts.key)
+            .map_err(|e| self.key_error(e))?;
+        // Every connection is authenticated in full.
+        config.resumption = Resumption::disabled();
+        Ok(TlsContext {
+            role: Role::Client(Arc::new(config), name),
+            peer_name: self.peer_name.clone(),
+        })
+    }
+
+    /// Loads the files and builds the server side.
+    pub(crate) fn server_context(&self) -> Result<TlsContext, TlsConfigError> {
+        let parts = self.load()?;
+        let mut config = ServerConfig::builder_with_provider(parts.provider.clone())
+            .with_protocol_versions(&parts.versions)
+            .map_err(|e| TlsConfigError::Unsupported(e.to_string()))?
+            .with_client_cert_verifier(parts.verifier)
+            .with_single_cert(parts.chain, parts.key)
+            .map_err(|e| self.key_error(e))?;
+        config.session_storage = Arc::new(NoServerSessionStorage {});
+        config.send_tls13_tickets = 0;
+        Ok(TlsContext {
+            role: Role::Server(Arc::new(config)),
+            peer_name: self.peer_name.clone(),
+        })
+    }
+
+    fn key_error(&self, e: RustlsError) -> TlsConfigError {
+        TlsConfigError::KeyMismatch {
+            certificate: self.certificate.clone(),
+            key: self.private_key.clone(),
+            detail: e.to_string(),
+        }
+    }
+
+    fn load(&self) -> Result<Parts, TlsConfigError> {
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let versions: Vec<&'static SupportedProtocolVersion> = [
+            (TlsVersion::V1_3, &rustls::version::TLS13),
+            (TlsVersion::V1_2, &rustls::version::TLS12),
+        ]
+        .into_iter()
+        .filter(|(v, _)| (self.min_version..=self.max_version).contains(v))
+        .map(|(_, p)| p)
+        .collect();
+        if versions.is_empty() {
+            return Err(TlsConfigError::NoVersion {
+                min: self.min_version,
+                max: self.max_version,
+            });
+        }
+        let chain = load_certificates(&self.certificate, "certificate")?;
+        warn_if_out_of_date(&self.certificate, &chain[0]);
+        let key = PrivateKeyDer::from_pem_file(&self.private_key).map_err(|e| match e {
+            pem::Error::NoItemsFound => TlsConfigError::NoPrivateKey(self.private_key.clone()),
+            e => pem_error(&self.private_key, "private key", e),
+        })?;
+        let name = match &self.peer_name {
+            Some(n) => Some(
+                ServerName::try_from(n.clone())
+                    .map_err(|_| TlsConfigError::InvalidPeerName(n.clone()))?,
+            ),
+            None => None,
+        };
+        let trust = match &self.peer {
+            PeerAuthentication::CaChain(path) => {
+                let mut roots = RootCertStore::empty();
+                for ca in load_certificates(path, "CA certificate")? {
+                    roots.add(ca).map_err(|e| TlsConfigError::InvalidCa {
+                        path: path.clone(),
+                        detail: e.to_string(),
+                    })?;
+                }
+                let roots = Arc::new(roots);
+                let clients =
+                    WebPkiClientVerifier::builder_with_provider(roots.clone(), provider.clone())
+                        .build()
+                        .map_err(|e| TlsConfigError::InvalidCa {
+                            path: path.clone(),
+                            detail: e.to_string(),
+                        })?;
+                Trust::Roots { roots, clients }
+            }
+            PeerAuthentication::SelfSigned(path) => {
+                let mut certs = load_certificates(path, "peer certificate")?;
+                Trust::Pinned(certs.swap_remove(0))
+            }
+        };
+        let verifier = Arc::new(PeerVerifier {
+            trust,
+            name,
+            algorithms: provider.signature_verification_algorithms,
+        });
+        Ok(Parts {
+            provider,
+            versions,
+            chain,
+            key,
+            verifier,
+        })
+    }
+}
+
+/// What [`TlsConfig::load`] reads and builds.
+pub(super) struct Parts {
+    provider: Arc<CryptoProvider>,
+    versions: Vec<&'static SupportedProtocolVersion>,
+    chain: Vec<CertificateDer<'static>>,
+    key: PrivateKeyDer<'static>,
+    verifier: Arc<PeerVerifier>,
+}
+
+/// Reads every certificate of a PEM file (at least one).
+pub(super) fn load_certificates(
+    path: &Path,
+    what: &'static str,
+) -> Result<Vec<CertificateDer<'static>>, TlsConfigError> {
+    let certs = CertificateDer::pem_file_iter(path)
+        .map_err(|e| pem_error(path, what, e))?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| pem_error(path, what, e))?;
+    if certs.is_empty() {
+        return Err(TlsConfigError::NoCertificate {
+            what,
+            path: path.to_path_buf(),
+        });
+    }
+    Ok(certs)
+}
+
+pub(super) fn pem_error(path: &Path, what: &'static str, e: pem::Error) -> TlsConfigError {
+    let path = path.to_path_buf();
+    match e {
+        pem::Error::Io(error) => TlsConfigError::Unreadable { what, path, error },
+        pem::Error::NoItemsFound => TlsConfigError::NoCertificate { what, path },
+        e => TlsConfigError::InvalidPem {
+            what,
+            path,
+            detail: e.to_string(),
+        },
+    }
+}
+
+/// Our own certificate being out of date is a mistake the peer will refuse: say so at once.
+pub(super) fn warn_if_out_of_date(path: &Path, cert: &CertificateDer<'_>) {
+    let now = UnixTime::now().as_secs() as i64;
+    match validity(cert) {
+        Some((_, not_after)) if now > not_after => tracing::warn!(
+            "the certificate {} expired on {}: peers will refuse it",
+            path.display(),
+            utc(not_after)
+        ),
+        Some((not_before, _)) if now < not_before => tracing::warn!(
+            "the certificate {} is not valid before {}: peers will refuse it",
+            path.display(),
+            utc(not_before)
+        ),
+        _ => {}
+    }
+}
+
+/// Why TLS settings could not be loaded.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum TlsConfigError {
+    /// A file could not be read.
+    Unreadable {
+        /// What the file should hold.
+        what: &'static str,
+        /// The file.
+        path: PathBuf,
+        /// Why it could not be read.
+        error: io::Error,
+    },
+    /// A file is not valid PEM.
+    InvalidPem {
+        /// What the file should hold.
+        what: &'static str,
+        /// The file.
+        path: PathBuf,
+        /// The parser's complaint.
+        detail: String,
+    },
+    /// A file holds no `CERTIFICATE` section.
+    NoCertificate {
+        /// What the file should hold.
+        what: &'static str,
+        /// The file.
+        path: PathBuf,
+    },
+    /// The key file holds no private key section.
+    NoPrivateKey(PathBuf),
+    /// A CA certificate cannot serve as a trust anchor.
+    InvalidCa {
+        /// The CA file.
+        path: PathBuf,
+        /// Why.
+        detail: String,
+    },
+    /// The private key is unusable or does not belong to the certificate.
+    KeyMismatch {
+        /// The certificate file.
+        certificate: PathBuf,
+        /// The key file.
+        key: PathBuf,
+        /// Why.
+        detail: String,
+    },
+    /// `peer_name` is neither a DNS name nor an IP address.
+    InvalidPeerName(String),
+    /// `min_version` is newer than `max_version`.
+    NoVersion {
+        /// The configured minimum.
+        min: TlsVersion,
+        /// The configured maximum.
+        max: TlsVersion,
+    },
+    /// The crypto provider refused the settings.
+    Unsupported(String),
+}
+
+impl fmt::Display for TlsConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use TlsConfigError::*;
+        match self {
+            Unreadable { what, path, error } => {
+                write!(f, "cannot read the {what} file {}: {error}", path.display())
+            }
+            InvalidPem { what, path, detail } => write!(
+                f,
+                "the {what} file {} is not valid PEM ({detail}): expect -----BEGIN ...----- sections",
+                path.display()
+            ),
+            NoCertificate { what, path } => write!(
+                f,
+                "the {what} file {} holds no -----BEGIN CERTIFICATE----- section",
+                path.display()
+            ),
+            NoPrivateKey(path) => write!(
+                f,
+                "the key file {} holds no private key (PKCS#8, PKCS#1 or SEC1 PEM section)",
+                path.display()
+            ),
+            InvalidCa { path, detail } => write!(
+                f,
+                "the CA file {} cannot be used as a trust anchor: {detail}",
+                path.display()
+            ),
+            KeyMismatch {
+                certificate,
+                key,
+                detail,
+            } => write!(
+                f,
+                "the private key {} cannot be used with the certificate {}: {detail}",
+                key.display(),
+                certificate.display()
+            ),
+            InvalidPeerName(n) => {
+                write!(f, "the peer name {n:?} is neither a DNS name nor an IP address")
+            }
+            NoVersion { min, max } => write!(
+                f,
+                "no TLS version allowed: the minimum {min:?} is newer than the maximum {max:?}"
+            ),
+            Unsupported(detail) => write!(f, "unsupported TLS settings: {detail}"),
+        }
+    }
+}
+
+impl std::error::Error for TlsConfigError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            TlsConfigError::Unreadable { error, .. } => Some(error),
+            _ => None,
+        }
+    }
+}

@@ -1,0 +1,211 @@
+//! The TLS filter of a channel: ciphertext in and out, plaintext to and from the engine.
+
+#[allow(unused_imports)]
+use super::*;
+
+/// Loaded TLS settings of one channel, shared by its successive connections.
+#[derive(Clone)]
+pub(crate) struct TlsContext {
+    pub(super) role: Role,
+    pub(super) peer_name: Option<String>,
+}
+
+#[derive(Clone)]
+pub(super) enum Role {
+    Client(Arc<ClientConfig>, ServerName<'static>),
+    Server(Arc<ServerConfig>),
+}
+
+/// Largest plaintext of one TLS record.
+pub(super) const MAX_RECORD_PLAINTEXT: usize = 16 * 1024;
+
+/// Bytes a record adds at most: header 5, explicit nonce 8 (TLS 1.2 GCM), tag 16, inner
+/// content type 1 (TLS 1.3); rounded up.
+pub(super) const RECORD_OVERHEAD: usize = 40;
+
+/// What [`TlsLayer::receive`] found besides plaintext.
+#[derive(Debug, Default)]
+pub(crate) struct Received {
+    /// The handshake has just finished: the DNP3 session may start.
+    pub(crate) opened: bool,
+    /// The peer sent close_notify.
+    pub(crate) peer_closed: bool,
+}
+
+/// The TLS filter of a channel: one rustls connection per TCP connection.
+pub(crate) struct TlsLayer {
+    context: TlsContext,
+    session: Option<Connection>,
+    opened: bool,
+    deadline: Option<Instant>,
+    plaintext: Vec<u8>,
+    ciphertext: Vec<u8>,
+}
+
+impl TlsLayer {
+    pub(crate) fn new(context: TlsContext) -> Self {
+        TlsLayer {
+            context,
+            session: None,
+            opened: false,
+            deadline: None,
+            plaintext: Vec::new(),
+            ciphertext: Vec::new(),
+        }
+    }
+
+    /// A second layer with the same configuration (for a connection handshaking beside the
+    /// established one).
+    pub(crate) fn sibling(&self) -> TlsLayer {
+        TlsLayer::new(self.context.clone())
+    }
+
+    /// A TCP connection opened: starts a handshake that must finish by `deadline`.
+    pub(crate) fn start(&mut self, deadline: Instant) -> Result<(), TlsError> {
+        self.end();
+        let mut session: Connection = match &self.context.role {
+            Role::Client(config, name) => ClientConnection::new(config.clone(), name.clone())
+                .map_err(|e| self.classify(e))?
+                .into(),
+            Role::Server(config) => ServerConnection::new(config.clone())
+                .map_err(|e| self.classify(e))?
+                .into(),
+        };
+        // The channel bounds what it writes by the socket's send room instead.
+        session.set_buffer_limit(None);
+        self.session = Some(session);
+        self.deadline = Some(deadline);
+        Ok(())
+    }
+
+    /// The connection closed; true if it was still handshaking.
+    pub(crate) fn end(&mut self) -> bool {
+        let handshaking = self.session.is_some() && !self.opened;
+        self.session = None;
+        self.opened = false;
+        self.deadline = None;
+        self.ciphertext.clear();
+        self.plaintext.clear();
+        handshaking
+    }
+
+    /// When the running handshake times out.
+    pub(crate) fn deadline(&self) -> Option<Instant> {
+        self.deadline
+            .filter(|_| self.session.is_some() && !self.opened)
+    }
+
+    fn classify(&self, e: RustlsError) -> TlsError {
+        let handshaking = !self.opened;
+        classify(e, self.context.peer_name.as_deref(), handshaking)
+    }
+
+    /// Feeds ciphertext from the socket; the plaintext is in [`TlsLayer::plaintext`].
+    pub(crate) fn receive(&mut self, data: &[u8]) -> Result<Received, TlsError> {
+        self.plaintext.clear();
+        let mut received = Received::default();
+        let Some(session) = &mut self.session else {
+            return Ok(received);
+        };
+        let mut rest = data;
+        while !rest.is_empty() {
+            let n = session
+                .read_tls(&mut rest)
+                .map_err(|e| TlsError::Protocol(e.to_string()))?;
+            let state = match session.process_new_packets() {
+                Ok(state) => state,
+                Err(e) => {
+                    let handshaking = !self.opened && session.is_handshaking();
+                    return Err(classify(e, self.context.peer_name.as_deref(), handshaking));
+                }
+            };
+            let ready = state.plaintext_bytes_to_read();
+            if ready > 0 {
+                let at = self.plaintext.len();
+                self.plaintext.resize(at + ready, 0);
+                session
+                    .reader()
+                    .read_exact(&mut self.plaintext[at..])
+                    .map_err(|e| TlsError::Protocol(e.to_string()))?;
+            }
+            if state.peer_has_closed() {
+                received.peer_closed = true;
+                break;
+            }
+            if n == 0 {
+                break;
+            }
+        }
+        if !self.opened && !session.is_handshaking() {
+            self.opened = true;
+            received.opened = true;
+        }
+        Ok(received)
+    }
+
+    /// The negotiated version and cipher suite, for the log.
+    pub(crate) fn describe(&self) -> String {
+        match &self.session {
+            Some(s) => format!(
+                "authenticated, {} {}",
+                s.protocol_version()
+                    .map_or("?", |v| v.as_str().unwrap_or("?")),
+                s.negotiated_cipher_suite()
+                    .map_or("?", |c| c.suite().as_str().unwrap_or("?")),
+            ),
+            None => "no session".into(),
+        }
+    }
+
+    /// The plaintext of the last [`TlsLayer::receive`].
+    pub(crate) fn plaintext(&self) -> &[u8] {
+        &self.plaintext
+    }
+
+    /// How much plaintext fits in `room` bytes of send queue once encrypted, after what is
+    /// already waiting.
+    pub(crate) fn plaintext_room(&self, room: usize) -> usize {
+        let free = room.saturating_sub(self.ciphertext.len());
+        let records = free / MAX_RECORD_PLAINTEXT + 1;
+        free.saturating_sub(records * RECORD_OVERHEAD)
+    }
+
+    /// Encrypts plaintext for the peer (send it with [`TlsLayer::flush`]).
+    pub(crate) fn write(&mut self, plaintext: &[u8]) -> Result<(), TlsError> {
+        match &mut self.session {
+            Some(session) => session
+                .writer()
+                .write_all(plaintext)
+                .map_err(|e| TlsError::Protocol(e.to_string())),
+            None => Ok(()),
+        }
+    }
+
+    /// Sends what rustls produced (handshake, records, alerts) within the send queue's room;
+    /// the rest waits for the next flush (`on_writable` follows a refused send).
+    pub(crate) fn flush<M>(&mut self, cx: &mut Context<'_, M>, conn: SourceId) {
+        if let Some(session) = &mut self.session {
+            while session.wants_write() {
+                match session.write_tls(&mut self.ciphertext) {
+                    Ok(0) | Err(_) => break,
+                    Ok(_) => {}
+                }
+            }
+        }
+        // Ciphertext is a plain byte stream: it may be cut anywhere.
+        while !self.ciphertext.is_empty() {
+            let n = cx.send_room(conn).min(self.ciphertext.len());
+            if n == 0 {
+                // Refused as full: registers for on_writable.
+                if cx.send(conn, &self.ciphertext).is_ok() {
+                    self.ciphertext.clear();
+                }
+                break;
+            }
+            if cx.send(conn, &self.ciphertext[..n]).is_err() {
+                break;
+            }
+            self.ciphertext.drain(..n);
+        }
+    }
+}
