@@ -322,7 +322,12 @@ fn main() {
     let mut next = window;
     while Instant::now() < end {
         // Every outstation changes one analog input per round; rounds keep pace with the rate.
-        let due = (events_per_sec * window.elapsed().as_secs_f64()).floor() as u64;
+        // Round k is due at (k - 1) / rate seconds: the first at the start of the window.
+        let due = if events_per_sec > 0.0 {
+            (events_per_sec * window.elapsed().as_secs_f64()).floor() as u64 + 1
+        } else {
+            0
+        };
         while rounds < due {
             rounds += 1;
             for (i, (_, o)) in outstations.iter().enumerate() {
