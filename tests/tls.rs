@@ -712,3 +712,44 @@ fn a_stranger_connecting_to_a_tls_outstation_does_not_drop_the_authenticated_mas
     assert_eq!(client.channel.stats().connects, 1);
     manager.shutdown();
 }
+
+#[test]
+fn an_authenticated_new_master_replaces_the_established_one_over_tls() {
+    let pki = Pki::new();
+    let (ca, outstation, master) = ca_pair(&pki);
+    let manager = manager();
+    let station = start_tls_outstation(&manager, free_address(), with_ca(&outstation, &ca.path));
+    let client_tls = with_ca(&master, &ca.path).with_peer_name("outstation.test");
+    // The first master retries only after a minute, so once replaced it stays away.
+    let first_observer = Observer::default();
+    let first_config = ChannelConfig {
+        min_retry: Duration::from_secs(60),
+        max_retry: Duration::from_secs(60),
+        ..channel_config("master-1")
+    };
+    let first_channel = manager
+        .add_tls_client(
+            first_config,
+            station.address,
+            client_tls.clone(),
+            first_observer.listener(),
+        )
+        .expect("TLS client channel");
+    let first_recorder = Recorder::default();
+    let first = first_channel
+        .add_master(MasterConfig::default(), first_recorder.handler())
+        .expect("master added");
+    wait_startup(&first);
+    let second = start_tls_master(&manager, station.address, client_tls);
+    wait_startup(&second.master);
+    wait_for("the first master to be replaced", || {
+        first_observer.states().contains(&ChannelState::Closed)
+    });
+    assert_eq!(station.channel.stats().connects, 2);
+    assert!(
+        station.observer.errors().is_empty(),
+        "{:?}",
+        station.observer.errors()
+    );
+    manager.shutdown();
+}
