@@ -517,3 +517,63 @@ fn measurement_values_are_typed_per_kind() {
     assert_eq!(got, expect);
     let _ = MeasurementValue::Counter(0);
 }
+
+#[test]
+fn periodic_polls_allocate_nothing_once_running() {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    struct Count(Arc<AtomicU64>);
+    impl ReadHandler for Count {
+        fn measurement(&mut self, _m: &Measurement<'_>) {
+            self.0.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+    let seen = Arc::new(AtomicU64::new(0));
+    let config = MasterConfig {
+        disable_unsolicited_at_startup: false,
+        startup_integrity: false,
+        unsolicited_classes: Classes::NONE,
+        ..MasterConfig::default()
+    };
+    let mut master = MasterSession::new(config, Box::new(Count(seen.clone())));
+    let mut now = Now {
+        instant: Instant::now(),
+        wall: Timestamp(0),
+    };
+    master.on_link_up(&now);
+    master.add_poll(
+        &now,
+        ReadRequest::classes(Classes::EVENTS),
+        Duration::from_secs(1),
+    );
+    let responses: Vec<Vec<u8>> = (0..16u8)
+        .map(|seq| {
+            let mut r = hex("C0 81 00 00 1E 02 00 05 06 01 2A 00 01 29 00");
+            r[0] |= seq;
+            r
+        })
+        .collect();
+    let mut out = [0u8; 2048];
+    let mut cycle = |master: &mut MasterSession, now: &mut Now| {
+        *now = now.after(Duration::from_secs(1));
+        if master.deadline().is_some_and(|d| d <= now.instant) {
+            master.on_timer(now);
+        }
+        let n = master.next_fragment(now, &mut out).expect("a poll is due");
+        assert_eq!(
+            &out[1..n],
+            &[0x01, 0x3C, 0x02, 0x06, 0x3C, 0x03, 0x06, 0x3C, 0x04, 0x06]
+        );
+        let seq = usize::from(out[0] & 0x0F);
+        master.on_fragment(now, 1024, AddressKind::Station, &responses[seq]);
+    };
+    cycle(&mut master, &mut now);
+    let allocations = allocation_counter::measure(|| {
+        for _ in 0..20 {
+            cycle(&mut master, &mut now);
+        }
+    })
+    .count_total;
+    assert_eq!(allocations, 0, "a poll cycle allocated");
+    assert_eq!(seen.load(Ordering::Relaxed), 42);
+    assert_eq!(master.stats().polls, 21);
+}

@@ -325,8 +325,11 @@ impl MasterSession {
         while poll.next <= now.instant {
             poll.next += poll.period.max(Duration::from_millis(1));
         }
-        let request = poll.request.clone();
-        self.send_read(now, &request, Origin::Periodic, out)
+        // Borrow the request for the write without cloning it: periodic polls never allocate.
+        let request = std::mem::take(&mut poll.request);
+        let sent = self.send_read(now, &request, Origin::Periodic, out);
+        self.polls[due].request = request;
+        sent
     }
 
     /// Startup order: disable unsolicited, then integrity, then enable unsolicited.

@@ -81,7 +81,7 @@ pub enum ReadHeader {
 }
 
 /// A READ request: one or more headers.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
 pub struct ReadRequest {
     headers: Vec<ReadHeader>,
 }
