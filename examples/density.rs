@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::Args;
+use common::{Args, OrExit};
 use rdnp3::stack::channel::{Channel, ChannelConfig, ChannelState, Manager, Outstation, TlsConfig};
 use rdnp3::stack::master::{Classes, MasterConfig, Measurement, ReadHandler, ReadRequest};
 use rdnp3::stack::outstation::{OutstationConfig, Update};
@@ -194,10 +194,7 @@ fn main() {
         .threads(threads)
         .backend(backend)
         .build()
-        .unwrap_or_else(|e| {
-            eprintln!("error: {e}");
-            std::process::exit(1);
-        });
+        .or_exit();
     println!(
         "backend:            {:?} ({} threads)",
         manager.backend(),

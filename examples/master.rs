@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::Args;
+use common::{Args, OrExit};
 use rdnp3::stack::channel::{
     ChannelConfig, ChannelListener, ChannelState, Manager, SerialSettings,
 };
@@ -140,10 +140,7 @@ fn main() {
         .threads(threads)
         .backend(backend)
         .build()
-        .unwrap_or_else(|e| {
-            eprintln!("error: {e}");
-            std::process::exit(1);
-        });
+        .or_exit();
     let (state_tx, state_rx) = mpsc::channel();
     // Where the outstation is, for error messages.
     let peer = serial.clone().unwrap_or_else(|| connect.to_string());
@@ -164,10 +161,7 @@ fn main() {
             None => manager.add_tcp_client(ChannelConfig::named("master"), connect, Some(states)),
         },
     }
-    .unwrap_or_else(|e| {
-        eprintln!("error: {e}");
-        std::process::exit(1);
-    });
+    .or_exit();
     let config = MasterConfig {
         local_address: local,
         outstation_address: outstation,
@@ -175,12 +169,7 @@ fn main() {
         startup_integrity: !once,
         ..MasterConfig::default()
     };
-    let master = channel
-        .add_master(config, Box::new(Printer))
-        .unwrap_or_else(|e| {
-            eprintln!("error: {e}");
-            std::process::exit(1);
-        });
+    let master = channel.add_master(config, Box::new(Printer)).or_exit();
     let mut ok = true;
     if once {
         if !wait_open(&state_rx, Duration::from_secs(10)) {

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::Args;
+use common::{Args, OrExit};
 use rdnp3::stack::channel::{
     ChannelConfig, ChannelListener, ChannelState, Manager, SerialSettings,
 };
@@ -71,10 +71,7 @@ fn main() {
         .threads(threads)
         .backend(backend)
         .build()
-        .unwrap_or_else(|e| {
-            eprintln!("error: {e}");
-            std::process::exit(1);
-        });
+        .or_exit();
     let states: Box<dyn ChannelListener> = Box::new(|s: ChannelState| println!("channel {s:?}"));
     let channel = match &serial {
         Some(path) => manager.add_serial(
@@ -94,10 +91,7 @@ fn main() {
             }
         },
     }
-    .unwrap_or_else(|e| {
-        eprintln!("error: {e}");
-        std::process::exit(1);
-    });
+    .or_exit();
     let config = OutstationConfig {
         local_address: local,
         master_address: master,
@@ -110,10 +104,7 @@ fn main() {
             Box::new(common::DemoControls::printing()),
             Box::new(DefaultApplication),
         )
-        .unwrap_or_else(|e| {
-            eprintln!("error: {e}");
-            std::process::exit(1);
-        });
+        .or_exit();
     match &serial {
         Some(path) => {
             println!("serial {path} at {baud} baud as outstation {local} for master {master}")

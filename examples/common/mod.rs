@@ -114,6 +114,21 @@ impl Args {
     }
 }
 
+/// Ends the example with a message when set-up fails.
+pub trait OrExit<T> {
+    /// The value, or "error: …" on stderr and exit status 1.
+    fn or_exit(self) -> T;
+}
+
+impl<T, E: std::fmt::Display> OrExit<T> for Result<T, E> {
+    fn or_exit(self) -> T {
+        self.unwrap_or_else(|e| {
+            eprintln!("error: {e}");
+            std::process::exit(1);
+        })
+    }
+}
+
 /// Logs to stderr at the level RUST_LOG gives (default: warnings).
 pub fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()

@@ -322,7 +322,9 @@ impl ChannelEngine {
                 if matches!(e.kind, LinkErrorKind::HeaderCrc | LinkErrorKind::BodyCrc) {
                     ChannelCounters::add(&counters.crc_errors, 1);
                 }
-                tracing::warn!(channel = %name, "{e}");
+                // Per frame and caused by the peer: logged at debug so a hostile stream cannot
+                // flood the log (and stall the executor); the counters keep the totals.
+                tracing::debug!(channel = %name, "{e}");
             }
         });
     }
@@ -551,7 +553,7 @@ fn route(
             Ok(None) => {}
             Err(e) => {
                 ChannelCounters::add(&counters.transport_errors, 1);
-                tracing::warn!(channel = %name, "{e}");
+                tracing::debug!(channel = %name, "{e}");
             }
         }
     }

@@ -237,7 +237,7 @@ pub(crate) fn validate(objects: ObjectParser<'_>) -> Result<(), Iin> {
                 | Variation::Group41Var4
         );
         if !control || !matches!(h.qualifier, 0x17 | 0x28) {
-            tracing::warn!(?h.variation, qualifier = h.qualifier, "not a control header");
+            tracing::debug!(?h.variation, qualifier = h.qualifier, "not a control header");
             return Err(Iin::PARAMETER_ERROR);
         }
     }

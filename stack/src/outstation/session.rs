@@ -300,7 +300,7 @@ impl OutstationSession {
             (_, state) => state,
         };
         if let Err(e) = frag.objects().validate() {
-            tracing::warn!(error = %e, "malformed broadcast request");
+            tracing::debug!(error = %e, "malformed broadcast request");
             self.stats.malformed_requests += 1;
             return;
         }
@@ -389,7 +389,7 @@ impl Session for OutstationSession {
         }
         if fragment.len() > self.config.max_rx_fragment {
             self.stats.malformed_requests += 1;
-            tracing::warn!(
+            tracing::debug!(
                 len = fragment.len(),
                 "request longer than the receive limit"
             );
@@ -400,7 +400,7 @@ impl Session for OutstationSession {
             Ok(f) => f,
             Err(e) => {
                 self.stats.malformed_requests += 1;
-                tracing::warn!(error = %e, "malformed request");
+                tracing::debug!(error = %e, "malformed request");
                 let c = fragment.first().map(|&b| AppControl::from_byte(b));
                 if let Some(c) = c.filter(|c| c.fir && c.fin && !c.con && !c.uns) {
                     if e.kind == AppErrorKind::UnknownFunction && !broadcast {
@@ -424,7 +424,7 @@ impl Session for OutstationSession {
         let is_confirm = frag.function == FunctionCode::Confirm;
         if !c.fir || !c.fin || c.con || (c.uns && !is_confirm) {
             self.stats.malformed_requests += 1;
-            tracing::warn!(
+            tracing::debug!(
                 control = c.to_byte(),
                 "request with invalid control bits ignored"
             );
