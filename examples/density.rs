@@ -5,9 +5,9 @@
 mod common;
 
 use common::{Args, OrExit};
-use rdnp3::stack::channel::{Channel, ChannelConfig, ChannelState, Manager, Outstation, TlsConfig};
 use rdnp3::stack::master::{Classes, MasterConfig, Measurement, ReadHandler, ReadRequest};
 use rdnp3::stack::outstation::{OutstationConfig, Update};
+use rdnp3::{Channel, ChannelConfig, ChannelState, Manager, Outstation, TlsConfig};
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -222,17 +222,13 @@ fn main() {
                 open.fetch_sub(1, Ordering::Relaxed);
             }
             was_open = now_open;
-        })
-            as Box<dyn rdnp3::stack::channel::ChannelListener>)
+        }) as Box<dyn rdnp3::ChannelListener>)
     };
 
     let setup = Instant::now();
     let mut outstations: Vec<(Channel, Outstation)> = Vec::with_capacity(n);
     for i in 0..n {
-        let config = ChannelConfig {
-            keep_alive: None,
-            ..ChannelConfig::named(format!("outstation-{i}"))
-        };
+        let config = ChannelConfig::named(format!("outstation-{i}")).with_keep_alive(None);
         let channel = match &pki {
             Some(pki) => manager.add_tls_server(
                 config,
@@ -257,10 +253,7 @@ fn main() {
     let values = Arc::new(AtomicU64::new(0));
     let mut masters = Vec::with_capacity(n);
     for i in 0..n {
-        let config = ChannelConfig {
-            keep_alive: None,
-            ..ChannelConfig::named(format!("master-{i}"))
-        };
+        let config = ChannelConfig::named(format!("master-{i}")).with_keep_alive(None);
         let channel = match &pki {
             Some(pki) => manager.add_tls_client(
                 config,
@@ -350,7 +343,7 @@ fn main() {
     let polls: u64 = stats.iter().map(|s| s.polls).sum::<u64>() - polls_before;
     let timeouts: u64 = stats.iter().map(|s| s.timeouts).sum();
     let failures: u64 = stats.iter().map(|s| s.failures).sum();
-    let mut link = rdnp3::stack::channel::ChannelStats::default();
+    let mut link = rdnp3::ChannelStats::default();
     for c in outstations
         .iter()
         .map(|(c, _)| c)

@@ -4,14 +4,12 @@
 mod common;
 
 use common::{Args, OrExit};
-use rdnp3::stack::channel::{
-    ChannelConfig, ChannelListener, ChannelState, Manager, SerialSettings,
-};
 use rdnp3::stack::master::{
     AnalogOutput, Classes, Command, CommandMode, MasterConfig, Measurement, ReadHandler,
     ReadRequest, TaskError,
 };
 use rdnp3::stack::objects::{CommandStatus, Crob, OpType};
+use rdnp3::{ChannelConfig, ChannelListener, ChannelState, Manager, SerialSettings};
 use std::io::Write;
 use std::net::SocketAddr;
 use std::sync::mpsc;
@@ -162,13 +160,11 @@ fn main() {
         },
     }
     .or_exit();
-    let config = MasterConfig {
-        local_address: local,
-        outstation_address: outstation,
+    let config = MasterConfig::default()
+        .with_local_address(local)
+        .with_outstation_address(outstation)
         // With --once the integrity poll is asked for explicitly, so it runs exactly once.
-        startup_integrity: !once,
-        ..MasterConfig::default()
-    };
+        .with_startup_integrity(!once);
     let master = channel.add_master(config, Box::new(Printer)).or_exit();
     let mut ok = true;
     if once {

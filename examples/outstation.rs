@@ -5,10 +5,8 @@
 mod common;
 
 use common::{Args, OrExit};
-use rdnp3::stack::channel::{
-    ChannelConfig, ChannelListener, ChannelState, Manager, SerialSettings,
-};
 use rdnp3::stack::outstation::{DefaultApplication, OutstationConfig, Update};
+use rdnp3::{ChannelConfig, ChannelListener, ChannelState, Manager, SerialSettings};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
@@ -92,11 +90,9 @@ fn main() {
         },
     }
     .or_exit();
-    let config = OutstationConfig {
-        local_address: local,
-        master_address: master,
-        ..OutstationConfig::default()
-    };
+    let config = OutstationConfig::default()
+        .with_local_address(local)
+        .with_master_address(master);
     let outstation = channel
         .add_outstation(
             config,

@@ -1,8 +1,77 @@
-//! rdnp3: a DNP3 (IEEE 1815) master and outstation stack running on its own per-core reactor.
+//! rdnp3: a DNP3 (IEEE 1815) master and outstation stack on its own per-core reactor.
 //!
-//! This facade re-exports the member crates: [`reactor`] (the event engine) and [`stack`]
-//! (the DNP3 codec and sessions).
+//! This crate is the front door for users of the reactor: a [`Manager`] owns one executor
+//! thread per core; each [`Channel`] is one connection — a TCP client, a TCP server, a TLS
+//! client or server (feature `tls`) or a serial port (feature `serial`) — carrying one or more
+//! DNP3 sessions routed by link address: [`Master`] associations and [`Outstation`]s. Requests
+//! return completions that can be waited on from a plain thread or awaited from any async
+//! runtime; callbacks (measurement, control and state handlers) run on the channel's executor
+//! and must not block.
+//!
+//! The protocol itself lives in [`rdnp3_stack`] (re-exported as [`stack`]): a sans-I/O crate that
+//! users with their own event loop drive directly. This crate only moves bytes and time between
+//! it and the reactor ([`reactor`]).
+//!
+//! ```no_run
+//! use rdnp3::{ChannelConfig, Classes, Manager, MasterConfig, Measurement, ReadHandler, ReadRequest};
+//! use std::time::Duration;
+//!
+//! struct Print;
+//!
+//! impl ReadHandler for Print {
+//!     fn measurement(&mut self, m: &Measurement<'_>) {
+//!         println!("{} {} {} 0x{:02X}", m.kind.name(), m.index, m.value, m.flags);
+//!     }
+//! }
+//!
+//! let manager = Manager::new(0)?; // one executor per core, io_uring or epoll
+//! let remote = "127.0.0.1:20000".parse()?;
+//! let channel = manager.add_tcp_client(ChannelConfig::named("rtu-1"), remote, None)?;
+//! let master = channel.add_master(MasterConfig::default(), Box::new(Print))?;
+//! master.add_poll(ReadRequest::classes(Classes::EVENTS), Duration::from_secs(1))?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! # Cargo features
+//! - `tls` (default): [`Manager::add_tls_client`] and [`Manager::add_tls_server`], with rustls.
+//! - `serial` (default): [`Manager::add_serial`], with serialport.
 #![deny(missing_docs)]
+
+mod channel;
+mod clock;
+mod config;
+mod error;
+mod manager;
+mod master;
+mod outstation;
+#[cfg(feature = "serial")]
+mod serial;
+#[cfg(feature = "tls")]
+mod tls;
 
 pub use rdnp3_reactor as reactor;
 pub use rdnp3_stack as stack;
+
+pub use channel::Channel;
+pub use config::{ChannelConfig, ChannelListener, ChannelState, ServerPolicy};
+pub use error::ChannelError;
+pub use manager::{Manager, ManagerBuilder};
+pub use master::Master;
+pub use outstation::Outstation;
+#[cfg(feature = "serial")]
+pub use serial::{DataBits, FlowControl, Parity, SerialSettings, StopBits};
+#[cfg(feature = "tls")]
+pub use tls::{PeerAuthentication, TlsConfig, TlsConfigError, TlsError, TlsVersion};
+
+pub use rdnp3_reactor::{Backend, Completion};
+pub use rdnp3_stack::master::{
+    AnalogOutput, Classes, Command, CommandMode, CommandResult, MasterConfig, MasterStats,
+    Measurement, MeasurementKind, MeasurementValue, PollId, ReadHandler, ReadHeader, ReadRequest,
+    ResponseInfo, RestartKind, TaskError, TimeSyncMode,
+};
+pub use rdnp3_stack::objects::{CommandStatus, Crob, DoubleBit, OpType, Timestamp};
+pub use rdnp3_stack::outstation::{
+    ControlHandler, Database, EventClass, OutstationApplication, OutstationConfig, OutstationStats,
+    PointConfig, PointType, Update,
+};
+pub use rdnp3_stack::router::{ChannelStats, DecodeLevel};

@@ -2,13 +2,13 @@
 //! startup sequence, measurements and a command cross real TCP in both directions.
 
 use rdnp3::stack::app::{Fragment, FunctionCode};
-use rdnp3::stack::channel::{ChannelConfig, ChannelState, Manager};
 use rdnp3::stack::link::{LinkFunction, LinkHeader, LinkParser};
 use rdnp3::stack::master::{
     Command, CommandMode, MasterConfig, Measurement, MeasurementKind, ReadHandler,
 };
 use rdnp3::stack::objects::{CommandStatus, Crob, OpType};
 use rdnp3::stack::transport::{Reassembler, Segmenter};
+use rdnp3::{ChannelConfig, ChannelState, Manager};
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::mpsc;

@@ -8,10 +8,6 @@ use nix::fcntl::{fcntl, FcntlArg, OFlag};
 use nix::poll::{PollFd, PollFlags};
 use nix::sys::termios::{cfmakeraw, tcgetattr, tcsetattr, SetArg};
 use rdnp3::reactor::Backend;
-use rdnp3::stack::channel::{
-    Channel, ChannelConfig, ChannelListener, ChannelState, Manager, Master, Outstation,
-    SerialSettings,
-};
 use rdnp3::stack::link::LinkParser;
 use rdnp3::stack::master::{
     MasterConfig, MasterStats, Measurement, MeasurementKind, MeasurementValue, ReadHandler,
@@ -21,7 +17,10 @@ use rdnp3::stack::outstation::{
     Database, DatabaseBuilder, DefaultApplication, EventClass, MirrorOutputs, OutstationConfig,
     PointConfig, PointType, Update,
 };
-use rdnp3::stack::session::Now;
+use rdnp3::{
+    Channel, ChannelConfig, ChannelListener, ChannelState, Manager, Master, Outstation,
+    SerialSettings,
+};
 use std::collections::BTreeMap;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
@@ -109,12 +108,10 @@ fn wait_startup(master: &Master) {
 
 /// Quick reconnects, no keep-alive.
 fn channel_config(name: &str) -> ChannelConfig {
-    ChannelConfig {
-        min_retry: Duration::from_millis(20),
-        max_retry: Duration::from_millis(200),
-        keep_alive: None,
-        ..ChannelConfig::named(name)
-    }
+    ChannelConfig::named(name)
+        .with_min_retry(Duration::from_millis(20))
+        .with_max_retry(Duration::from_millis(200))
+        .with_keep_alive(None)
 }
 
 /// Binary inputs 0-3 and counters 0-3, counter i = `offset` + i.
@@ -128,7 +125,7 @@ fn database(offset: u32) -> Database {
     let values: Vec<Update> = (0..4u16)
         .map(|i| Update::counter(i, offset + u32::from(i)))
         .collect();
-    db.load(&Now::read(), &values);
+    db.load(&rdnp3_testkit::now(), &values);
     db
 }
 
@@ -308,14 +305,12 @@ fn serial_channel(manager: &Manager, name: &str, path: &str) -> (Channel, StateL
 
 /// Adds an outstation at `address` whose counters and analogs are offset by `offset`.
 fn add_outstation(channel: &Channel, address: u16, offset: u32) -> Outstation {
-    let config = OutstationConfig {
-        local_address: address,
-        master_address: MASTER_ADDRESS,
+    let config = OutstationConfig::default()
+        .with_local_address(address)
+        .with_master_address(MASTER_ADDRESS)
         // Several outstations answering on one line without being asked would collide on a
         // real half-duplex bus; and an unconfirmed unsolicited response holds up the answers.
-        allow_unsolicited: false,
-        ..OutstationConfig::default()
-    };
+        .with_allow_unsolicited(false);
     channel
         .add_outstation(
             config,
@@ -328,11 +323,9 @@ fn add_outstation(channel: &Channel, address: u16, offset: u32) -> Outstation {
 
 fn add_master(channel: &Channel, outstation: u16) -> (Master, Recorder) {
     let recorder = Recorder::default();
-    let config = MasterConfig {
-        local_address: MASTER_ADDRESS,
-        outstation_address: outstation,
-        ..MasterConfig::default()
-    };
+    let config = MasterConfig::default()
+        .with_local_address(MASTER_ADDRESS)
+        .with_outstation_address(outstation);
     let master = channel
         .add_master(config, Box::new(recorder.clone()))
         .expect("master added");

@@ -5,13 +5,13 @@
 
 use nix::sys::socket::{self, AddressFamily, SockFlag, SockType, SockaddrIn};
 use rdnp3::reactor::Backend;
-use rdnp3::stack::channel::{ChannelConfig, ChannelListener, ChannelState, Manager, ServerPolicy};
 use rdnp3::stack::link::{LinkFunction, LinkHeader, LinkParser};
 use rdnp3::stack::outstation::{
     DatabaseBuilder, DefaultApplication, EventClass, MirrorOutputs, OutstationConfig, PointConfig,
     PointType,
 };
 use rdnp3::stack::transport::{Reassembler, Segmenter};
+use rdnp3::{ChannelConfig, ChannelListener, ChannelState, Manager, ServerPolicy};
 use std::io::{ErrorKind, Read, Write};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener, TcpStream};
 use std::os::fd::AsRawFd;
@@ -74,12 +74,10 @@ fn start_server(
     server_policy: ServerPolicy,
 ) -> StateLog {
     let states = StateLog::default();
-    let config = ChannelConfig {
-        keep_alive: None,
-        allow_list,
-        server_policy,
-        ..ChannelConfig::named("server")
-    };
+    let config = ChannelConfig::named("server")
+        .with_keep_alive(None)
+        .with_allow_list(allow_list)
+        .with_server_policy(server_policy);
     let channel = manager
         .add_tcp_server(config, local, states.listener())
         .expect("server channel");
@@ -91,12 +89,10 @@ fn start_server(
         )
         .build()
         .expect("a valid database");
-    let config = OutstationConfig {
-        local_address: OUTSTATION,
-        master_address: MASTER,
-        allow_unsolicited: false,
-        ..OutstationConfig::default()
-    };
+    let config = OutstationConfig::default()
+        .with_local_address(OUTSTATION)
+        .with_master_address(MASTER)
+        .with_allow_unsolicited(false);
     channel
         .add_outstation(
             config,

@@ -1,20 +1,19 @@
 //! A real master and a real outstation over loopback TCP: the start-up sequence, integrity
-//! data, events by poll and unsolicited, time synchronisation and restarts (PROTOCOL.md §6).
+//! data, events by poll and unsolicited, time synchronisation and restarts (IEEE 1815-2012, clause 4).
 //! Controls, connections and scale are in the other `sessions_*` files.
 
 mod util;
 
 use rdnp3::stack::app::{Fragment, FunctionCode, Iin};
-use rdnp3::stack::channel::Manager;
 use rdnp3::stack::master::{
     Classes, MasterConfig, MeasurementKind, ReadRequest, RestartKind, TaskError, TimeSyncMode,
 };
 use rdnp3::stack::objects::Timestamp;
 use rdnp3::stack::outstation::{
     DatabaseBuilder, DefaultApplication, EventBufferConfig, MirrorOutputs, OutstationApplication,
-    OutstationConfig, PointConfig, PointType, Update,
+    PointConfig, PointType, Update,
 };
-use rdnp3::stack::session::Now;
+use rdnp3::Manager;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use util::*;
@@ -81,7 +80,7 @@ fn startup_disables_unsolicited_clears_restart_polls_integrity_then_enables_unso
             .filter(|c| c.from_master && c.bytes.get(1) != Some(&FunctionCode::Confirm.to_u8()))
             .map(|c| c.bytes.clone())
             .collect();
-        // PROTOCOL.md §6.1; the outstation's first response reports DEVICE_RESTART, so clearing
+        // IEEE 1815-2012, clause 4; the outstation's first response reports DEVICE_RESTART, so clearing
         // it (the highest-priority automatic task) comes right after disable unsolicited.
         assert_eq!(
             requests,
@@ -140,7 +139,7 @@ fn an_integrity_poll_returns_every_point_of_the_outstation_database() {
         let mut updates = script.next_round();
         updates.extend(script.next_round());
         updates.extend(script.next_round());
-        reference.apply(&Now::read(), &updates);
+        reference.apply(&rdnp3_testkit::now(), &updates);
         apply(&station.outstation, updates);
         client.recorder.clear();
         read(&client.master, ReadRequest::classes(Classes::CLASS0));
@@ -171,7 +170,7 @@ fn a_class_0_response_of_several_fragments_reaches_the_master_whole() {
                 ]
             })
             .collect();
-        db.load(&Now::read(), &values);
+        db.load(&rdnp3_testkit::now(), &values);
         let station = start_outstation(
             &manager,
             outstation_config(1024),
@@ -220,10 +219,7 @@ fn a_class_0_response_of_several_fragments_reaches_the_master_whole() {
 #[test]
 fn an_overflowed_event_buffer_keeps_the_newest_events_and_reports_the_loss() {
     each_backend(|manager| {
-        let config = OutstationConfig {
-            event_buffer: EventBufferConfig::all(10),
-            ..outstation_config(1024)
-        };
+        let config = outstation_config(1024).with_event_buffer(EventBufferConfig::all(10));
         let station = start_outstation(
             &manager,
             config,
@@ -279,10 +275,7 @@ fn post_rounds(station: &Station, script: &mut EventScript, rounds: usize) {
 fn polled_events_arrive_exactly_once_and_in_order_for_every_type() {
     each_backend(|manager| {
         let station = demo_station(&manager);
-        let config = MasterConfig {
-            unsolicited_classes: Classes::NONE,
-            ..MasterConfig::default()
-        };
+        let config = MasterConfig::default().with_unsolicited_classes(Classes::NONE);
         let client = start_master(&manager, station.address, config);
         wait_startup(&client.master);
         client
@@ -455,10 +448,7 @@ fn a_master_configured_for_time_sync_answers_need_time_by_itself() {
             Box::new(app.clone()),
         );
         let before = wall_clock();
-        let config = MasterConfig {
-            time_sync: Some(TimeSyncMode::NonLan),
-            ..MasterConfig::default()
-        };
+        let config = MasterConfig::default().with_time_sync(Some(TimeSyncMode::NonLan));
         let client = start_master(&manager, station.address, config);
         let times = wait_until(
             "the automatic time synchronisation",

@@ -1,4 +1,4 @@
-//! Controls end to end (PROTOCOL.md §6.4): select-before-operate, direct operate and
+//! Controls end to end (IEEE 1815-2012, clause 4): select-before-operate, direct operate and
 //! multi-control requests from a real master, and the refused operates (no select, select
 //! timeout) from a raw-socket master built from the codec, since the real master always
 //! operates right after its select.
@@ -6,12 +6,12 @@
 mod util;
 
 use rdnp3::stack::app::{AppControl, Fragment, FragmentWriter, FunctionCode};
-use rdnp3::stack::channel::Manager;
 use rdnp3::stack::master::{
     AnalogOutput, Command, CommandMode, MasterConfig, ReadHeader, ReadRequest, TaskError,
 };
 use rdnp3::stack::objects::{CommandStatus, Crob, OpType, Point, Value, Variation};
 use rdnp3::stack::outstation::{DefaultApplication, MirrorOutputs, OutstationConfig};
+use rdnp3::Manager;
 use std::time::Duration;
 use util::*;
 
@@ -316,10 +316,7 @@ fn operate_without_a_matching_select_is_refused_with_no_select() {
 fn operate_after_the_select_timeout_is_refused_with_timeout() {
     each_backend(|manager| {
         let select_timeout = Duration::from_millis(200);
-        let config = OutstationConfig {
-            select_timeout,
-            ..outstation_config(1024)
-        };
+        let config = outstation_config(1024).with_select_timeout(select_timeout);
         let station = station(&manager, config);
         let mut raw = RawPeer::connect_master(station.address, 1, 1024);
         let r = raw.request(&crob_request(FunctionCode::Select, 0, 4, OpType::LatchOn));
@@ -327,7 +324,11 @@ fn operate_after_the_select_timeout_is_refused_with_timeout() {
         // Let the selection expire (a precondition, not a measurement).
         std::thread::sleep(select_timeout * 3);
         let r = raw.request(&crob_request(FunctionCode::Operate, 1, 4, OpType::LatchOn));
-        assert_eq!(statuses(&r), [CommandStatus::Timeout], "PROTOCOL.md §6.4");
+        assert_eq!(
+            statuses(&r),
+            [CommandStatus::Timeout],
+            "an operate after the select timeout"
+        );
         assert!(!raw_output_status(&mut raw, 2, 4), "nothing operated");
         raw.close();
         manager.shutdown();

@@ -7,11 +7,11 @@
 mod util;
 
 use rdnp3::stack::app::{AppControl, Fragment, FragmentWriter, FunctionCode};
-use rdnp3::stack::channel::{ChannelConfig, ChannelState, Manager};
 use rdnp3::stack::link::{LinkFunction, LinkHeader};
 use rdnp3::stack::master::{MasterConfig, MeasurementKind, NullReadHandler};
 use rdnp3::stack::objects::Variation;
 use rdnp3::stack::outstation::{DefaultApplication, MirrorOutputs};
+use rdnp3::{ChannelState, Manager};
 use std::time::Duration;
 use util::*;
 
@@ -213,10 +213,7 @@ fn two_outstations_share_one_connection_by_link_address() {
             .into_iter()
             .zip(&recorders)
             .map(|(outstation_address, recorder)| {
-                let config = MasterConfig {
-                    outstation_address,
-                    ..MasterConfig::default()
-                };
+                let config = MasterConfig::default().with_outstation_address(outstation_address);
                 client
                     .add_master(config, recorder.handler())
                     .expect("master added")
@@ -260,12 +257,10 @@ fn frames_for_an_unknown_address_are_dropped_and_counted() {
         let lost = client
             .channel
             .add_master(
-                MasterConfig {
-                    outstation_address: 1026,
-                    response_timeout: Duration::from_millis(200),
-                    task_retry_min: Duration::from_secs(30),
-                    ..MasterConfig::default()
-                },
+                MasterConfig::default()
+                    .with_outstation_address(1026)
+                    .with_response_timeout(Duration::from_millis(200))
+                    .with_task_retry_min(Duration::from_secs(30)),
                 Recorder::default().handler(),
             )
             .expect("master added");
@@ -365,11 +360,9 @@ fn a_client_retries_with_back_off_until_the_outstation_listens() {
 fn keep_alive_closes_a_connection_whose_peer_stays_silent() {
     each_backend(|manager| {
         let address = free_address();
-        let config = ChannelConfig {
-            keep_alive: Some(Duration::from_millis(100)),
-            link_timeout: Duration::from_millis(100),
-            ..channel_config("outstation")
-        };
+        let config = channel_config("outstation")
+            .with_keep_alive(Some(Duration::from_millis(100)))
+            .with_link_timeout(Duration::from_millis(100));
         let channel = manager
             .add_tcp_server(config, address, None)
             .expect("server channel");
@@ -395,10 +388,10 @@ fn keep_alive_closes_a_connection_whose_peer_stays_silent() {
 fn keep_alive_requests_between_two_channels_are_answered() {
     each_backend(|manager| {
         let address = free_address();
-        let config = |name| ChannelConfig {
-            keep_alive: Some(Duration::from_millis(30)),
-            link_timeout: Duration::from_secs(2),
-            ..channel_config(name)
+        let config = |name| {
+            channel_config(name)
+                .with_keep_alive(Some(Duration::from_millis(30)))
+                .with_link_timeout(Duration::from_secs(2))
         };
         let server = manager
             .add_tcp_server(config("outstation"), address, None)

@@ -4,7 +4,7 @@
 mod util;
 
 use rdnp3::reactor::Backend;
-use rdnp3::stack::channel::Manager;
+use rdnp3::Manager;
 use std::time::Duration;
 use util::*;
 

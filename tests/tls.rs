@@ -6,12 +6,12 @@
 mod util;
 
 use rcgen::{date_time_ymd, BasicConstraints, CertificateParams, IsCa, KeyPair};
-use rdnp3::stack::channel::{
-    Channel, ChannelConfig, ChannelError, ChannelListener, ChannelState, Manager, TlsConfig,
-    TlsConfigError, TlsError, TlsVersion,
-};
 use rdnp3::stack::master::{MasterConfig, ReadRequest};
 use rdnp3::stack::outstation::{DefaultApplication, MirrorOutputs};
+use rdnp3::{
+    Channel, ChannelError, ChannelListener, ChannelState, Manager, TlsConfig, TlsConfigError,
+    TlsError, TlsVersion,
+};
 use std::io::{ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
@@ -171,7 +171,7 @@ impl Observer {
 struct TlsStation {
     address: SocketAddr,
     channel: Channel,
-    outstation: rdnp3::stack::channel::Outstation,
+    outstation: rdnp3::Outstation,
     observer: Observer,
 }
 
@@ -204,7 +204,7 @@ fn start_tls_outstation(manager: &Manager, address: SocketAddr, tls: TlsConfig) 
 /// A TLS client channel carrying a master association.
 struct TlsMaster {
     channel: Channel,
-    master: rdnp3::stack::channel::Master,
+    master: rdnp3::Master,
     recorder: Recorder,
     observer: Observer,
 }
@@ -582,10 +582,7 @@ fn a_peer_that_never_finishes_the_handshake_is_dropped_after_the_connect_timeout
     let (ca, outstation, _) = ca_pair(&pki);
     let manager = manager();
     let observer = Observer::default();
-    let config = ChannelConfig {
-        connect_timeout: Duration::from_millis(200),
-        ..channel_config("outstation")
-    };
+    let config = channel_config("outstation").with_connect_timeout(Duration::from_millis(200));
     let address = free_address();
     let tls = with_ca(&outstation, &ca.path);
     let _channel = manager
@@ -722,11 +719,9 @@ fn an_authenticated_new_master_replaces_the_established_one_over_tls() {
     let client_tls = with_ca(&master, &ca.path).with_peer_name("outstation.test");
     // The first master retries only after a minute, so once replaced it stays away.
     let first_observer = Observer::default();
-    let first_config = ChannelConfig {
-        min_retry: Duration::from_secs(60),
-        max_retry: Duration::from_secs(60),
-        ..channel_config("master-1")
-    };
+    let first_config = channel_config("master-1")
+        .with_min_retry(Duration::from_secs(60))
+        .with_max_retry(Duration::from_secs(60));
     let first_channel = manager
         .add_tls_client(
             first_config,

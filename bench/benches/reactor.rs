@@ -9,17 +9,17 @@ use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::time::{Duration, Instant};
 
 use criterion::{BenchmarkId, Criterion};
-use rdnp3_reactor::{completion, Backend, Channel, Completion, Context, Pool, Promise, SourceId};
+use rdnp3_reactor::{completion, Actor, Backend, Completion, Context, Pool, Promise, SourceId};
 
 const REQUEST: usize = 20;
 const RESPONSE: usize = 30;
 
-/// Listens and starts a responder channel per connection.
+/// Listens and starts a responder actor per connection.
 struct Server {
     ready: Option<Promise<SocketAddr>>,
 }
 
-impl Channel for Server {
+impl Actor for Server {
     type Message = ();
 
     fn on_start(&mut self, cx: &mut Context<'_, ()>) {
@@ -54,7 +54,7 @@ struct Responder {
     pending: usize,
 }
 
-impl Channel for Responder {
+impl Actor for Responder {
     type Message = ();
 
     fn on_start(&mut self, cx: &mut Context<'_, ()>) {
@@ -87,7 +87,7 @@ struct Client {
     done: Option<Promise<()>>,
 }
 
-impl Channel for Client {
+impl Actor for Client {
     type Message = (u64, Promise<()>);
 
     fn on_start(&mut self, cx: &mut Context<'_, Self::Message>) {

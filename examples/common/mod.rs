@@ -2,7 +2,7 @@
 #![allow(dead_code)]
 
 use rdnp3::reactor::Backend;
-use rdnp3::stack::channel::{TlsConfig, TlsVersion};
+use rdnp3::{TlsConfig, TlsVersion};
 use std::str::FromStr;
 
 /// Command-line arguments as `--flag value` pairs and bare `--switch`es.
@@ -144,7 +144,6 @@ use rdnp3::stack::outstation::{
     ControlHandler, Database, DatabaseBuilder, DatabaseHandle, EventClass, MirrorOutputs,
     OperateType, PointConfig, PointType, Update,
 };
-use rdnp3::stack::session::Now;
 
 /// The demo database: every point class 1 and ONLINE; binary inputs 0–9 (odd → true),
 /// double-bit 0–3 (intermediate, off, on, indeterminate), counters 0–9 (100 × index), frozen
@@ -192,7 +191,7 @@ pub fn demo_database() -> Database {
     for (i, s) in states.into_iter().enumerate() {
         initial.push(Update::double_bit(i as u16, s));
     }
-    db.load(&Now::read(), &initial);
+    db.load(&rdnp3_testkit::now(), &initial);
     db
 }
 

@@ -1,5 +1,5 @@
-//! What a channel may do from inside its callbacks: open and close sources, send, set timers,
-//! read the clock, spawn other channels and stop itself.
+//! What an actor may do from inside its callbacks: open and close sources, send, set timers,
+//! read the clock, spawn other actors and stop itself.
 
 use std::io;
 use std::net::{SocketAddr, TcpStream};
@@ -7,7 +7,7 @@ use std::os::fd::OwnedFd;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::channel::{Channel, SourceId};
+use crate::actor::{Actor, SourceId};
 use crate::driver::Transport;
 use crate::error::{SendError, SpawnError};
 use crate::executor::{Core, TimerTarget};
@@ -17,24 +17,24 @@ use crate::slab::Key;
 use crate::sys::fd;
 use crate::timer::TimerId;
 
-/// A channel's view of its executor during one callback.
+/// An actor's view of its executor during one callback.
 pub struct Context<'a, M> {
     pub(crate) core: &'a mut Core,
-    pub(crate) channel: u64,
+    pub(crate) actor: u64,
     pub(crate) mailbox: &'a Arc<Mailbox<M>>,
 }
 
 impl<M> Context<'_, M> {
     fn own(&self, source: SourceId) -> Option<Key> {
         let key = Key::from_u64(source.0);
-        (self.core.driver.owner(key) == Some(self.channel)).then_some(key)
+        (self.core.driver.owner(key) == Some(self.actor)).then_some(key)
     }
 
-    /// Starts a non-blocking TCP connect; [`Channel::on_connect`] reports the outcome, a
+    /// Starts a non-blocking TCP connect; [`Actor::on_connect`] reports the outcome, a
     /// `TimedOut` error if `timeout` passes first.
     pub fn connect(&mut self, addr: SocketAddr, timeout: Duration) -> io::Result<SourceId> {
         let fd = fd::tcp_socket(&addr, self.core.driver.wants_nonblocking())?;
-        let key = self.core.driver.connect(fd, addr, self.channel)?;
+        let key = self.core.driver.connect(fd, addr, self.actor)?;
         let deadline = self.core.tick_at(self.core.now + timeout);
         let timer = self
             .core
@@ -45,24 +45,25 @@ impl<M> Context<'_, M> {
     }
 
     /// Listens on `addr` (port 0 picks one); returns the source and the bound address.
-    /// Connections arrive in [`Channel::on_accept`].
+    /// Connections arrive in [`Actor::on_accept`].
     pub fn listen(&mut self, addr: SocketAddr) -> io::Result<(SourceId, SocketAddr)> {
         let (listener, local) = fd::tcp_listener(&addr)?;
-        let key = self.core.driver.add_listener(listener, self.channel)?;
+        let key = self.core.driver.add_listener(listener, self.actor)?;
         Ok((SourceId(key.to_u64()), local))
     }
 
-    /// Drives a connected TCP stream (for example one from [`Channel::on_accept`]).
+    /// Drives a connected TCP stream (for example one from [`Actor::on_accept`]).
     pub fn adopt_tcp(&mut self, stream: TcpStream) -> io::Result<SourceId> {
         stream.set_nodelay(true)?;
         let key =
             self.core
                 .driver
-                .add_stream(OwnedFd::from(stream), Transport::Socket, self.channel)?;
+                .add_stream(OwnedFd::from(stream), Transport::Socket, self.actor)?;
         Ok(SourceId(key.to_u64()))
     }
 
     /// Drives a serial port opened and configured with `serialport` as a raw byte stream.
+    #[cfg(feature = "serial")]
     pub fn adopt_serial(&mut self, port: serialport::TTYPort) -> io::Result<SourceId> {
         self.adopt_fd(fd::owned_from_serial(port))
     }
@@ -72,18 +73,18 @@ impl<M> Context<'_, M> {
         let key = self
             .core
             .driver
-            .add_stream(fd, Transport::File, self.channel)?;
+            .add_stream(fd, Transport::File, self.actor)?;
         Ok(SourceId(key.to_u64()))
     }
 
     /// Copies `bytes` into the source's bounded send queue, all or nothing. On
-    /// [`SendError::Full`], [`Channel::on_writable`] follows once the queue has drained.
+    /// [`SendError::Full`], [`Actor::on_writable`] follows once the queue has drained.
     pub fn send(&mut self, source: SourceId, bytes: &[u8]) -> Result<(), SendError> {
         let key = self.own(source).ok_or(SendError::Closed)?;
         self.core.driver.send(key, bytes)
     }
 
-    /// Free bytes in the source's send queue (0 if it is not an open stream of this channel).
+    /// Free bytes in the source's send queue (0 if it is not an open stream of this actor).
     pub fn send_room(&self, source: SourceId) -> usize {
         self.own(source)
             .and_then(|key| self.core.driver.send_room(key))
@@ -105,7 +106,7 @@ impl<M> Context<'_, M> {
         }
     }
 
-    /// Closes one of the channel's sources; no callback follows for it. False if unknown.
+    /// Closes one of the actor's sources; no callback follows for it. False if unknown.
     pub fn close(&mut self, source: SourceId) -> bool {
         match self.own(source) {
             Some(key) => {
@@ -118,7 +119,7 @@ impl<M> Context<'_, M> {
         }
     }
 
-    /// Sets a timer that fires [`Channel::on_timer`] after `delay` (millisecond resolution,
+    /// Sets a timer that fires [`Actor::on_timer`] after `delay` (millisecond resolution,
     /// never early).
     pub fn set_timer(&mut self, delay: Duration) -> TimerId {
         let deadline = self.core.now + delay;
@@ -130,13 +131,13 @@ impl<M> Context<'_, M> {
         let tick = self.core.tick_at(deadline);
         self.core
             .timers
-            .insert(tick, TimerTarget::Channel(self.channel))
+            .insert(tick, TimerTarget::Actor(self.actor))
     }
 
-    /// Cancels one of the channel's timers; false if it already fired or was cancelled.
+    /// Cancels one of the actor's timers; false if it already fired or was cancelled.
     pub fn cancel_timer(&mut self, timer: TimerId) -> bool {
         match self.core.timers.get(timer) {
-            Some(TimerTarget::Channel(owner)) if *owner == self.channel => {
+            Some(TimerTarget::Actor(owner)) if *owner == self.actor => {
                 self.core.timers.cancel(timer).is_some()
             }
             _ => false,
@@ -148,29 +149,29 @@ impl<M> Context<'_, M> {
         self.core.now
     }
 
-    /// Ends the channel after this callback: [`Channel::on_stop`] runs, its sources close,
+    /// Ends the actor after this callback: [`Actor::on_stop`] runs, its sources close,
     /// its timers are dropped and its handles start returning `Closed`.
     pub fn stop(&mut self) {
-        self.core.stopping.push(self.channel);
+        self.core.stopping.push(self.actor);
     }
 
-    /// A handle to post to this channel (to give to other threads or channels).
+    /// A handle to post to this actor (to give to other threads or actors).
     pub fn handle(&self) -> Handle<M> {
         Handle::new(self.mailbox.clone())
     }
 
-    /// The pool's spawner, to start channels anywhere in the pool from here.
+    /// The pool's spawner, to start actors anywhere in the pool from here.
     pub fn spawner(&self) -> &Spawner {
         &self.core.spawner
     }
 
-    /// Starts another channel, preferring this executor; idle executors may steal it before it
+    /// Starts another actor, preferring this executor; idle executors may steal it before it
     /// starts.
-    pub fn spawn<C: Channel>(&mut self, channel: C) -> Result<Handle<C::Message>, SpawnError<C>> {
-        self.core.spawn_local(channel)
+    pub fn spawn<C: Actor>(&mut self, actor: C) -> Result<Handle<C::Message>, SpawnError<C>> {
+        self.core.spawn_local(actor)
     }
 
-    /// Which executor of the pool runs this channel (0-based).
+    /// Which executor of the pool runs this actor (0-based).
     pub fn executor_index(&self) -> usize {
         self.core.index
     }

@@ -49,7 +49,7 @@ impl std::error::Error for PoolError {
     }
 }
 
-/// Why a channel could not be handed to the pool; the channel is given back.
+/// Why an actor could not be handed to the pool; the actor is given back.
 pub struct SpawnError<C>(pub C);
 
 impl<C> fmt::Debug for SpawnError<C> {
@@ -60,18 +60,18 @@ impl<C> fmt::Debug for SpawnError<C> {
 
 impl<C> fmt::Display for SpawnError<C> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("the pool is shut down; the channel was not started")
+        f.write_str("the pool is shut down; the actor was not started")
     }
 }
 
 impl<C> std::error::Error for SpawnError<C> {}
 
-/// Why a message could not be posted to a channel; the message is given back.
+/// Why a message could not be posted to an actor; the message is given back.
 #[non_exhaustive]
 pub enum PostError<M> {
-    /// The channel's mailbox is at its capacity; retry later or slow the producer down.
+    /// The actor's mailbox is at its capacity; retry later or slow the producer down.
     Full(M),
-    /// The channel has stopped (or its pool shut down); it will never read the message.
+    /// The actor has stopped (or its pool shut down); it will never read the message.
     Closed(M),
 }
 
@@ -97,9 +97,9 @@ impl<M> fmt::Display for PostError<M> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             PostError::Full(_) => f.write_str(
-                "the channel's mailbox is full; retry later or raise PoolBuilder::mailbox_capacity",
+                "the actor's mailbox is full; retry later or raise PoolBuilder::mailbox_capacity",
             ),
-            PostError::Closed(_) => f.write_str("the channel has stopped"),
+            PostError::Closed(_) => f.write_str("the actor has stopped"),
         }
     }
 }
@@ -141,7 +141,7 @@ pub struct Canceled;
 
 impl fmt::Display for Canceled {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("the promise was dropped without completing (its channel stopped)")
+        f.write_str("the promise was dropped without completing (its actor stopped)")
     }
 }
 

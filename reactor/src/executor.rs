@@ -1,5 +1,5 @@
-//! One executor: a thread that owns an I/O driver, a timer wheel and the channels pinned to it,
-//! and loops over "start new channels, deliver posted messages, poll the driver (sleeping in
+//! One executor: a thread that owns an I/O driver, a timer wheel and the actors pinned to it,
+//! and loops over "start new actors, deliver posted messages, poll the driver (sleeping in
 //! the kernel when there is nothing to do), deliver I/O, fire timers".
 
 use std::collections::HashMap;
@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Receiver, Sender};
 use crossbeam_deque::{Stealer, Worker};
 
-use crate::channel::{Channel, CloseReason, SourceId};
+use crate::actor::{Actor, CloseReason, SourceId};
 use crate::driver::{AcceptOutcome, Driver, IoEvent, ReadOutcome, SourceKey};
 use crate::error::SpawnError;
 use crate::mailbox::{Handle, Home};
@@ -24,9 +24,9 @@ use crate::stats::StatsCounters;
 use crate::sys::waker::Waker;
 use crate::timer::{TimerId, TimerWheel};
 
-/// Channels started per loop iteration at most, so I/O keeps flowing during a spawn burst.
+/// Actors started per loop iteration at most, so I/O keeps flowing during a spawn burst.
 const START_BATCH: usize = 64;
-/// Posted messages delivered to one channel per loop iteration at most.
+/// Posted messages delivered to one actor per loop iteration at most.
 const MESSAGE_BUDGET: usize = 64;
 
 /// The part of an executor other threads touch: its ready queue, wake-up and counters.
@@ -42,8 +42,8 @@ pub(crate) struct ExecutorShared {
 impl ExecutorShared {
     /// Shared state for an executor whose local queue is `stealer`'s worker.
     pub(crate) fn new(stealer: Stealer<Waiting>) -> io::Result<Self> {
-        // Unbounded in type only: a channel is queued at most once (its `scheduled` mark), so
-        // the queue never holds more entries than the executor has channels.
+        // Unbounded in type only: an actor is queued at most once (its `scheduled` mark), so
+        // the queue never holds more entries than the executor has actors.
         let (ready_tx, ready_rx) = crossbeam_channel::unbounded();
         Ok(ExecutorShared {
             ready_tx,
@@ -55,7 +55,7 @@ impl ExecutorShared {
         })
     }
 
-    /// Queues channel `key` for message delivery and wakes the executor if it sleeps.
+    /// Queues actor `key` for message delivery and wakes the executor if it sleeps.
     pub(crate) fn notify(&self, key: u64) {
         let _ = self.ready_tx.send(key);
         self.wake();
@@ -72,8 +72,8 @@ impl ExecutorShared {
 
 /// What a timer in the wheel is for.
 pub(crate) enum TimerTarget {
-    /// A channel's own timer.
-    Channel(u64),
+    /// An actor's own timer.
+    Actor(u64),
     /// The deadline of a connect on this source.
     ConnectDeadline(SourceKey),
 }
@@ -103,12 +103,12 @@ impl Core {
         (self.now.saturating_duration_since(self.epoch).as_nanos() / 1_000_000) as u64
     }
 
-    /// Queues a channel on this executor's local queue (others may steal it before it starts).
-    pub(crate) fn spawn_local<C: Channel>(
+    /// Queues an actor on this executor's local queue (others may steal it before it starts).
+    pub(crate) fn spawn_local<C: Actor>(
         &mut self,
-        channel: C,
+        actor: C,
     ) -> Result<Handle<C::Message>, SpawnError<C>> {
-        let (runner, handle) = self.spawner.package(channel)?;
+        let (runner, handle) = self.spawner.package(actor)?;
         self.local.push(runner);
         self.spawner.wake_all();
         Ok(handle)
@@ -118,7 +118,7 @@ impl Core {
 /// One executor thread's whole state.
 pub(crate) struct Executor {
     core: Core,
-    channels: Slab<Box<dyn Runner>>,
+    actors: Slab<Box<dyn Runner>>,
     pool: Arc<PoolShared>,
     ready: Vec<u64>,
     events: Vec<IoEvent>,
@@ -150,7 +150,7 @@ impl Executor {
         };
         Executor {
             core,
-            channels: Slab::default(),
+            actors: Slab::default(),
             pool,
             ready: Vec::new(),
             events: Vec::new(),
@@ -264,15 +264,15 @@ impl Executor {
     }
 
     fn start(&mut self, runner: Box<dyn Runner>) {
-        let key = self.channels.insert(runner).to_u64();
+        let key = self.actors.insert(runner).to_u64();
         let stats = &self.core.shared.stats;
-        stats.channels.fetch_add(1, Ordering::Relaxed);
+        stats.actors.fetch_add(1, Ordering::Relaxed);
         stats.started.fetch_add(1, Ordering::Relaxed);
         let home = Home {
             executor: self.core.shared.clone(),
             key,
         };
-        let Some(runner) = self.channels.get_mut(Key::from_u64(key)) else {
+        let Some(runner) = self.actors.get_mut(Key::from_u64(key)) else {
             return;
         };
         let core = &mut self.core;
@@ -284,7 +284,7 @@ impl Executor {
             }
             Ok(false) => {}
             Err(_) => {
-                tracing::error!("a channel panicked in on_start; stopping it");
+                tracing::error!("an actor panicked in on_start; stopping it");
                 core.stopping.push(key);
             }
         }
@@ -296,7 +296,7 @@ impl Executor {
             self.ready.push(key);
         }
         for key in std::mem::take(&mut self.ready) {
-            let Some(runner) = self.channels.get_mut(Key::from_u64(key)) else {
+            let Some(runner) = self.actors.get_mut(Key::from_u64(key)) else {
                 continue;
             };
             runner.unschedule();
@@ -309,7 +309,7 @@ impl Executor {
                 }
                 Ok(false) => {}
                 Err(_) => {
-                    tracing::error!("a channel panicked in on_message; stopping it");
+                    tracing::error!("an actor panicked in on_message; stopping it");
                     core.stopping.push(key);
                 }
             }
@@ -318,12 +318,12 @@ impl Executor {
     }
 
     fn deliver(&mut self, key: u64, event: Event<'_>) {
-        let Some(runner) = self.channels.get_mut(Key::from_u64(key)) else {
+        let Some(runner) = self.actors.get_mut(Key::from_u64(key)) else {
             return;
         };
         let core = &mut self.core;
         if catch_unwind(AssertUnwindSafe(|| runner.dispatch(core, key, event))).is_err() {
-            tracing::error!("a channel panicked in a callback; stopping it");
+            tracing::error!("an actor panicked in a callback; stopping it");
             core.stopping.push(key);
         }
         self.finish_stops();
@@ -331,11 +331,11 @@ impl Executor {
 
     fn finish_stops(&mut self) {
         while let Some(key) = self.core.stopping.pop() {
-            let Some(mut runner) = self.channels.remove(Key::from_u64(key)) else {
+            let Some(mut runner) = self.actors.remove(Key::from_u64(key)) else {
                 continue;
             };
             if catch_unwind(AssertUnwindSafe(|| runner.finish())).is_err() {
-                tracing::error!("a channel panicked in on_stop");
+                tracing::error!("an actor panicked in on_stop");
             }
             for source in self.core.driver.sources_of(key) {
                 if let Some(timer) = self.core.connect_deadlines.remove(&source.to_u64()) {
@@ -346,7 +346,7 @@ impl Executor {
             self.core
                 .shared
                 .stats
-                .channels
+                .actors
                 .fetch_sub(1, Ordering::Relaxed);
         }
     }
@@ -392,7 +392,7 @@ impl Executor {
             return;
         };
         let id = SourceId(source.to_u64());
-        while self.channels.get(Key::from_u64(owner)).is_some() {
+        while self.actors.get(Key::from_u64(owner)).is_some() {
             match self.core.driver.read(source) {
                 ReadOutcome::Data(chunk) => {
                     self.deliver(owner, Event::Data(id, chunk.bytes()));
@@ -429,7 +429,7 @@ impl Executor {
         let count = fired.len() as u64;
         for (id, target) in fired.drain(..) {
             match target {
-                TimerTarget::Channel(owner) => self.deliver(owner, Event::Timer(id)),
+                TimerTarget::Actor(owner) => self.deliver(owner, Event::Timer(id)),
                 TimerTarget::ConnectDeadline(source) => {
                     if self
                         .core
@@ -463,19 +463,19 @@ impl Executor {
 
     fn teardown(self) {
         let Executor {
-            core, mut channels, ..
+            core, mut actors, ..
         } = self;
-        for key in channels.keys() {
-            if let Some(mut runner) = channels.remove(key) {
+        for key in actors.keys() {
+            if let Some(mut runner) = actors.remove(key) {
                 if catch_unwind(AssertUnwindSafe(|| runner.finish())).is_err() {
-                    tracing::error!("a channel panicked in on_stop");
+                    tracing::error!("an actor panicked in on_stop");
                 }
             }
         }
         while let Some(mut waiting) = core.local.pop() {
             waiting.abandon();
         }
-        core.shared.stats.channels.store(0, Ordering::Relaxed);
+        core.shared.stats.actors.store(0, Ordering::Relaxed);
         let shared = core.shared.clone();
         drop(core);
         shared.waker.close();
@@ -483,7 +483,7 @@ impl Executor {
     }
 }
 
-/// How much longer an executor defers waiting channels to less loaded executors.
+/// How much longer an executor defers waiting actors to less loaded executors.
 fn patience_left(since: Instant) -> Duration {
     placement::PATIENCE
         .saturating_sub(since.elapsed())

@@ -1,9 +1,9 @@
 //! rdnp3-reactor: a pool of per-core executors, each owning an I/O driver (io_uring or epoll),
 //! a timer wheel and a queue of posted work.
 //!
-//! The unit of scheduling is a [`Channel`]: a single-threaded state machine whose callbacks
+//! The unit of scheduling is a [`Actor`]: a single-threaded state machine whose callbacks
 //! (data received, room to send, timer fired, message posted, source closed) run on one
-//! executor thread for the channel's whole life, so its state needs no locks. A channel owns
+//! executor thread for the actor's whole life, so its state needs no locks. An actor owns
 //! sources (TCP connections, listeners, serial ports) and timers through the [`Context`] its
 //! callbacks receive. Other threads reach it by posting messages through a [`Handle`], and
 //! get answers back through a [`Completion`] they can wait on or `.await`.
@@ -11,14 +11,14 @@
 //! ```no_run
 //! use std::net::SocketAddr;
 //! use std::time::Duration;
-//! use rdnp3_reactor::{completion, Channel, Context, Pool, Promise, SourceId};
+//! use rdnp3_reactor::{completion, Actor, Context, Pool, Promise, SourceId};
 //!
 //! /// Connects, sends what it is told, and answers how many bytes came back.
 //! struct Client { addr: SocketAddr, conn: Option<SourceId>, received: usize }
 //!
 //! enum Command { Send(Vec<u8>), Received(Promise<usize>) }
 //!
-//! impl Channel for Client {
+//! impl Actor for Client {
 //!     type Message = Command;
 //!     fn on_start(&mut self, cx: &mut Context<'_, Command>) {
 //!         self.conn = cx.connect(self.addr, Duration::from_secs(5)).ok();
@@ -51,19 +51,19 @@
 //!
 //! # Callbacks must not block
 //!
-//! An executor runs its channels' callbacks one after another on one thread. A long callback
-//! delays every other channel of the same executor, and only those: other executors go on.
+//! An executor runs its actors' callbacks one after another on one thread. A long callback
+//! delays every other actor of the same executor, and only those: other executors go on.
 //! Hand slow work (disk, a database, heavy computation) to another thread and post the result
-//! back through the channel's own [`Handle`]:
+//! back through the actor's own [`Handle`]:
 //!
 //! ```no_run
-//! use rdnp3_reactor::{Channel, Context};
+//! use rdnp3_reactor::{Actor, Context};
 //!
 //! struct Archiver;
 //!
 //! enum Msg { Archive(Vec<u8>), Archived(usize) }
 //!
-//! impl Channel for Archiver {
+//! impl Actor for Archiver {
 //!     type Message = Msg;
 //!     fn on_message(&mut self, cx: &mut Context<'_, Msg>, msg: Msg) {
 //!         match msg {
@@ -86,18 +86,18 @@
 //!
 //! [`Backend::Auto`] probes io_uring when the pool starts and falls back to epoll where the
 //! kernel refuses it (`EPERM`, `ENOSYS`, `EINVAL`, the `kernel.io_uring_disabled` sysctl); it
-//! logs which one runs, and [`Pool::backend`] tells. Both give channels the same behaviour.
+//! logs which one runs, and [`Pool::backend`] tells. Both give actors the same behaviour.
 //!
 //! # Filters
 //!
-//! Everything between the kernel and a channel is plain bytes: `on_data` gives what was read
-//! and [`Context::send`] takes what to write. A filter (for example TLS) is a channel that owns
-//! the socket and wraps another channel's logic, decrypting in `on_data` and encrypting before
+//! Everything between the kernel and an actor is plain bytes: `on_data` gives what was read
+//! and [`Context::send`] takes what to write. A filter (for example TLS) is an actor that owns
+//! the socket and wraps another actor's logic, decrypting in `on_data` and encrypting before
 //! `send`, without a driver of its own.
 #![deny(missing_docs)]
 
+mod actor;
 mod backend;
-mod channel;
 mod completion;
 mod context;
 mod driver;
@@ -112,8 +112,8 @@ mod stats;
 mod sys;
 mod timer;
 
+pub use actor::{Actor, CloseReason, SourceId};
 pub use backend::Backend;
-pub use channel::{Channel, CloseReason, SourceId};
 pub use completion::{completion, Completion, Promise};
 pub use context::Context;
 pub use error::{Canceled, PoolError, PostError, SendError, SpawnError, WaitError};

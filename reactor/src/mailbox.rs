@@ -1,6 +1,6 @@
-//! Posting to a channel from any thread: a bounded per-channel mailbox, plus a one-entry
+//! Posting to an actor from any thread: a bounded per-actor mailbox, plus a one-entry
 //! "ready" notice on the owning executor's queue and an eventfd wake only when that executor
-//! may be asleep. Messages from one thread to one channel arrive in order.
+//! may be asleep. Messages from one thread to one actor arrive in order.
 
 use std::sync::atomic::{fence, AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
@@ -10,18 +10,18 @@ use crossbeam_channel::{Receiver, Sender, TrySendError};
 use crate::error::PostError;
 use crate::executor::ExecutorShared;
 
-/// Where a started channel lives: its executor and its key there.
+/// Where a started actor lives: its executor and its key there.
 pub(crate) struct Home {
     pub(crate) executor: Arc<ExecutorShared>,
     pub(crate) key: u64,
 }
 
-/// One channel's mailbox, shared by its handles and its executor.
+/// One actor's mailbox, shared by its handles and its executor.
 pub(crate) struct Mailbox<M> {
     tx: Sender<M>,
     pub(crate) rx: Receiver<M>,
     home: OnceLock<Home>,
-    /// Set while the channel is on its executor's ready queue (so it is queued at most once).
+    /// Set while the actor is on its executor's ready queue (so it is queued at most once).
     pub(crate) scheduled: AtomicBool,
     closed: AtomicBool,
 }
@@ -39,7 +39,7 @@ impl<M> Mailbox<M> {
         }
     }
 
-    /// Records where the channel started; returns whether messages were already waiting.
+    /// Records where the actor started; returns whether messages were already waiting.
     pub(crate) fn bind(&self, home: Home) -> bool {
         let _ = self.home.set(home);
         // Pairs with the fence in `post`: either the poster sees the home, or we see its message.
@@ -64,7 +64,7 @@ impl<M> Mailbox<M> {
         }
         fence(Ordering::SeqCst);
         if self.closed.load(Ordering::SeqCst) {
-            // The channel stopped while we posted: nobody will read it; drop it now.
+            // The actor stopped while we posted: nobody will read it; drop it now.
             while self.rx.try_recv().is_ok() {}
             return Ok(());
         }
@@ -77,7 +77,7 @@ impl<M> Mailbox<M> {
     }
 }
 
-/// Posts messages of type `M` to one channel from any thread. Cheap to clone.
+/// Posts messages of type `M` to one actor from any thread. Cheap to clone.
 pub struct Handle<M> {
     mailbox: Arc<Mailbox<M>>,
 }
@@ -103,13 +103,13 @@ impl<M> Handle<M> {
         Handle { mailbox }
     }
 
-    /// Queues `message` for the channel's `on_message` and wakes its executor if needed.
-    /// Fails with `Full` at the mailbox capacity and `Closed` once the channel stopped.
+    /// Queues `message` for the actor's `on_message` and wakes its executor if needed.
+    /// Fails with `Full` at the mailbox capacity and `Closed` once the actor stopped.
     pub fn post(&self, message: M) -> Result<(), PostError<M>> {
         self.mailbox.post(message)
     }
 
-    /// Whether the channel has stopped (posts will fail with `Closed`).
+    /// Whether the actor has stopped (posts will fail with `Closed`).
     pub fn is_closed(&self) -> bool {
         self.mailbox.closed.load(Ordering::SeqCst)
     }

@@ -1,9 +1,9 @@
-//! Where a new channel starts. Channels wait in the pool's injector (spawned from outside) or
+//! Where a new actor starts. Actors wait in the pool's injector (spawned from outside) or
 //! in an executor's local queue (spawned from a callback); an executor takes one, from its own
 //! queue, the injector, or by stealing from another executor, only while it pins no more than
-//! `SLACK` channels above the least loaded executor. That keeps executors even; `PATIENCE`
-//! bounds how long a waiting channel defers to a busier-looking executor that does not take it
-//! (for example one stuck in a long callback). Once started, a channel never moves.
+//! `SLACK` actors above the least loaded executor. That keeps executors even; `PATIENCE`
+//! bounds how long a waiting actor defers to a busier-looking executor that does not take it
+//! (for example one stuck in a long callback). Once started, an actor never moves.
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -14,23 +14,23 @@ use crossbeam_deque::{Injector, Steal, Worker};
 use crate::executor::ExecutorShared;
 use crate::runner::Runner;
 
-/// How many channels an executor may pin above the least loaded one and still take more.
+/// How many actors an executor may pin above the least loaded one and still take more.
 pub(crate) const SLACK: usize = 1;
-/// How long an executor leaves waiting channels to less loaded executors before taking them.
+/// How long an executor leaves waiting actors to less loaded executors before taking them.
 pub(crate) const PATIENCE: Duration = Duration::from_millis(250);
 
-/// A channel not started yet.
+/// An actor not started yet.
 pub(crate) type Waiting = Box<dyn Runner>;
 
 /// Whether executor `me` is within `SLACK` of the least loaded executor.
 pub(crate) fn may_take(me: usize, executors: &[Arc<ExecutorShared>]) -> bool {
-    let load = |e: &Arc<ExecutorShared>| e.stats.channels.load(Ordering::Relaxed);
+    let load = |e: &Arc<ExecutorShared>| e.stats.actors.load(Ordering::Relaxed);
     let mine = executors.get(me).map_or(0, load);
     let least = executors.iter().map(load).min().unwrap_or(0);
     mine <= least + SLACK
 }
 
-/// Whether any channel is waiting anywhere.
+/// Whether any actor is waiting anywhere.
 pub(crate) fn any_waiting(
     local: &Worker<Waiting>,
     injector: &Injector<Waiting>,
@@ -39,7 +39,7 @@ pub(crate) fn any_waiting(
     !local.is_empty() || !injector.is_empty() || executors.iter().any(|e| !e.stealer.is_empty())
 }
 
-/// Takes one waiting channel: own queue first, then the injector, then other executors.
+/// Takes one waiting actor: own queue first, then the injector, then other executors.
 pub(crate) fn take(
     me: usize,
     local: &Worker<Waiting>,

@@ -1,5 +1,5 @@
-//! The pool: N executor threads sharing an injector of new channels, its builder, and the
-//! [`Spawner`] that starts channels from any thread.
+//! The pool: N executor threads sharing an injector of new actors, its builder, and the
+//! [`Spawner`] that starts actors from any thread.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -7,8 +7,8 @@ use std::thread::JoinHandle;
 
 use crossbeam_deque::{Injector, Steal, Worker};
 
+use crate::actor::Actor;
 use crate::backend::Backend;
-use crate::channel::Channel;
 use crate::driver::{Driver, DriverConfig};
 use crate::error::{PoolError, SpawnError};
 use crate::executor::{Executor, ExecutorShared};
@@ -32,7 +32,7 @@ impl PoolShared {
     }
 }
 
-/// Starts channels on a pool from any thread (including from inside a channel's callback).
+/// Starts actors on a pool from any thread (including from inside an actor's callback).
 #[derive(Clone)]
 pub struct Spawner {
     shared: Arc<PoolShared>,
@@ -51,29 +51,29 @@ impl Spawner {
         Spawner { shared }
     }
 
-    /// Wraps a channel with a new mailbox, unless the pool is shutting down.
-    pub(crate) fn package<C: Channel>(
+    /// Wraps an actor with a new mailbox, unless the pool is shutting down.
+    pub(crate) fn package<C: Actor>(
         &self,
-        channel: C,
+        actor: C,
     ) -> Result<(Waiting, Handle<C::Message>), SpawnError<C>> {
         if !self.shared.is_running() {
-            return Err(SpawnError(channel));
+            return Err(SpawnError(actor));
         }
         let mailbox = Arc::new(Mailbox::new(self.shared.mailbox_capacity));
         let handle = Handle::new(mailbox.clone());
-        Ok((Box::new(Cell::new(channel, mailbox)), handle))
+        Ok((Box::new(Cell::new(actor, mailbox)), handle))
     }
 
-    /// Hands a channel to the pool; the least loaded executor starts it and keeps it for life.
+    /// Hands an actor to the pool; the least loaded executor starts it and keeps it for life.
     /// The handle posts to it (messages wait in its mailbox until it starts).
-    pub fn spawn<C: Channel>(&self, channel: C) -> Result<Handle<C::Message>, SpawnError<C>> {
-        let (runner, handle) = self.package(channel)?;
+    pub fn spawn<C: Actor>(&self, actor: C) -> Result<Handle<C::Message>, SpawnError<C>> {
+        let (runner, handle) = self.package(actor)?;
         self.shared.injector.push(runner);
         self.wake_all();
         Ok(handle)
     }
 
-    /// Wakes every sleeping executor so the least loaded one picks up new channels.
+    /// Wakes every sleeping executor so the least loaded one picks up new actors.
     pub(crate) fn wake_all(&self) {
         for executor in &self.shared.executors {
             executor.wake();
@@ -86,7 +86,7 @@ impl Spawner {
 /// # Memory per connection
 ///
 /// What the reactor itself keeps for each open connection (the kernel's socket buffers and
-/// the channel's own state come on top):
+/// the actor's own state come on top):
 ///
 /// | | io_uring | epoll |
 /// |---|---|---|
@@ -94,11 +94,11 @@ impl Spawner {
 /// | receive buffer | [`recv_buffer`](Self::recv_buffer) bytes (default 8 KiB) | none (one per executor) |
 /// | send queue | up to twice the largest burst it held, at most 2 × [`send_capacity`](Self::send_capacity) | only bytes the kernel refused at once, usually none |
 ///
-/// and for each channel, its mailbox, allocated up front:
+/// and for each actor, its mailbox, allocated up front:
 /// [`mailbox_capacity`](Self::mailbox_capacity) × (8 + size of the message type) bytes, 8 KiB
 /// plus 1024 messages at the default. For 10 000 connections at the defaults that is about
-/// 80 MiB of io_uring receive buffers (20 MiB with `recv_buffer(2048)`) and, with one channel
-/// per connection, 80 MiB plus 1024 messages per channel of mailboxes; a channel that gets a
+/// 80 MiB of io_uring receive buffers (20 MiB with `recv_buffer(2048)`) and, with one actor
+/// per connection, 80 MiB plus 1024 messages per actor of mailboxes; an actor that gets a
 /// few requests at a time needs a mailbox of tens, not a thousand. A DNP3 link frame is at
 /// most 292 bytes, so a 1–2 KiB receive buffer loses nothing but a few extra receive rounds on
 /// bulk transfers.
@@ -136,8 +136,8 @@ impl PoolBuilder {
         self
     }
 
-    /// Messages each channel's mailbox holds before posts fail with `Full` (default 1024).
-    /// The mailbox is allocated at this size when the channel is spawned (see [`PoolBuilder`]).
+    /// Messages each actor's mailbox holds before posts fail with `Full` (default 1024).
+    /// The mailbox is allocated at this size when the actor is spawned (see [`PoolBuilder`]).
     pub fn mailbox_capacity(mut self, capacity: usize) -> Self {
         self.mailbox_capacity = capacity.max(1);
         self
@@ -242,7 +242,7 @@ impl PoolBuilder {
     }
 }
 
-/// A pool of executor threads, each owning an I/O driver, a timer wheel and its channels.
+/// A pool of executor threads, each owning an I/O driver, a timer wheel and its actors.
 /// Dropping it is the same as [`Pool::shutdown`].
 pub struct Pool {
     shared: Arc<PoolShared>,
@@ -280,12 +280,12 @@ impl Pool {
         self.shared.executors.len()
     }
 
-    /// Hands a channel to the pool (see [`Spawner::spawn`]).
-    pub fn spawn<C: Channel>(&self, channel: C) -> Result<Handle<C::Message>, SpawnError<C>> {
-        self.spawner().spawn(channel)
+    /// Hands an actor to the pool (see [`Spawner::spawn`]).
+    pub fn spawn<C: Actor>(&self, actor: C) -> Result<Handle<C::Message>, SpawnError<C>> {
+        self.spawner().spawn(actor)
     }
 
-    /// A cloneable spawner for other threads and for channels.
+    /// A cloneable spawner for other threads and for actors.
     pub fn spawner(&self) -> Spawner {
         Spawner::new(self.shared.clone())
     }
@@ -300,7 +300,7 @@ impl Pool {
             .collect()
     }
 
-    /// Stops every channel (`on_stop`), closes every descriptor the executors own and joins
+    /// Stops every actor (`on_stop`), closes every descriptor the executors own and joins
     /// the threads.
     pub fn shutdown(mut self) {
         self.stop();

@@ -1,18 +1,18 @@
-//! The executor's type-erased view of a channel: a [`Channel`] plus its mailbox, behind one
-//! object-safe trait so one executor can hold channels of many types.
+//! The executor's type-erased view of an actor: a [`Actor`] plus its mailbox, behind one
+//! object-safe trait so one executor can hold actors of many types.
 
 use std::io;
 use std::net::{SocketAddr, TcpStream};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-use crate::channel::{Channel, CloseReason, SourceId};
+use crate::actor::{Actor, CloseReason, SourceId};
 use crate::context::Context;
 use crate::executor::Core;
 use crate::mailbox::{Home, Mailbox};
 use crate::timer::TimerId;
 
-/// Something the executor delivers to a channel.
+/// Something the executor delivers to an actor.
 pub(crate) enum Event<'a> {
     Data(SourceId, &'a [u8]),
     Writable(SourceId),
@@ -22,9 +22,9 @@ pub(crate) enum Event<'a> {
     Timer(TimerId),
 }
 
-/// A channel as the executor sees it.
+/// An actor as the executor sees it.
 pub(crate) trait Runner: Send {
-    /// Pins the channel to its executor and runs `on_start`; true if messages already wait.
+    /// Pins the actor to its executor and runs `on_start`; true if messages already wait.
     fn start(&mut self, core: &mut Core, key: u64, home: Home) -> bool;
     /// Delivers one event.
     fn dispatch(&mut self, core: &mut Core, key: u64, event: Event<'_>);
@@ -32,45 +32,45 @@ pub(crate) trait Runner: Send {
     fn drain(&mut self, core: &mut Core, key: u64, budget: usize) -> bool;
     /// Clears the "queued on the ready list" mark before draining.
     fn unschedule(&self);
-    /// Marks the channel queued; false if it already was.
+    /// Marks the actor queued; false if it already was.
     fn schedule(&self) -> bool;
     /// Runs `on_stop` and refuses further posts.
     fn finish(&mut self);
-    /// Drops a channel that never started: refuses posts, no callback.
+    /// Drops an actor that never started: refuses posts, no callback.
     fn abandon(&mut self);
 }
 
-/// A channel with its mailbox.
-pub(crate) struct Cell<C: Channel> {
-    channel: C,
+/// An actor with its mailbox.
+pub(crate) struct Cell<C: Actor> {
+    actor: C,
     mailbox: Arc<Mailbox<C::Message>>,
 }
 
-impl<C: Channel> Cell<C> {
-    pub(crate) fn new(channel: C, mailbox: Arc<Mailbox<C::Message>>) -> Self {
-        Cell { channel, mailbox }
+impl<C: Actor> Cell<C> {
+    pub(crate) fn new(actor: C, mailbox: Arc<Mailbox<C::Message>>) -> Self {
+        Cell { actor, mailbox }
     }
 }
 
-impl<C: Channel> Runner for Cell<C> {
+impl<C: Actor> Runner for Cell<C> {
     fn start(&mut self, core: &mut Core, key: u64, home: Home) -> bool {
         let waiting = self.mailbox.bind(home);
         let mut cx = Context {
             core,
-            channel: key,
+            actor: key,
             mailbox: &self.mailbox,
         };
-        self.channel.on_start(&mut cx);
+        self.actor.on_start(&mut cx);
         waiting
     }
 
     fn dispatch(&mut self, core: &mut Core, key: u64, event: Event<'_>) {
         let mut cx = Context {
             core,
-            channel: key,
+            actor: key,
             mailbox: &self.mailbox,
         };
-        let ch = &mut self.channel;
+        let ch = &mut self.actor;
         match event {
             Event::Data(source, data) => ch.on_data(&mut cx, source, data),
             Event::Writable(source) => ch.on_writable(&mut cx, source),
@@ -86,7 +86,7 @@ impl<C: Channel> Runner for Cell<C> {
     fn drain(&mut self, core: &mut Core, key: u64, budget: usize) -> bool {
         let mut cx = Context {
             core,
-            channel: key,
+            actor: key,
             mailbox: &self.mailbox,
         };
         for _ in 0..budget {
@@ -97,7 +97,7 @@ impl<C: Channel> Runner for Cell<C> {
                         .stats
                         .messages
                         .fetch_add(1, Ordering::Relaxed);
-                    self.channel.on_message(&mut cx, message);
+                    self.actor.on_message(&mut cx, message);
                     if cx.core.stopping.contains(&key) {
                         return false;
                     }
@@ -118,7 +118,7 @@ impl<C: Channel> Runner for Cell<C> {
 
     fn finish(&mut self) {
         self.mailbox.close();
-        self.channel.on_stop();
+        self.actor.on_stop();
     }
 
     fn abandon(&mut self) {

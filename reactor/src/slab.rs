@@ -1,4 +1,4 @@
-//! A generational slab: stable integer keys for executor-owned objects (channels, sources,
+//! A generational slab: stable integer keys for executor-owned objects (actors, sources,
 //! timers), so that a stale key held elsewhere never reaches a reused slot.
 
 /// A key into a [`Slab`]: slot index plus the generation the slot had when the value went in.

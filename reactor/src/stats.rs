@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 /// The live counters of one executor.
 #[derive(Default)]
 pub(crate) struct StatsCounters {
-    pub(crate) channels: AtomicUsize,
+    pub(crate) actors: AtomicUsize,
     pub(crate) started: AtomicU64,
     pub(crate) wakeups: AtomicU64,
     pub(crate) polls: AtomicU64,
@@ -21,7 +21,7 @@ impl StatsCounters {
     pub(crate) fn snapshot(&self, index: usize) -> ExecutorStats {
         ExecutorStats {
             index,
-            channels: self.channels.load(Ordering::Relaxed),
+            actors: self.actors.load(Ordering::Relaxed),
             channels_started: self.started.load(Ordering::Relaxed),
             wakeups: self.wakeups.load(Ordering::Relaxed),
             polls: self.polls.load(Ordering::Relaxed),
@@ -39,9 +39,9 @@ impl StatsCounters {
 pub struct ExecutorStats {
     /// Which executor (0-based).
     pub index: usize,
-    /// Channels pinned to it now.
-    pub channels: usize,
-    /// Channels it has started since the pool began.
+    /// Actors pinned to it now.
+    pub actors: usize,
+    /// Actors it has started since the pool began.
     pub channels_started: u64,
     /// Times it woke from sleeping in the kernel.
     pub wakeups: u64,
@@ -49,7 +49,7 @@ pub struct ExecutorStats {
     pub polls: u64,
     /// Posted messages delivered.
     pub messages: u64,
-    /// Timers fired (channel timers and connect deadlines).
+    /// Timers fired (actor timers and connect deadlines).
     pub timers_fired: u64,
     /// Descriptors (connections, listeners, serial ports) it drives now.
     pub sources: usize,

@@ -18,18 +18,6 @@ pub struct Now {
 }
 
 impl Now {
-    /// Reads both clocks.
-    pub fn read() -> Self {
-        let wall = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_millis() as u64)
-            .unwrap_or(0);
-        Now {
-            instant: Instant::now(),
-            wall: Timestamp(wall),
-        }
-    }
-
     /// This moment advanced by `d` on both clocks (for deterministic tests).
     pub fn after(&self, d: std::time::Duration) -> Self {
         Now {
@@ -71,4 +59,23 @@ pub trait Session {
     /// The channel's transport closed: in-flight exchanges fail, state is kept for the next
     /// connection where the protocol says so (e.g. buffered events).
     fn on_link_down(&mut self, now: &Now);
+}
+
+/// Builder-style setters for a config struct's public fields: `with_x(value) -> Self`. Config structs are
+/// `#[non_exhaustive]` so that adding a field is not a breaking change; these setters are how
+/// code outside the crate builds them.
+#[macro_export]
+#[doc(hidden)]
+macro_rules! setters {
+    ($ty:ident { $( $field:ident: $t:ty => $setter:ident ),* $(,)? }) => {
+        impl $ty {
+            $(
+                #[doc = concat!("Sets `", stringify!($field), "` (see the field).")]
+                pub fn $setter(mut self, value: $t) -> Self {
+                    self.$field = value;
+                    self
+                }
+            )*
+        }
+    };
 }

@@ -2,13 +2,13 @@
 //! share one engine and an outstation engine carries the three outstations. Bytes are moved by
 //! hand, so every batch the master engine writes is one look at the line.
 
-use rdnp3_stack::channel::{ChannelCounters, ChannelEngine, DecodeLevel, SessionKind};
 use rdnp3_stack::link::LinkParser;
 use rdnp3_stack::master::{MasterConfig, MasterSession, NullReadHandler};
 use rdnp3_stack::outstation::{
     DatabaseBuilder, DefaultApplication, EventClass, MirrorOutputs, OutstationConfig,
     OutstationSession, PointConfig, PointType,
 };
+use rdnp3_stack::router::{ChannelCounters, DecodeLevel, Router, SessionKind};
 use rdnp3_stack::session::Now;
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,8 +16,8 @@ use std::time::Duration;
 const OUTSTATIONS: [u16; 3] = [10, 11, 12];
 const CONFIRM: u8 = 0x00;
 
-fn engine(name: &str) -> ChannelEngine {
-    ChannelEngine::new(
+fn engine(name: &str) -> Router {
+    Router::new(
         name.into(),
         Arc::new(ChannelCounters::default()),
         DecodeLevel::Nothing,
@@ -27,17 +27,15 @@ fn engine(name: &str) -> ChannelEngine {
 }
 
 /// A master engine with one association per outstation, and the outstations' engine.
-fn line(now: &Now, half_duplex: bool) -> (ChannelEngine, Vec<u32>, ChannelEngine) {
+fn line(now: &Now, half_duplex: bool) -> (Router, Vec<u32>, Router) {
     let mut masters = engine("masters");
     masters.set_half_duplex(half_duplex);
     let ids = OUTSTATIONS
         .iter()
         .map(|&outstation| {
-            let config = MasterConfig {
-                local_address: 1,
-                outstation_address: outstation,
-                ..MasterConfig::default()
-            };
+            let config = MasterConfig::default()
+                .with_local_address(1)
+                .with_outstation_address(outstation);
             let session = MasterSession::new(config, Box::new(NullReadHandler));
             masters
                 .add(now, SessionKind::Master(Box::new(session)))
@@ -46,13 +44,11 @@ fn line(now: &Now, half_duplex: bool) -> (ChannelEngine, Vec<u32>, ChannelEngine
         .collect();
     let mut outstations = engine("outstations");
     for &address in &OUTSTATIONS {
-        let config = OutstationConfig {
-            local_address: address,
-            master_address: 1,
-            allow_unsolicited: false,
-            need_time_at_start: false,
-            ..OutstationConfig::default()
-        };
+        let config = OutstationConfig::default()
+            .with_local_address(address)
+            .with_master_address(1)
+            .with_allow_unsolicited(false)
+            .with_need_time_at_start(false);
         let db = DatabaseBuilder::new()
             .add(
                 PointType::BinaryInput,
@@ -93,7 +89,7 @@ fn requests(bytes: &[u8]) -> Vec<u16> {
 }
 
 /// Runs the line until it is quiet; returns the requests of each master batch.
-fn run(now: &Now, masters: &mut ChannelEngine, outstations: &mut ChannelEngine) -> Vec<Vec<u16>> {
+fn run(now: &Now, masters: &mut Router, outstations: &mut Router) -> Vec<Vec<u16>> {
     let mut batches = Vec::new();
     for _ in 0..100 {
         let mut down = Vec::new();
@@ -110,7 +106,7 @@ fn run(now: &Now, masters: &mut ChannelEngine, outstations: &mut ChannelEngine) 
     panic!("the line never went quiet");
 }
 
-fn polls(masters: &mut ChannelEngine, ids: &[u32]) -> Vec<u64> {
+fn polls(masters: &mut Router, ids: &[u32]) -> Vec<u64> {
     ids.iter()
         .map(|&id| match masters.get_mut(id) {
             Some(SessionKind::Master(m)) => m.stats().polls,
@@ -121,7 +117,10 @@ fn polls(masters: &mut ChannelEngine, ids: &[u32]) -> Vec<u64> {
 
 #[test]
 fn a_half_duplex_line_carries_one_request_at_a_time_and_masters_take_turns() {
-    let now = Now::read();
+    let now = Now {
+        instant: std::time::Instant::now(),
+        wall: rdnp3_stack::objects::Timestamp(0),
+    };
     let (mut masters, ids, mut outstations) = line(&now, true);
     let batches = run(&now, &mut masters, &mut outstations);
     for b in &batches {
@@ -144,7 +143,10 @@ fn a_half_duplex_line_carries_one_request_at_a_time_and_masters_take_turns() {
 
 #[test]
 fn a_full_duplex_line_lets_every_master_send_at_once() {
-    let now = Now::read();
+    let now = Now {
+        instant: std::time::Instant::now(),
+        wall: rdnp3_stack::objects::Timestamp(0),
+    };
     let (mut masters, ids, mut outstations) = line(&now, false);
     let batches = run(&now, &mut masters, &mut outstations);
     assert_eq!(batches[0], OUTSTATIONS.to_vec());

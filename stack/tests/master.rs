@@ -142,10 +142,7 @@ fn a_timed_out_startup_task_is_retried_with_back_off_and_the_next_seq() {
 
 #[test]
 fn a_multi_fragment_poll_is_confirmed_fragment_by_fragment() {
-    let mut h = Harness::online(MasterConfig {
-        disable_unsolicited_at_startup: false,
-        ..MasterConfig::default()
-    });
+    let mut h = Harness::online(MasterConfig::default().with_disable_unsolicited_at_startup(false));
     assert_eq!(h.sent(), "C0 01 3C 02 06 3C 03 06 3C 04 06 3C 01 06");
     h.respond("A0 81 00 00 1E 01 00 00 01 01 07 00 00 00 01 08 00 00 00");
     assert_eq!(h.sent(), "C0 00");
@@ -361,11 +358,8 @@ fn an_echo_that_does_not_match_fails_the_command() {
 
 #[test]
 fn non_lan_time_sync_corrects_for_half_the_round_trip() {
-    // PROTOCOL.md §6.5: sent at 100 ms, answered at 200 ms with a 10 ms delay → writes 245.
-    let mut h = Harness::online(MasterConfig {
-        time_sync: Some(TimeSyncMode::NonLan),
-        ..MasterConfig::default()
-    });
+    // IEEE 1815-2012, clause 4 (non-LAN time sync): sent at 100 ms, answered at 200 ms with a 10 ms delay → writes 245.
+    let mut h = Harness::online(MasterConfig::default().with_time_sync(Some(TimeSyncMode::NonLan)));
     run_startup(&mut h);
     let (slot, reply) = reply_slot();
     h.master.time_sync(TimeSyncMode::NonLan, reply);
@@ -393,10 +387,7 @@ fn lan_time_sync_writes_the_recorded_time() {
 
 #[test]
 fn need_time_triggers_the_configured_time_sync() {
-    let mut h = Harness::online(MasterConfig {
-        time_sync: Some(TimeSyncMode::Lan),
-        ..MasterConfig::default()
-    });
+    let mut h = Harness::online(MasterConfig::default().with_time_sync(Some(TimeSyncMode::Lan)));
     assert_eq!(h.sent(), "C0 15 3C 02 06 3C 03 06 3C 04 06");
     h.respond("C0 81 10 00");
     assert_eq!(
@@ -492,10 +483,7 @@ fn link_down_fails_pending_requests_and_link_up_restarts_the_sequence() {
 
 #[test]
 fn measurement_values_are_typed_per_kind() {
-    let mut h = Harness::online(MasterConfig {
-        disable_unsolicited_at_startup: false,
-        ..MasterConfig::default()
-    });
+    let mut h = Harness::online(MasterConfig::default().with_disable_unsolicited_at_startup(false));
     h.sent();
     // g1v1 packed, g3v2, g20v5, g21v5 with time, g10v2, g40v3, g110v2.
     h.respond("C0 81 00 00 01 01 00 00 01 02 03 02 00 00 00 81 14 05 00 00 00 2A 00 00 00 15 05 00 01 01 01 07 00 00 00 0A 00 00 00 00 00 0A 02 00 00 00 81 28 03 00 00 00 01 00 00 C0 3F 6E 02 00 03 03 61 62");
@@ -528,12 +516,10 @@ fn periodic_polls_allocate_nothing_once_running() {
         }
     }
     let seen = Arc::new(AtomicU64::new(0));
-    let config = MasterConfig {
-        disable_unsolicited_at_startup: false,
-        startup_integrity: false,
-        unsolicited_classes: Classes::NONE,
-        ..MasterConfig::default()
-    };
+    let config = MasterConfig::default()
+        .with_disable_unsolicited_at_startup(false)
+        .with_startup_integrity(false)
+        .with_unsolicited_classes(Classes::NONE);
     let mut master = MasterSession::new(config, Box::new(Count(seen.clone())));
     let mut now = Now {
         instant: Instant::now(),

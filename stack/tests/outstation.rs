@@ -1,6 +1,6 @@
 //! End-to-end tests of the sans-I/O outstation session: request fragments in, response
-//! fragments out, time driven by `Now::after`. Known answers come from PROTOCOL.md §6 and
-//! §8.4 (opendnp3's unit tests).
+//! fragments out, time driven by `Now::after`. Known answers follow the procedures of
+//! IEEE 1815-2012, clause 4, and fragments published in opendnp3's unit tests.
 
 use rdnp3_stack::app::{Fragment, FunctionCode, Iin};
 use rdnp3_stack::link::AddressKind;
@@ -28,11 +28,9 @@ fn hex(b: &[u8]) -> String {
 
 /// Opendnp3's test settings: no unsolicited reporting, no NEED_TIME at start.
 fn config() -> OutstationConfig {
-    OutstationConfig {
-        allow_unsolicited: false,
-        need_time_at_start: false,
-        ..OutstationConfig::default()
-    }
+    OutstationConfig::default()
+        .with_allow_unsolicited(false)
+        .with_need_time_at_start(false)
 }
 
 fn database(points: &[(PointType, std::ops::Range<u16>, PointConfig)]) -> Database {
@@ -471,10 +469,7 @@ fn a_full_event_buffer_drops_the_oldest_and_reports_overflow_until_read() {
 #[test]
 fn analog_events_respect_the_deadband() {
     let c = online().with_deadband(2.0);
-    let c = PointConfig {
-        class: EventClass::Class2,
-        ..c
-    };
+    let c = c.with_class(EventClass::Class2);
     let mut o = Outstation::new(config(), database(&[(PointType::AnalogInput, 0..1, c)]));
     assert_eq!(o.apply(&[Update::analog(0, 1.5)]).events, 0);
     assert_eq!(o.apply(&[Update::analog(0, 2.5)]).events, 1);
@@ -828,10 +823,7 @@ fn operating_an_output_creates_its_status_event() {
 // ---- unsolicited ----------------------------------------------------------------------
 
 fn unsolicited() -> Outstation {
-    let cfg = OutstationConfig {
-        need_time_at_start: false,
-        ..OutstationConfig::default()
-    };
+    let cfg = OutstationConfig::default().with_need_time_at_start(false);
     let c = PointConfig::new(EventClass::Class1).with_event_variation(Variation::Group2Var1);
     Outstation::new(cfg, database(&[(PointType::BinaryInput, 0..4, c)]))
 }
@@ -891,11 +883,9 @@ fn events_of_enabled_classes_are_reported_unsolicited_until_confirmed() {
 
 #[test]
 fn an_unconfirmed_unsolicited_response_is_repeated_then_its_events_wait() {
-    let cfg = OutstationConfig {
-        need_time_at_start: false,
-        unsolicited_retries: Some(1),
-        ..OutstationConfig::default()
-    };
+    let cfg = OutstationConfig::default()
+        .with_need_time_at_start(false)
+        .with_unsolicited_retries(Some(1));
     let c = PointConfig::new(EventClass::Class1).with_event_variation(Variation::Group2Var1);
     let mut o = Outstation::new(cfg, database(&[(PointType::BinaryInput, 0..4, c)]));
     o.poll().unwrap();
@@ -1077,11 +1067,9 @@ const SEEDS: &[&str] = &[
 #[test]
 fn hostile_requests_never_panic_and_every_answer_is_a_response() {
     let mut rng = Rng(0x5EED_0DD5_1234_5678);
-    let cfg = OutstationConfig {
-        max_tx_fragment: 249,
-        unsolicited_retries: Some(2),
-        ..OutstationConfig::default()
-    };
+    let cfg = OutstationConfig::default()
+        .with_max_tx_fragment(249)
+        .with_unsolicited_retries(Some(2));
     let mut o = Outstation::new(cfg, demo_database());
     let seeds: Vec<Vec<u8>> = SEEDS.iter().map(|s| bytes(s)).collect();
     let destinations = [
@@ -1180,10 +1168,7 @@ fn exchange(o: &mut Outstation, request: &[u8]) {
 
 #[test]
 fn serving_requests_in_the_steady_state_does_not_allocate() {
-    let cfg = OutstationConfig {
-        need_time_at_start: false,
-        ..OutstationConfig::default()
-    };
+    let cfg = OutstationConfig::default().with_need_time_at_start(false);
     let mut o = Outstation::new(cfg, demo_database());
     exchange(&mut o, &bytes("C0 14 3C 02 06"));
     let mut requests: Vec<Vec<u8>> = SEEDS.iter().map(|s| bytes(s)).collect();

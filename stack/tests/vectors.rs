@@ -1,4 +1,4 @@
-//! Known-answer vectors of PROTOCOL.md §7 and §8: every complete frame parses to the stated
+//! Known-answer vectors (worked examples and frames from public DNP3 references): every complete frame parses to the stated
 //! content and formats back byte-identical; every complete application fragment parses to its
 //! stated objects and, where this stack writes that fragment, is written byte-identical.
 

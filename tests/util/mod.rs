@@ -18,13 +18,12 @@ pub use recorder::*;
 pub use wire::*;
 
 use rdnp3::reactor::Backend;
-use rdnp3::stack::channel::{Channel, ChannelConfig, Manager, Master, Outstation};
 use rdnp3::stack::master::{MasterConfig, MasterStats, ReadRequest};
 use rdnp3::stack::outstation::{
     ControlHandler, Database, EventBufferConfig, OutstationApplication, OutstationConfig,
     OutstationStats, Update,
 };
-use rdnp3::stack::session::Now;
+use rdnp3::{Channel, ChannelConfig, Manager, Master, Outstation};
 use std::fmt::Debug;
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4, TcpListener};
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -128,13 +127,11 @@ pub fn free_address() -> SocketAddr {
 
 /// Channel settings for tests: quick reconnects, no keep-alive.
 pub fn channel_config(name: &str) -> ChannelConfig {
-    ChannelConfig {
-        min_retry: Duration::from_millis(20),
-        max_retry: Duration::from_millis(200),
-        keep_alive: None,
-        connect_timeout: Duration::from_secs(2),
-        ..ChannelConfig::named(name)
-    }
+    ChannelConfig::named(name)
+        .with_min_retry(Duration::from_millis(20))
+        .with_max_retry(Duration::from_millis(200))
+        .with_keep_alive(None)
+        .with_connect_timeout(Duration::from_secs(2))
 }
 
 /// A master's counters.
@@ -184,13 +181,11 @@ pub fn wait_startup(master: &Master) -> MasterStats {
 /// Outstation settings for tests: large event buffers so that no test loses events by
 /// overflow, short confirm timeouts.
 pub fn outstation_config(local_address: u16) -> OutstationConfig {
-    OutstationConfig {
-        local_address,
-        event_buffer: EventBufferConfig::all(1000),
-        solicited_confirm_timeout: Duration::from_secs(2),
-        unsolicited_confirm_timeout: Duration::from_secs(2),
-        ..OutstationConfig::default()
-    }
+    OutstationConfig::default()
+        .with_local_address(local_address)
+        .with_event_buffer(EventBufferConfig::all(1000))
+        .with_solicited_confirm_timeout(Duration::from_secs(2))
+        .with_unsolicited_confirm_timeout(Duration::from_secs(2))
 }
 
 /// A server channel with one outstation.
@@ -281,5 +276,5 @@ pub fn start_master_direct(manager: &Manager, address: SocketAddr, config: Maste
 
 /// Milliseconds since 1970 on the test's clock.
 pub fn wall_clock() -> u64 {
-    Now::read().wall.0
+    rdnp3_testkit::now().wall.0
 }

@@ -9,7 +9,6 @@ use rdnp3::stack::objects::{flags, DoubleBit, Timestamp, Variation};
 use rdnp3::stack::outstation::{
     Database, DatabaseBuilder, EventClass, PointConfig, PointType, PointValue, Update,
 };
-use rdnp3::stack::session::Now;
 use std::time::Instant;
 
 /// The measurement kind of a point type.
@@ -80,7 +79,7 @@ pub fn demo_database(offset: u32) -> Database {
     for i in 0..3u16 {
         initial.push(Update::octet_string(i, format!("os-{i}").as_bytes()));
     }
-    let report = db.load(&Now::read(), &initial);
+    let report = db.load(&rdnp3_testkit::now(), &initial);
     assert_eq!(report.rejected, 0, "the demo values fit the demo points");
     db
 }

@@ -2,11 +2,11 @@
 //! measurement with the header of its response, and a channel listener that records states.
 
 use super::lock;
-use rdnp3::stack::channel::{ChannelListener, ChannelState};
 use rdnp3::stack::master::{
     Measurement, MeasurementKind, MeasurementValue, ReadHandler, ResponseInfo,
 };
 use rdnp3::stack::objects::{DoubleBit, Timestamp};
+use rdnp3::{ChannelListener, ChannelState};
 use std::sync::{Arc, Mutex};
 
 /// Records a channel's state changes.

@@ -35,7 +35,7 @@ pub(crate) struct DriverConfig {
     pub(crate) recv_buffer: usize,
 }
 
-/// Something happened on a source; the executor routes it to the owning channel.
+/// Something happened on a source; the executor routes it to the owning actor.
 #[derive(Debug)]
 pub(crate) enum IoEvent {
     /// Bytes, end of stream, an error or a connection may be waiting: pull with
@@ -176,7 +176,7 @@ impl Driver {
         dispatch!(self, d => d.send_room(key))
     }
 
-    /// Stops receiving on a stream source until resumed (backpressure from the channel).
+    /// Stops receiving on a stream source until resumed (backpressure from the actor).
     pub(crate) fn set_reading(&mut self, key: SourceKey, reading: bool) {
         dispatch!(self, d => d.set_reading(key, reading))
     }

@@ -1,4 +1,4 @@
-//! The bounded per-source send queue: bytes a channel sent that the kernel has not taken yet.
+//! The bounded per-source send queue: bytes an actor sent that the kernel has not taken yet.
 //!
 //! Two buffers: `front` is what the kernel is writing (io_uring may hold a pointer into it, so it
 //! is never touched while a write is in flight) and `back` collects new bytes. When `front` is
@@ -6,7 +6,7 @@
 
 use crate::error::SendError;
 
-/// A bounded byte queue with a "room returned" signal for the channel.
+/// A bounded byte queue with a "room returned" signal for the actor.
 pub(crate) struct SendQueue {
     front: Vec<u8>,
     front_pos: usize,
@@ -75,7 +75,7 @@ impl SendQueue {
         self.front_pos = (self.front_pos + n).min(self.front.len());
     }
 
-    /// Whether the channel was refused and the queue has drained to half: tell it once.
+    /// Whether the actor was refused and the queue has drained to half: tell it once.
     pub(crate) fn take_room_signal(&mut self) -> bool {
         if self.wants_room && self.len() <= self.capacity / 2 {
             self.wants_room = false;

@@ -3,7 +3,7 @@
 
 use std::io;
 use std::net::{SocketAddr, TcpStream};
-use std::os::fd::{AsFd, AsRawFd, FromRawFd, IntoRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd, RawFd};
 
 use nix::errno::Errno;
 use nix::fcntl::{fcntl, FcntlArg, OFlag};
@@ -89,8 +89,9 @@ pub(crate) fn owned_from_raw(raw: RawFd) -> OwnedFd {
 }
 
 /// Takes ownership of the descriptor behind a configured serial port.
+#[cfg(feature = "serial")]
 pub(crate) fn owned_from_serial(port: serialport::TTYPort) -> OwnedFd {
-    let raw = port.into_raw_fd();
+    let raw = std::os::fd::IntoRawFd::into_raw_fd(port);
     // SAFETY: `into_raw_fd` consumes the port and transfers its open descriptor to us; the
     // port no longer closes it, so the new `OwnedFd` is its only owner.
     unsafe { OwnedFd::from_raw_fd(raw) }

@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use rdnp3_reactor::{
-    completion, Backend, Channel, CloseReason, Context, Pool, Promise, SendError, SourceId,
+    completion, Actor, Backend, CloseReason, Context, Pool, Promise, SendError, SourceId,
 };
 
 use crate::util::{self, EchoServer, Rng};
@@ -79,7 +79,7 @@ impl EchoClient {
     }
 }
 
-impl Channel for EchoClient {
+impl Actor for EchoClient {
     type Message = ();
 
     fn on_start(&mut self, cx: &mut Context<'_, ()>) {

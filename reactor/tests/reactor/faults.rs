@@ -11,7 +11,7 @@ use nix::sys::socket::{
     SockaddrIn,
 };
 use rdnp3_reactor::{
-    completion, Backend, Channel, CloseReason, Context, Promise, SendError, SourceId,
+    completion, Actor, Backend, CloseReason, Context, Promise, SendError, SourceId,
 };
 
 use crate::util::{self, EchoServer};
@@ -23,7 +23,7 @@ struct Connector {
     done: Option<Promise<std::io::Result<()>>>,
 }
 
-impl Channel for Connector {
+impl Actor for Connector {
     type Message = ();
 
     fn on_start(&mut self, cx: &mut Context<'_, ()>) {
@@ -101,9 +101,7 @@ pub fn a_connect_the_peer_never_answers_reports_a_timeout(backend: Backend) {
     assert_eq!(result.map_err(|e| e.kind()), Err(ErrorKind::TimedOut));
     // The timed-out connect was closed: the executor drives nothing any more.
     util::wait_until("the connector is gone", || {
-        pool.stats()
-            .iter()
-            .all(|s| s.channels == 0 && s.sources == 0)
+        pool.stats().iter().all(|s| s.actors == 0 && s.sources == 0)
     });
     pool.shutdown();
 }
@@ -141,7 +139,7 @@ impl Flooder {
     }
 }
 
-impl Channel for Flooder {
+impl Actor for Flooder {
     type Message = ();
 
     fn on_start(&mut self, cx: &mut Context<'_, ()>) {
@@ -189,7 +187,7 @@ struct Bystander {
     ready: Option<Promise<()>>,
 }
 
-impl Channel for Bystander {
+impl Actor for Bystander {
     type Message = Promise<Result<(), String>>;
 
     fn on_start(&mut self, cx: &mut Context<'_, Self::Message>) {
@@ -281,7 +279,7 @@ pub fn a_peer_reset_mid_send_closes_only_that_channel_with_an_error(backend: Bac
     assert_eq!(result, Ok(()));
     let (ping, pong) = completion();
     bystander.post(ping).expect("post");
-    assert_eq!(util::wait(pong), Ok(()), "the other channel did not notice");
+    assert_eq!(util::wait(pong), Ok(()), "the other actor did not notice");
     pool.shutdown();
 }
 
@@ -366,7 +364,7 @@ impl Writer {
     }
 }
 
-impl Channel for Writer {
+impl Actor for Writer {
     type Message = ();
 
     fn on_start(&mut self, cx: &mut Context<'_, ()>) {

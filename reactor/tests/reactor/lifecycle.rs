@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use rdnp3_reactor::{
-    completion, Backend, Channel, Context, Pool, PoolError, Promise, SourceId, TimerId,
+    completion, Actor, Backend, Context, Pool, PoolError, Promise, SourceId, TimerId,
 };
 
 use crate::util::{self, EchoServer};
@@ -16,7 +16,7 @@ struct Parked {
     connected: Option<Promise<()>>,
 }
 
-impl Channel for Parked {
+impl Actor for Parked {
     type Message = ();
 
     fn on_start(&mut self, cx: &mut Context<'_, ()>) {
@@ -92,7 +92,7 @@ struct Alarm {
     fired: Option<Promise<()>>,
 }
 
-impl Channel for Alarm {
+impl Actor for Alarm {
     type Message = ();
 
     fn on_start(&mut self, cx: &mut Context<'_, ()>) {
@@ -125,14 +125,14 @@ pub fn an_idle_executor_with_open_connections_wakes_only_for_due_timers(backend:
     pool.shutdown();
 }
 
-/// Connections the idle test holds open: each has both ends in this process, a client channel
-/// on one and a server channel on the other, so 10 000 channels and 10 000 descriptors.
+/// Connections the idle test holds open: each has both ends in this process, a client actor
+/// on one and a server actor on the other, so 10 000 actors and 10 000 descriptors.
 const IDLE_CONNECTIONS: usize = 5_000;
 
 /// The pool is meant to sit on ~10 000 open connections without using the CPU. Both ends of
 /// every connection live in this process, so 10 000 connections would take 20 000 descriptors,
 /// more than a usual hard limit leaves room for; this case holds 5 000 connections, that is
-/// 10 000 open channels each driving one connection end (10 000 descriptors), over two
+/// 10 000 open actors each driving one connection end (10 000 descriptors), over two
 /// executors. "No CPU" is measured by the executors' own counters while the pool waits for
 /// one 500 ms timer: each executor may wake for the spawn and for the timer wheel moving
 /// towards the deadline, and nothing else; an executor that polled its connections would show
@@ -146,7 +146,7 @@ pub fn an_idle_pool_holding_ten_thousand_connection_ends_wakes_only_for_due_time
         limit >= needed as u64,
         "this case needs {needed} descriptors; the hard limit is {limit} (raise `ulimit -Hn`)"
     );
-    // Nothing is posted to these channels; small mailboxes keep 10 000 of them cheap.
+    // Nothing is posted to these actors; small mailboxes keep 10 000 of them cheap.
     let pool = Pool::builder()
         .backend(backend)
         .threads(2)
@@ -155,12 +155,12 @@ pub fn an_idle_pool_holding_ten_thousand_connection_ends_wakes_only_for_due_time
         .expect("pool starts");
     let addr = EchoServer::start(&pool);
     park_connections(&pool, addr, IDLE_CONNECTIONS);
-    // The server ends start as channels of their own once accepted; wait until all run.
-    let channels = 2 * IDLE_CONNECTIONS + 1;
-    util::wait_until("every server end runs as a channel", || {
+    // The server ends start as actors of their own once accepted; wait until all run.
+    let actors = 2 * IDLE_CONNECTIONS + 1;
+    util::wait_until("every server end runs as an actor", || {
         let stats = pool.stats();
-        stats.iter().map(|s| s.channels).sum::<usize>() == channels
-            && stats.iter().map(|s| s.sources).sum::<usize>() == channels
+        stats.iter().map(|s| s.actors).sum::<usize>() == actors
+            && stats.iter().map(|s| s.sources).sum::<usize>() == actors
     });
     let before = pool.stats();
     let (fired, done) = completion();
@@ -181,6 +181,6 @@ pub fn an_idle_pool_holding_ten_thousand_connection_ends_wakes_only_for_due_time
             a.sources
         );
     }
-    assert_eq!(after.iter().map(|s| s.sources).sum::<usize>(), channels);
+    assert_eq!(after.iter().map(|s| s.sources).sum::<usize>(), actors);
     pool.shutdown();
 }

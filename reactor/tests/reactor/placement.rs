@@ -1,10 +1,10 @@
-//! Placement: new channels spread evenly over the executors and never move once started.
+//! Placement: new actors spread evenly over the executors and never move once started.
 
 use std::net::SocketAddr;
 use std::thread::ThreadId;
 use std::time::Duration;
 
-use rdnp3_reactor::{completion, Backend, Channel, Context, Promise, SourceId, TimerId};
+use rdnp3_reactor::{completion, Actor, Backend, Context, Promise, SourceId, TimerId};
 
 use crate::util::{self, EchoServer};
 
@@ -13,7 +13,7 @@ struct Idle {
     started: Option<Promise<usize>>,
 }
 
-impl Channel for Idle {
+impl Actor for Idle {
     type Message = ();
 
     fn on_start(&mut self, cx: &mut Context<'_, ()>) {
@@ -39,8 +39,8 @@ pub fn a_thousand_channels_spread_evenly_over_the_executors(backend: Backend) {
         for done in started {
             counts[util::wait(done)] += 1;
         }
-        let pinned: Vec<usize> = pool.stats().iter().map(|s| s.channels).collect();
-        assert_eq!(pinned, counts, "stats agree with where channels started");
+        let pinned: Vec<usize> = pool.stats().iter().map(|s| s.actors).collect();
+        assert_eq!(pinned, counts, "stats agree with where actors started");
         let mean = 1000 / threads;
         for &count in &counts {
             assert!(
@@ -87,7 +87,7 @@ impl Recorder {
     }
 }
 
-impl Channel for Recorder {
+impl Actor for Recorder {
     type Message = Poke;
 
     fn on_start(&mut self, cx: &mut Context<'_, Poke>) {
@@ -176,10 +176,10 @@ pub fn every_callback_of_a_channel_runs_on_the_same_thread(backend: Backend) {
         );
         assert!(
             threads.iter().all(|t| *t == threads[0]),
-            "a channel ran on two threads"
+            "an actor ran on two threads"
         );
         executors.insert(threads[0]);
     }
-    assert_eq!(executors.len(), 2, "both executors ran channels");
+    assert_eq!(executors.len(), 2, "both executors ran actors");
     pool.shutdown();
 }

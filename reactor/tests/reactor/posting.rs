@@ -1,10 +1,10 @@
-//! Posting and completions: order per sender, bounded mailboxes, closed channels, and
+//! Posting and completions: order per sender, bounded mailboxes, closed actors, and
 //! replies waited on from a plain thread or awaited as a future.
 
 use std::sync::mpsc;
 use std::thread;
 
-use rdnp3_reactor::{completion, Backend, Canceled, Channel, Context, Pool, PostError, Promise};
+use rdnp3_reactor::{completion, Actor, Backend, Canceled, Context, Pool, PostError, Promise};
 
 use crate::util::{self, block_on};
 
@@ -42,7 +42,7 @@ impl Sink {
     }
 }
 
-impl Channel for Sink {
+impl Actor for Sink {
     type Message = Msg;
 
     fn on_message(&mut self, cx: &mut Context<'_, Msg>, msg: Msg) {
@@ -132,7 +132,7 @@ pub fn a_full_mailbox_refuses_posts_with_full(backend: Backend) {
     .expect("post");
     entered_rx
         .recv()
-        .expect("the channel is blocked in a callback");
+        .expect("the actor is blocked in a callback");
     for seq in 1..=8 {
         sink.post(Msg::Seq { sender: 0, seq }).expect("fits");
     }
@@ -162,7 +162,7 @@ pub fn a_stopped_channel_refuses_posts_and_cancels_pending_replies(backend: Back
     assert_eq!(
         held_done.wait(),
         Err(Canceled),
-        "a reply the channel held is cancelled"
+        "a reply the actor held is cancelled"
     );
     pool.shutdown();
 }

@@ -4,7 +4,7 @@
 use std::os::fd::OwnedFd;
 
 use nix::pty::openpty;
-use rdnp3_reactor::{completion, Backend, Channel, Context, Promise, SourceId};
+use rdnp3_reactor::{completion, Actor, Backend, Context, Promise, SourceId};
 
 use crate::util::{self, Rng};
 
@@ -56,7 +56,7 @@ impl PtyLoop {
     }
 }
 
-impl Channel for PtyLoop {
+impl Actor for PtyLoop {
     type Message = ();
 
     fn on_start(&mut self, cx: &mut Context<'_, ()>) {

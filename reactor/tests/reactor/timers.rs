@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use rdnp3_reactor::{completion, Backend, Channel, Context, Promise, TimerId};
+use rdnp3_reactor::{completion, Actor, Backend, Context, Promise, TimerId};
 
 use crate::util::{self, Rng};
 
@@ -46,7 +46,7 @@ impl TimerProbe {
     }
 }
 
-impl Channel for TimerProbe {
+impl Actor for TimerProbe {
     type Message = ();
 
     fn on_start(&mut self, cx: &mut Context<'_, ()>) {

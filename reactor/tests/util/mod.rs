@@ -1,6 +1,6 @@
 //! Shared helpers of the reactor's integration tests: a runner that executes every case once
 //! per backend and reports a backend the kernel refuses as ignored (with the reason), a small
-//! deterministic random generator, an echo server channel, and process-level probes.
+//! deterministic random generator, an echo server actor, and process-level probes.
 #![allow(dead_code)]
 
 use std::future::Future;
@@ -13,7 +13,7 @@ use std::thread::Thread;
 use std::time::{Duration, Instant};
 
 use rdnp3_reactor::{
-    completion, Backend, Channel, CloseReason, Completion, Context, Pool, Promise, SendError,
+    completion, Actor, Backend, CloseReason, Completion, Context, Pool, Promise, SendError,
     SourceId,
 };
 
@@ -192,7 +192,7 @@ pub fn block_on<F: Future>(future: F) -> F::Output {
     }
 }
 
-/// Listens on 127.0.0.1:0 and starts an [`EchoConn`] channel per accepted connection
+/// Listens on 127.0.0.1:0 and starts an [`EchoConn`] actor per accepted connection
 /// (spawned from the callback, so any executor may take it).
 pub struct EchoServer {
     pub ready: Option<Promise<SocketAddr>>,
@@ -210,7 +210,7 @@ impl EchoServer {
     }
 }
 
-impl Channel for EchoServer {
+impl Actor for EchoServer {
     type Message = ();
 
     fn on_start(&mut self, cx: &mut Context<'_, ()>) {
@@ -244,7 +244,7 @@ pub struct EchoConn {
     pub backlog: Vec<u8>,
 }
 
-impl Channel for EchoConn {
+impl Actor for EchoConn {
     type Message = ();
 
     fn on_start(&mut self, cx: &mut Context<'_, ()>) {

@@ -1,4 +1,4 @@
-//! The application control byte (PROTOCOL.md §4.1).
+//! The application control byte (IEEE 1815-2012, clause 4).
 
 /// FIR, FIN, CON, UNS and the 4-bit SEQ of an application fragment.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Default)]

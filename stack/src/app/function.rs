@@ -1,4 +1,4 @@
-//! Application function codes (PROTOCOL.md §4.2).
+//! Application function codes (IEEE 1815-2012, clause 4).
 
 use std::fmt;
 
@@ -30,7 +30,7 @@ macro_rules! function_codes {
                 }
             }
 
-            /// The upper-case name of PROTOCOL.md §4.2.
+            /// The upper-case name used in IEEE 1815-2012, clause 4.
             pub fn name(self) -> &'static str {
                 match self {
                     $( FunctionCode::$variant => $name, )*

@@ -1,4 +1,4 @@
-//! Internal indications, the two IIN bytes of every response (PROTOCOL.md §4.3).
+//! Internal indications, the two IIN bytes of every response (IEEE 1815-2012, clause 4).
 
 use std::fmt;
 

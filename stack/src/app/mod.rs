@@ -1,4 +1,4 @@
-//! Application layer (PROTOCOL.md §4): fragment headers, function codes, IIN, object headers
+//! Application layer (IEEE 1815-2012, clause 4): fragment headers, function codes, IIN, object headers
 //! and qualifiers; zero-copy parsing and formatting into caller buffers.
 
 mod control;

@@ -1,5 +1,5 @@
 //! Zero-copy parsing of application fragments: the fragment header, then object headers and
-//! their points iterated straight out of the fragment's bytes (PROTOCOL.md §4.1, §4.4).
+//! their points iterated straight out of the fragment's bytes (IEEE 1815-2012, clause 4).
 
 use super::qualifier::{read_uint, split, Prefix, Range, RangeCode};
 use super::{AppControl, FunctionCode, Iin};
@@ -51,7 +51,7 @@ impl AppErrorKind {
         }
     }
 
-    /// The IIN bits an outstation answers this error with (PROTOCOL.md §6.10).
+    /// The IIN bits an outstation answers this error with (IEEE 1815-2012, clause 4).
     pub fn iin(self) -> Iin {
         match self {
             AppErrorKind::UnknownObject => Iin::OBJECT_UNKNOWN,

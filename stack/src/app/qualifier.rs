@@ -1,4 +1,4 @@
-//! Object header qualifiers: prefix and range codes (PROTOCOL.md §4.4).
+//! Object header qualifiers: prefix and range codes (IEEE 1815-2012, clause 4).
 
 /// What precedes each object (qualifier bits 6..4).
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
@@ -74,7 +74,7 @@ impl Range {
 }
 
 /// A qualifier byte split into its codes; `None` for reserved or unsupported combinations
-/// (range codes 3..5 are refused, PROTOCOL.md §9).
+/// (range codes 3..5 are refused: implementations disagree on their meaning).
 pub fn split(qualifier: u8) -> Option<(Prefix, RangeCode)> {
     if qualifier & 0x80 != 0 {
         return None;

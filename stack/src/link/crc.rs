@@ -1,4 +1,4 @@
-//! CRC-16/DNP (PROTOCOL.md §2.5): reflected polynomial 0xA6BC, initial 0, final complement,
+//! CRC-16/DNP (IEEE 1815-2012, clause 9): reflected polynomial 0xA6BC, initial 0, final complement,
 //! transmitted low byte first.
 
 /// Byte-wise lookup table for the reflected polynomial 0xA6BC, built at compile time.

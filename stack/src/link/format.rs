@@ -1,4 +1,5 @@
-//! Link frame formatting: header, header CRC and user data in CRC'd blocks (PROTOCOL.md §2.2).
+//! Link frame formatting: header, header CRC and user data in CRC'd blocks (IEEE 1815-2012,
+//! clause 9).
 
 use super::crc::crc;
 use super::header::LinkHeader;

@@ -1,8 +1,8 @@
-//! The link header: CONTROL byte, function codes and addresses (PROTOCOL.md §2.1–§2.4).
+//! The link header: CONTROL byte, function codes and addresses (IEEE 1815-2012, clause 9).
 
 use std::fmt;
 
-/// A link-layer function code, primary (PRM=1) or secondary (PRM=0), PROTOCOL.md §2.3.
+/// A link-layer function code, primary (PRM=1) or secondary (PRM=0) (IEEE 1815-2012, clause 9).
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum LinkFunction {
@@ -80,7 +80,7 @@ impl LinkFunction {
         )
     }
 
-    /// The FCV value a primary frame of this function must carry (PROTOCOL.md §2.3).
+    /// The FCV value a primary frame of this function must carry (IEEE 1815-2012, clause 9).
     pub fn requires_fcv(self) -> bool {
         matches!(
             self,
@@ -129,7 +129,7 @@ impl fmt::Display for LinkFunction {
     }
 }
 
-/// The CONTROL byte of a link header (PROTOCOL.md §2.3).
+/// The CONTROL byte of a link header (IEEE 1815-2012, clause 9).
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Control {
     /// DIR: true when sent by a master.
@@ -197,12 +197,12 @@ impl Control {
     }
 }
 
-/// The lowest reserved link address; 0xFFF0..=0xFFFB are never valid (PROTOCOL.md §2.4).
+/// The lowest reserved link address; 0xFFF0..=0xFFFB are never valid (IEEE 1815-2012, clause 9).
 pub const RESERVED_ADDRESS_START: u16 = 0xFFF0;
 /// The optional "self" address, answered as one's own address where enabled.
 pub const SELF_ADDRESS: u16 = 0xFFFC;
 
-/// Classification of a destination address (PROTOCOL.md §2.4).
+/// Classification of a destination address (IEEE 1815-2012, clause 9).
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
 pub enum AddressKind {
     /// An ordinary station address, 0..=0xFFEF.
@@ -271,7 +271,7 @@ mod tests {
 
     #[test]
     fn ready_made_control_values_round_trip() {
-        // PROTOCOL.md §2.3 table of ready-made CONTROL values.
+        // The ready-made CONTROL values of IEEE 1815-2012, clause 9.
         let cases: &[(u8, bool, LinkFunction, bool, bool)] = &[
             (0xC0, true, LinkFunction::ResetLinkStates, false, false),
             (0x40, false, LinkFunction::ResetLinkStates, false, false),

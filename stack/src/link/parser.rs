@@ -1,5 +1,5 @@
 //! Incremental link frame parser: takes bytes in any chunking, validates every CRC and rule of
-//! PROTOCOL.md §2, and re-synchronises on `05 64` after any error.
+//! IEEE 1815-2012, clause 9, and re-synchronises on `05 64` after any error.
 
 use super::crc;
 use super::format::{HEADER_SIZE, MAX_FRAME_SIZE, MAX_USER_DATA};

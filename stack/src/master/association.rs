@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 
 /// Counters of one association.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct MasterStats {
     /// Requests sent (confirms excluded).
     pub requests: u64,

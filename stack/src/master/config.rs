@@ -5,6 +5,7 @@ use std::time::Duration;
 
 /// How a master association behaves; `Default` gives the usual DNP3 defaults.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct MasterConfig {
     /// The master's own link address.
     pub local_address: u16,
@@ -33,6 +34,22 @@ pub struct MasterConfig {
     /// Most user requests queued at once; more are refused with `QueueFull`.
     pub max_queued_requests: usize,
 }
+
+crate::setters!(MasterConfig {
+    local_address: u16 => with_local_address,
+    outstation_address: u16 => with_outstation_address,
+    response_timeout: Duration => with_response_timeout,
+    max_tx_fragment: usize => with_max_tx_fragment,
+    max_rx_fragment: usize => with_max_rx_fragment,
+    disable_unsolicited_at_startup: bool => with_disable_unsolicited_at_startup,
+    startup_integrity: bool => with_startup_integrity,
+    unsolicited_classes: Classes => with_unsolicited_classes,
+    time_sync: Option<TimeSyncMode> => with_time_sync,
+    integrity_on_overflow: bool => with_integrity_on_overflow,
+    task_retry_min: Duration => with_task_retry_min,
+    task_retry_max: Duration => with_task_retry_max,
+    max_queued_requests: usize => with_max_queued_requests,
+});
 
 impl Default for MasterConfig {
     fn default() -> Self {

@@ -1,4 +1,4 @@
-//! The object library (PROTOCOL.md §5): the group/variation table, value types and the field
+//! The object library (IEEE 1815-2012, Annex A): the group/variation table, value types and the field
 //! codec that both the parser and the writer use, so no object is described twice.
 
 mod point;

@@ -60,7 +60,7 @@ impl Field {
     }
 }
 
-/// A device attribute value (g0): its type code and raw bytes (PROTOCOL.md §5.6).
+/// A device attribute value (g0): its type code and raw bytes (IEEE 1815-2012, Annex A).
 #[derive(Copy, Clone, Debug, PartialEq)]
 pub struct Attribute<'a> {
     /// Data type: 1 VSTR, 2 UINT, 3 INT, 4 FLT, 5 OSTR, 6 BSTR, 7 time, 254/255 lists.
@@ -135,7 +135,7 @@ pub enum Value<'a> {
     Interval {
         /// Interval count.
         interval: u32,
-        /// Units code (PROTOCOL.md §5.7).
+        /// Units code (IEEE 1815-2012, Annex A).
         units: u8,
     },
     /// Raw bytes: octet strings and free-format objects.

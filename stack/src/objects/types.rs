@@ -1,5 +1,5 @@
 //! Value types of the object library: DNP3 time, flags, double-bit states, CROB fields and
-//! command status codes (PROTOCOL.md §5.1, §5.3–§5.5).
+//! command status codes (IEEE 1815-2012, Annex A).
 
 use std::fmt;
 
@@ -25,7 +25,7 @@ impl Timestamp {
     }
 }
 
-/// Flag bits shared by the point types (PROTOCOL.md §5.3).
+/// Flag bits shared by the point types (IEEE 1815-2012, Annex A).
 pub mod flags {
     /// The value is good and can be trusted.
     pub const ONLINE: u8 = 0x01;
@@ -51,7 +51,7 @@ pub mod flags {
     pub const STATE: u8 = 0x80;
 }
 
-/// The state of a double-bit input (PROTOCOL.md §5.3).
+/// The state of a double-bit input (IEEE 1815-2012, Annex A).
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
 pub enum DoubleBit {
     /// 0: in transit.
@@ -172,7 +172,7 @@ impl TripClose {
     }
 }
 
-/// The CROB control code byte (PROTOCOL.md §5.4), kept whole so it echoes unchanged.
+/// The CROB control code byte (IEEE 1815-2012, Annex A), kept whole so it echoes unchanged.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
 pub struct ControlCode(pub u8);
 
@@ -235,12 +235,12 @@ impl Crob {
 
 macro_rules! command_status {
     ($( $code:literal => $variant:ident, $name:literal, $doc:literal; )*) => {
-        /// Command status of CROB / analog output echoes and command events (PROTOCOL.md §5.5).
+        /// Command status of CROB / analog output echoes and command events (IEEE 1815-2012, Annex A).
         #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
         #[non_exhaustive]
         pub enum CommandStatus {
             $( #[doc = $doc] $variant, )*
-            /// A code not defined by PROTOCOL.md.
+            /// A code IEEE 1815-2012 does not define.
             Other(u8),
         }
 

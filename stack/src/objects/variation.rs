@@ -1,4 +1,4 @@
-//! The group/variation table (PROTOCOL.md §5.2): every object described once, with the layout
+//! The group/variation table (IEEE 1815-2012, Annex A): every object described once, with the layout
 //! from which both the parser and the writer work.
 
 use super::Field::{self, *};
@@ -267,7 +267,7 @@ mod tests {
 
     #[test]
     fn object_sizes_match_the_reference_table() {
-        // PROTOCOL.md §5.2 sizes.
+        // IEEE 1815-2012, Annex A sizes.
         let cases: &[((u8, u8), usize)] = &[
             ((1, 2), 1),
             ((2, 2), 7),

@@ -1,5 +1,5 @@
 //! Outstation configuration: addresses, fragment sizes, timers, unsolicited reporting and
-//! event buffer capacities (defaults follow opendnp3, PROTOCOL.md §4.6, except where noted).
+//! event buffer capacities (defaults follow common practice for DNP3 outstations, except where noted).
 
 use super::point::{PointType, TYPE_COUNT};
 use std::time::Duration;
@@ -7,6 +7,7 @@ use std::time::Duration;
 /// How many events of each type the outstation buffers. Each buffer is allocated once when
 /// the session is created; a type whose points have no event class gets no buffer at all.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct EventBufferConfig {
     /// Binary input events (g2).
     pub binary: u16,
@@ -60,6 +61,32 @@ impl EventBufferConfig {
     }
 }
 
+crate::setters!(EventBufferConfig {
+    binary: u16 => with_binary,
+    double_bit: u16 => with_double_bit,
+    binary_output_status: u16 => with_binary_output_status,
+    counter: u16 => with_counter,
+    frozen_counter: u16 => with_frozen_counter,
+    analog: u16 => with_analog,
+    analog_output_status: u16 => with_analog_output_status,
+    octet_string: u16 => with_octet_string,
+});
+
+crate::setters!(OutstationConfig {
+    local_address: u16 => with_local_address,
+    master_address: u16 => with_master_address,
+    max_tx_fragment: usize => with_max_tx_fragment,
+    max_rx_fragment: usize => with_max_rx_fragment,
+    select_timeout: Duration => with_select_timeout,
+    solicited_confirm_timeout: Duration => with_solicited_confirm_timeout,
+    unsolicited_confirm_timeout: Duration => with_unsolicited_confirm_timeout,
+    unsolicited_retries: Option<u32> => with_unsolicited_retries,
+    allow_unsolicited: bool => with_allow_unsolicited,
+    max_controls_per_request: Option<usize> => with_max_controls_per_request,
+    need_time_at_start: bool => with_need_time_at_start,
+    event_buffer: EventBufferConfig => with_event_buffer,
+});
+
 impl Default for EventBufferConfig {
     /// 100 events per type, 10 octet string events.
     fn default() -> Self {
@@ -72,6 +99,7 @@ impl Default for EventBufferConfig {
 
 /// Everything an outstation session needs besides its database and handlers.
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub struct OutstationConfig {
     /// Our link address (default 1024).
     pub local_address: u16,

@@ -1,4 +1,4 @@
-//! Controls (PROTOCOL.md §6.4): the [`ControlHandler`] the application implements, the
+//! Controls (IEEE 1815-2012, clause 4): the [`ControlHandler`] the application implements, the
 //! select-before-operate bookkeeping, and the execution of a control request whose echo is
 //! the request's own bytes with the status bytes filled in.
 
@@ -150,7 +150,7 @@ enum Selection {
     Selected { seq: u8, at: Instant },
 }
 
-/// Select-before-operate state (PROTOCOL.md §6.4).
+/// Select-before-operate state (IEEE 1815-2012, clause 4).
 #[derive(Debug)]
 pub(crate) struct SelectState {
     selection: Selection,
@@ -177,7 +177,7 @@ impl SelectState {
         self.objects.extend_from_slice(objects);
     }
 
-    /// Checks an OPERATE against the selection, in the order of PROTOCOL.md §6.4: `None`
+    /// Checks an OPERATE against the selection, in the order of IEEE 1815-2012, clause 4: `None`
     /// when it may execute, else the status for every object. The selection is consumed.
     pub fn check_operate(
         &mut self,
@@ -308,7 +308,7 @@ fn one(
     match value {
         Value::Crob(crob) => {
             // The obsolete queue bit and undefined operation types are not supported; the
-            // code is echoed unchanged (opendnp3, PROTOCOL.md §5.4).
+            // code is echoed unchanged (as opendnp3 does).
             if crob.code.queue() || matches!(crob.code.op_type(), OpType::Other(_)) {
                 return CommandStatus::NotSupported;
             }

@@ -2,7 +2,7 @@
 //! keeps its memory, so an idle outstation costs little and a busy one stops allocating once
 //! its rings have grown. An event moves
 //! Unreported → Selected (chosen for a response) → Written (in a sent fragment) and leaves the
-//! buffer only when that fragment is confirmed (PROTOCOL.md §4.5); an unconfirmed exchange
+//! buffer only when that fragment is confirmed (IEEE 1815-2012, clause 4); an unconfirmed exchange
 //! puts its events back to Unreported so the next poll sends them again.
 //!
 //! When a ring is full the **oldest** event is dropped and IIN2.3 EVENT_BUFFER_OVERFLOW is

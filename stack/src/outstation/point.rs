@@ -1,5 +1,5 @@
 //! Point types, event classes and per-point configuration, plus the conversion of a stored
-//! value into the codec's [`Point`] for a given variation (PROTOCOL.md §5.2, §5.3).
+//! value into the codec's [`Point`] for a given variation (IEEE 1815-2012, Annex A).
 
 use crate::objects::{flags, DoubleBit, Field, Layout, Point, Timestamp, Value, Variation};
 use std::fmt;
@@ -273,6 +273,7 @@ impl ClassMask {
 /// How one point is reported: its event class, the variations used when the master asks for
 /// the default variation, the analog deadband and the flags it starts with.
 #[derive(Copy, Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub struct PointConfig {
     /// Event class (`None`: no events).
     pub class: EventClass,
@@ -306,6 +307,12 @@ impl PointConfig {
             class,
             ..PointConfig::default()
         }
+    }
+
+    /// Sets the event class.
+    pub fn with_class(mut self, class: EventClass) -> Self {
+        self.class = class;
+        self
     }
 
     /// Sets the static variation.
@@ -377,7 +384,7 @@ fn promoted(v: Variation) -> Option<Variation> {
 
 /// The variation a static point is written with: the requested one, or the configured one,
 /// promoted from a packed variation to the one with flags when the point is not just ONLINE
-/// (as opendnp3 does, PROTOCOL.md §8.4).
+/// (as opendnp3 does).
 pub(crate) fn static_variation(
     requested: Option<Variation>,
     configured: Variation,

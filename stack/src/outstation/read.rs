@@ -1,4 +1,4 @@
-//! READ requests (PROTOCOL.md §6.2): what each header asks for, the event selection made when
+//! READ requests (IEEE 1815-2012, clause 4): what each header asks for, the event selection made when
 //! the request arrives, and the writing of one response fragment after another. Selected
 //! events come first, then static data in request order; static values are read when each
 //! fragment is built. A cursor records where the previous fragment stopped, so the request

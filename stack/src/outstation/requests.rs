@@ -1,6 +1,6 @@
 //! Checks of the requests that only carry parameters — WRITE (IIN and time), freeze,
 //! enable/disable unsolicited — turned into plans the session carries out only when the
-//! whole request is valid (PROTOCOL.md §6.5–§6.7, §6.10).
+//! whole request is valid (IEEE 1815-2012, clause 4).
 
 use super::point::ClassMask;
 use crate::app::{Iin, ObjectHeader, ObjectParser, Range};

@@ -1,5 +1,5 @@
 //! [`OutstationSession`]: the outstation's request/response state machine behind the
-//! channel-facing [`Session`] trait. It checks each request's header (PROTOCOL.md §4.1),
+//! channel-facing [`Session`] trait. It checks each request's header (IEEE 1815-2012, clause 4),
 //! answers repeats from history (§4.5), serves the request, and tracks solicited confirms,
 //! unsolicited reporting and broadcasts. It never blocks, reads no clock and allocates only
 //! at construction (and once per buffer growth of the kept request).
@@ -22,7 +22,7 @@ use std::time::Instant;
 
 mod respond;
 
-/// IIN1.0 after a broadcast (PROTOCOL.md §6.9).
+/// IIN1.0 after a broadcast (IEEE 1815-2012, clause 4).
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 enum BroadcastState {
     /// Nothing to report.
@@ -58,7 +58,7 @@ enum SolicitedState {
     },
 }
 
-/// What the kept last request allows when the same bytes arrive again (PROTOCOL.md §4.5).
+/// What the kept last request allows when the same bytes arrive again (IEEE 1815-2012, clause 4).
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 enum History {
     /// Nothing kept (start, after a CONFIRM, after link down).
@@ -291,7 +291,7 @@ impl OutstationSession {
     }
 
     /// A request sent to a broadcast address: acted on when it needs no response, never
-    /// answered; IIN1.0 goes into the next response (PROTOCOL.md §6.9).
+    /// answered; IIN1.0 goes into the next response (IEEE 1815-2012, clause 4).
     fn on_broadcast(&mut self, now: &Now, kind: AddressKind, frag: &Fragment<'_>, raw: &[u8]) {
         self.stats.broadcasts += 1;
         self.broadcast = match (kind, self.broadcast) {

@@ -1,4 +1,4 @@
-//! The unsolicited reporting state machine (PROTOCOL.md §6.3). After a restart the outstation
+//! The unsolicited reporting state machine (IEEE 1815-2012, clause 4). After a restart the outstation
 //! sends a null unsolicited response and repeats it, each time with a new SEQ, until the
 //! master confirms it; only then may event data go unsolicited, for the classes the master
 //! enabled. An event response is repeated byte for byte on confirm timeout, up to the

@@ -1,4 +1,4 @@
-//! Transport function (PROTOCOL.md §3): one header byte (FIN, FIR, SEQ) per link frame; the
+//! Transport function (IEEE 1815-2012, clause 8): one header byte (FIN, FIR, SEQ) per link frame; the
 //! segmenter cuts fragments into ≤ 249-byte segments and the reassembler joins them again.
 
 mod reassembler;

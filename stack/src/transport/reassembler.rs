@@ -1,4 +1,4 @@
-//! Joins transport segments into application fragments (PROTOCOL.md §3 receive rules).
+//! Joins transport segments into application fragments (IEEE 1815-2012, clause 8 receive rules).
 
 use super::TransportHeader;
 use std::fmt;
@@ -76,7 +76,7 @@ impl Reassembler {
     }
 
     /// How many partial fragments were dropped because a new FIR segment began (a normal rule
-    /// of PROTOCOL.md §3, counted rather than reported as an error).
+    /// of IEEE 1815-2012, clause 8, counted rather than reported as an error).
     pub fn interrupted(&self) -> u64 {
         self.interrupted
     }

@@ -6,7 +6,7 @@ use crate::link::{format_frame, FormatError, LinkHeader, MAX_FRAME_SIZE, MAX_USE
 /// Application bytes per segment: a link frame carries 250 user octets, one is the header.
 pub const MAX_SEGMENT_PAYLOAD: usize = 249;
 
-/// Keeps the running transport SEQ (one counter across fragments, as PROTOCOL.md §3 allows).
+/// Keeps the running transport SEQ (one counter across fragments, as IEEE 1815-2012, clause 8 allows).
 #[derive(Clone, Debug, Default)]
 pub struct Segmenter {
     seq: u8,

@@ -16,7 +16,7 @@ use std::time::Duration;
 impl OutstationSession {
     /// Completes the solicited response of `len` bytes in `tx`: control bits, IIN, confirm
     /// state. CON when it carries events, is not the last fragment, or reports a broadcast
-    /// that needs a confirm (PROTOCOL.md §4.5).
+    /// that needs a confirm (IEEE 1815-2012, clause 4).
     pub(super) fn finish_response(
         &mut self,
         now: &Now,
@@ -156,7 +156,7 @@ impl OutstationSession {
         self.finish_response(now, len, control, p.error_iin, events, next);
     }
 
-    /// SELECT, OPERATE, DIRECT_OPERATE and DIRECT_OPERATE_NR (PROTOCOL.md §6.4).
+    /// SELECT, OPERATE, DIRECT_OPERATE and DIRECT_OPERATE_NR (IEEE 1815-2012, clause 4).
     pub(super) fn respond_controls(&mut self, now: &Now, raw: &[u8], respond: bool) {
         let Ok(frag) = Fragment::parse(raw) else {
             return;
@@ -207,7 +207,7 @@ impl OutstationSession {
         self.finish_response(now, len, AppControl::single(seq), outcome.iin, false, None);
     }
 
-    /// WRITE of IIN and time (PROTOCOL.md §6.5, §6.6).
+    /// WRITE of IIN and time (IEEE 1815-2012, clause 4).
     pub(super) fn respond_write(&mut self, now: &Now, frag: &Fragment<'_>, respond: bool) {
         let seq = frag.control.seq;
         let record = self.record.take();
@@ -244,7 +244,7 @@ impl OutstationSession {
         }
     }
 
-    /// IMMED_FREEZE and FREEZE_CLEAR, with or without response (PROTOCOL.md §6.7).
+    /// IMMED_FREEZE and FREEZE_CLEAR, with or without response (IEEE 1815-2012, clause 4).
     pub(super) fn respond_freeze(&mut self, now: &Now, frag: &Fragment<'_>, respond: bool) {
         let clear = matches!(
             frag.function,
@@ -266,7 +266,7 @@ impl OutstationSession {
         }
     }
 
-    /// COLD_RESTART and WARM_RESTART: the application decides (PROTOCOL.md §6.7).
+    /// COLD_RESTART and WARM_RESTART: the application decides (IEEE 1815-2012, clause 4).
     pub(super) fn respond_restart(&mut self, now: &Now, frag: &Fragment<'_>) {
         let seq = frag.control.seq;
         if !frag.body.is_empty() {
@@ -287,7 +287,7 @@ impl OutstationSession {
         }
     }
 
-    /// ENABLE/DISABLE_UNSOLICITED (PROTOCOL.md §6.3).
+    /// ENABLE/DISABLE_UNSOLICITED (IEEE 1815-2012, clause 4).
     pub(super) fn respond_unsolicited_control(
         &mut self,
         now: &Now,

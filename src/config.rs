@@ -1,22 +1,8 @@
 //! Channel settings, states and the listener that reports state changes.
 
-use super::tls::TlsError;
+use rdnp3_stack::router::DecodeLevel;
 use std::net::IpAddr;
 use std::time::Duration;
-
-/// How much of the traffic a channel logs (through `tracing`, at debug and trace level).
-#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
-pub enum DecodeLevel {
-    /// Nothing beyond connection changes and errors.
-    #[default]
-    Nothing,
-    /// Link and application headers.
-    Headers,
-    /// Headers and object headers.
-    Objects,
-    /// Headers, object headers and every value.
-    Values,
-}
 
 /// What a TCP server does when a second master connects.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Default)]
@@ -29,8 +15,10 @@ pub enum ServerPolicy {
     RejectNew,
 }
 
-/// Settings common to every channel.
+/// Settings common to every channel. Build it from [`ChannelConfig::named`] or `default()`
+/// and the `with_*` setters, so that new settings are not a breaking change.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ChannelConfig {
     /// Name used in logs.
     pub name: String,
@@ -61,6 +49,18 @@ impl ChannelConfig {
         }
     }
 }
+
+rdnp3_stack::setters!(ChannelConfig {
+    name: String => with_name,
+    min_retry: Duration => with_min_retry,
+    max_retry: Duration => with_max_retry,
+    keep_alive: Option<Duration> => with_keep_alive,
+    link_timeout: Duration => with_link_timeout,
+    connect_timeout: Duration => with_connect_timeout,
+    decode: DecodeLevel => with_decode,
+    allow_list: Option<Vec<IpAddr>> => with_allow_list,
+    server_policy: ServerPolicy => with_server_policy,
+});
 
 impl Default for ChannelConfig {
     fn default() -> Self {
@@ -99,7 +99,8 @@ pub trait ChannelListener: Send {
 
     /// A TLS handshake or connection failed; the connection is closed (a client retries after
     /// its back-off). The error is also logged at warn.
-    fn on_tls_error(&mut self, error: &TlsError) {
+    #[cfg(feature = "tls")]
+    fn on_tls_error(&mut self, error: &crate::tls::TlsError) {
         let _ = error;
     }
 }

@@ -1,4 +1,5 @@
-//! Per-channel counters, updated by the channel's executor and readable from any thread.
+//! Per-channel counters, updated by the code that drives the channel and readable from any
+//! thread.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -8,11 +9,12 @@ macro_rules! counters {
         /// may straddle an update).
         #[derive(Debug, Default)]
         pub struct ChannelCounters {
-            $( pub(crate) $field: AtomicU64, )*
+            $( #[doc = $doc] pub $field: AtomicU64, )*
         }
 
         /// A snapshot of a channel's counters.
         #[derive(Clone, Debug, Default, PartialEq, Eq)]
+        #[non_exhaustive]
         pub struct ChannelStats {
             $( #[doc = $doc] pub $field: u64, )*
         }
@@ -44,7 +46,8 @@ counters! {
 }
 
 impl ChannelCounters {
-    pub(crate) fn add(counter: &AtomicU64, n: u64) {
+    /// Adds `n` to one counter (relaxed: counters order nothing).
+    pub fn add(counter: &AtomicU64, n: u64) {
         counter.fetch_add(n, Ordering::Relaxed);
     }
 }

@@ -1,12 +1,11 @@
-//! TLS for TCP channels: a byte-stream filter between the socket and the DNP3 engine. The
-//! channel task feeds ciphertext to a `rustls` connection and hands the plaintext to the
-//! engine; what the engine produces is encrypted and sent in one write. Both sides present a
+//! TLS for TCP channels: a pure byte filter between the socket and the DNP3 router. The
+//! channel task feeds it ciphertext and takes plaintext for the router; it feeds it the
+//! router's plaintext and takes ciphertext for the socket. The filter never calls the socket. Both sides present a
 //! certificate (mutual authentication); the peer's is checked against a CA chain or pinned.
 //!
 //! `config`: settings, PEM loading and their errors; `error`: handshake errors; `verify`: the
 //! certificate checks; `layer`: the filter itself; `der`: the few DER reads it needs.
 
-use rdnp3_reactor::{Context, SourceId};
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::client::{verify_server_cert_signed_by_trust_anchor, verify_server_name, Resumption};
 use rustls::crypto::{

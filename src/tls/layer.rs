@@ -1,4 +1,4 @@
-//! The TLS filter of a channel: ciphertext in and out, plaintext to and from the engine.
+//! The TLS filter of a channel: ciphertext in and out, plaintext to and from the router.
 
 #[allow(unused_imports)]
 use super::*;
@@ -170,7 +170,7 @@ impl TlsLayer {
         free.saturating_sub(records * RECORD_OVERHEAD)
     }
 
-    /// Encrypts plaintext for the peer (send it with [`TlsLayer::flush`]).
+    /// Encrypts plaintext for the peer (it then waits in [`TlsLayer::outgoing`]).
     pub(crate) fn write(&mut self, plaintext: &[u8]) -> Result<(), TlsError> {
         match &mut self.session {
             Some(session) => session
@@ -181,9 +181,10 @@ impl TlsLayer {
         }
     }
 
-    /// Sends what rustls produced (handshake, records, alerts) within the send queue's room;
-    /// the rest waits for the next flush (`on_writable` follows a refused send).
-    pub(crate) fn flush<M>(&mut self, cx: &mut Context<'_, M>, conn: SourceId) {
+    /// Ciphertext waiting to be sent: what rustls produced (handshake, records, alerts) that
+    /// the socket has not taken yet. The caller sends what it can and reports it with
+    /// [`TlsLayer::sent`]; the filter never touches the socket itself.
+    pub(crate) fn outgoing(&mut self) -> &[u8] {
         if let Some(session) = &mut self.session {
             while session.wants_write() {
                 match session.write_tls(&mut self.ciphertext) {
@@ -192,20 +193,11 @@ impl TlsLayer {
                 }
             }
         }
-        // Ciphertext is a plain byte stream: it may be cut anywhere.
-        while !self.ciphertext.is_empty() {
-            let n = cx.send_room(conn).min(self.ciphertext.len());
-            if n == 0 {
-                // Refused as full: registers for on_writable.
-                if cx.send(conn, &self.ciphertext).is_ok() {
-                    self.ciphertext.clear();
-                }
-                break;
-            }
-            if cx.send(conn, &self.ciphertext[..n]).is_err() {
-                break;
-            }
-            self.ciphertext.drain(..n);
-        }
+        &self.ciphertext
+    }
+
+    /// The first `n` bytes of [`TlsLayer::outgoing`] were handed to the socket.
+    pub(crate) fn sent(&mut self, n: usize) {
+        self.ciphertext.drain(..n.min(self.ciphertext.len()));
     }
 }

@@ -1,5 +1,5 @@
-//! The unit of scheduling: a [`Channel`] is a user state machine whose callbacks an executor
-//! runs, one at a time, always on the same thread, for the channel's whole life.
+//! The unit of scheduling: a [`Actor`] is a user state machine whose callbacks an executor
+//! runs, one at a time, always on the same thread, for the actor's whole life.
 
 use std::fmt;
 use std::io;
@@ -8,11 +8,11 @@ use std::net::{SocketAddr, TcpStream};
 use crate::context::Context;
 use crate::timer::TimerId;
 
-/// Names one descriptor (connection, listener, serial port) owned by a channel.
+/// Names one descriptor (connection, listener, serial port) owned by an actor.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct SourceId(pub(crate) u64);
 
-/// Why a source closed without the channel asking.
+/// Why a source closed without the actor asking.
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum CloseReason {
@@ -33,15 +33,15 @@ impl fmt::Display for CloseReason {
 
 /// A single-threaded state machine driven by one executor.
 ///
-/// Every callback gets a [`Context`] for the channel's own operations (open sources, send,
-/// set timers, stop). Callbacks must not block: a long callback delays every other channel of
+/// Every callback gets a [`Context`] for the actor's own operations (open sources, send,
+/// set timers, stop). Callbacks must not block: a long callback delays every other actor of
 /// the same executor (and only those). Hand slow work to another thread and post the result
 /// back through a [`Handle`](crate::Handle).
-pub trait Channel: Send + 'static {
-    /// What [`Handle::post`](crate::Handle::post) delivers to [`Channel::on_message`].
+pub trait Actor: Send + 'static {
+    /// What [`Handle::post`](crate::Handle::post) delivers to [`Actor::on_message`].
     type Message: Send + 'static;
 
-    /// The channel has been pinned to its executor; open its sources and timers here.
+    /// The actor has been pinned to its executor; open its sources and timers here.
     fn on_start(&mut self, cx: &mut Context<'_, Self::Message>) {
         let _ = cx;
     }
@@ -58,7 +58,7 @@ pub trait Channel: Send + 'static {
     }
 
     /// A listener accepted a connection. Adopt it with [`Context::adopt_tcp`], hand it to a new
-    /// channel, or drop it to refuse the peer (for example one not on an allow-list).
+    /// actor, or drop it to refuse the peer (for example one not on an allow-list).
     fn on_accept(
         &mut self,
         cx: &mut Context<'_, Self::Message>,
@@ -99,7 +99,7 @@ pub trait Channel: Send + 'static {
         let _ = (cx, source, reason);
     }
 
-    /// The channel ends: it called [`Context::stop`], a callback panicked, or the pool is
+    /// The actor ends: it called [`Context::stop`], a callback panicked, or the pool is
     /// shutting down. Its sources are closed right after.
     fn on_stop(&mut self) {}
 }

@@ -1,25 +1,32 @@
-//! The DNP3 side of a channel, without I/O: bytes in, link frames checked and routed by
-//! address to the sessions (multi-drop), link-layer replies and keep-alive, and every session's
-//! fragments segmented and framed into one output buffer. The reactor glue only moves bytes
-//! and timers, so this engine is what tests drive when they wire a master to an outstation.
+//! The DNP3 side of a channel, without I/O: [`Router`] takes bytes in, checks link frames and
+//! routes them by address to the sessions it carries (multi-drop), answers the link layer
+//! (through each session's [`SecondaryLinkState`]), runs the [`KeepAlive`], and segments and
+//! frames every session's fragments into one output buffer. The I/O crate only moves bytes and
+//! timers, so a router is also what tests drive when they wire a master to an outstation.
 
-use super::config::DecodeLevel;
-use super::stats::ChannelCounters;
-use crate::app::Fragment;
 use crate::link::{
-    format_frame, AddressKind, LinkErrorKind, LinkFrame, LinkFunction, LinkHeader, LinkParser,
-    HEADER_SIZE,
+    format_frame, AddressKind, KeepAlive, KeepAliveAction, LinkErrorKind, LinkFrame, LinkFunction,
+    LinkHeader, LinkParser, SecondaryLinkState, HEADER_SIZE,
 };
 use crate::master::MasterSession;
 use crate::outstation::OutstationSession;
 use crate::session::{Now, Session};
 use crate::transport::{Reassembler, Segmenter};
+use decode::log_fragment;
 use std::collections::VecDeque;
 use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// Link-layer replies queued at most (ACK, LINK_STATUS …); more are dropped and counted.
+mod decode;
+mod stats;
+#[cfg(test)]
+mod tests;
+
+pub use decode::DecodeLevel;
+pub use stats::{ChannelCounters, ChannelStats};
+
+/// Link-layer replies queued at most (ACK, LINK_STATUS …); more are dropped.
 const MAX_LINK_REPLIES: usize = 16;
 
 /// A session of either role, owned by its channel.
@@ -100,24 +107,21 @@ struct Slot {
     kind: SessionKind,
     rx: Reassembler,
     tx: Segmenter,
-    /// Secondary link state for link-confirmed data (PROTOCOL.md §2.6).
-    link_reset: bool,
-    expected_fcb: bool,
+    /// Reset state and expected FCB of link-confirmed data (IEEE 1815-2012, clause 9).
+    link: SecondaryLinkState,
 }
 
-/// The sans-I/O heart of a channel.
-pub struct ChannelEngine {
+/// The sans-I/O heart of a channel: the sessions it carries, the link parser, link-layer
+/// replies and the keep-alive. The caller passes bytes and time in and takes bytes out.
+pub struct Router {
     name: Arc<str>,
     slots: Vec<Slot>,
     next_id: u32,
     parser: LinkParser,
     counters: Arc<ChannelCounters>,
     decode: DecodeLevel,
-    keep_alive: Option<Duration>,
-    link_timeout: Duration,
+    keep_alive: KeepAlive,
     open: bool,
-    last_rx: Instant,
-    keep_alive_wait: Option<Instant>,
     link_replies: VecDeque<LinkHeader>,
     fragment: Vec<u8>,
     /// Half-duplex line (serial): one master request on the line at a time.
@@ -135,8 +139,10 @@ pub enum TimerOutcome {
     KeepAliveFailed,
 }
 
-impl ChannelEngine {
-    /// An engine with no sessions.
+impl Router {
+    /// A router with no sessions, closed. `keep_alive` is the silence after which
+    /// REQUEST_LINK_STATUS is sent (`None`: never), `link_timeout` how long its answer is
+    /// awaited before [`TimerOutcome::KeepAliveFailed`].
     pub fn new(
         name: Arc<str>,
         counters: Arc<ChannelCounters>,
@@ -144,18 +150,15 @@ impl ChannelEngine {
         keep_alive: Option<Duration>,
         link_timeout: Duration,
     ) -> Self {
-        ChannelEngine {
+        Router {
             name,
             slots: Vec::new(),
             next_id: 1,
             parser: LinkParser::new(),
             counters,
             decode,
-            keep_alive,
-            link_timeout,
+            keep_alive: KeepAlive::new(keep_alive, link_timeout),
             open: false,
-            last_rx: Instant::now(),
-            keep_alive_wait: None,
             link_replies: VecDeque::new(),
             fragment: Vec::new(),
             half_duplex: false,
@@ -219,8 +222,7 @@ impl ChannelEngine {
             rx: Reassembler::new(kind.max_rx_fragment()),
             tx: Segmenter::new(),
             kind,
-            link_reset: false,
-            expected_fcb: true,
+            link: SecondaryLinkState::new(),
         };
         if self.open {
             slot.kind.session().on_link_up(now);
@@ -269,12 +271,11 @@ impl ChannelEngine {
     pub fn on_open(&mut self, now: &Now) {
         self.open = true;
         self.parser.reset();
-        self.last_rx = now.instant;
-        self.keep_alive_wait = None;
+        self.keep_alive.on_open(now.instant);
         self.link_replies.clear();
         for slot in &mut self.slots {
             slot.rx.reset();
-            slot.link_reset = false;
+            slot.link.on_open();
             slot.kind.session().on_link_up(now);
         }
     }
@@ -285,7 +286,7 @@ impl ChannelEngine {
             return;
         }
         self.open = false;
-        self.keep_alive_wait = None;
+        self.keep_alive.on_close();
         self.link_replies.clear();
         for slot in &mut self.slots {
             slot.kind.session().on_link_down(now);
@@ -295,22 +296,20 @@ impl ChannelEngine {
     /// Bytes from the transport.
     pub fn on_bytes(&mut self, now: &Now, data: &[u8]) {
         ChannelCounters::add(&self.counters.bytes_rx, data.len() as u64);
-        let ChannelEngine {
+        let Router {
             parser,
             slots,
             counters,
             link_replies,
             decode,
             name,
-            last_rx,
-            keep_alive_wait,
+            keep_alive,
             ..
         } = self;
         parser.feed(data, |event| match event {
             Ok(frame) => {
                 ChannelCounters::add(&counters.frames_rx, 1);
-                *last_rx = now.instant;
-                *keep_alive_wait = None;
+                keep_alive.on_frame_received(now.instant);
                 if *decode >= DecodeLevel::Headers {
                     tracing::debug!(channel = %name, "RX {:?} {} -> {} ({} octets)",
                         frame.header.control.function, frame.header.source, frame.header.destination, frame.user_data.len());
@@ -414,15 +413,10 @@ impl ChannelEngine {
         if !self.open {
             return None;
         }
-        let keep_alive = match (self.keep_alive_wait, self.keep_alive) {
-            (Some(wait), _) => Some(wait),
-            (None, Some(period)) => Some(self.last_rx + period),
-            (None, None) => None,
-        };
         self.slots
             .iter()
             .filter_map(|s| s.kind.session_ref().deadline())
-            .chain(keep_alive)
+            .chain(self.keep_alive.deadline())
             .min()
     }
 
@@ -441,15 +435,14 @@ impl ChannelEngine {
         if !self.open {
             return TimerOutcome::Continue;
         }
-        if let Some(wait) = self.keep_alive_wait {
-            if wait <= now.instant {
-                self.keep_alive_wait = None;
+        match self.keep_alive.on_timer(now.instant) {
+            KeepAliveAction::Failed => {
                 ChannelCounters::add(&self.counters.keep_alive_failures, 1);
                 tracing::warn!(channel = %self.name, "keep-alive unanswered");
                 return TimerOutcome::KeepAliveFailed;
             }
-        } else if let Some(period) = self.keep_alive {
-            if self.last_rx + period <= now.instant {
+            KeepAliveAction::SendRequestLinkStatus => {
+                // Sent on behalf of the first session; with none, there is no one to ask.
                 if let Some(slot) = self.slots.first() {
                     let s = slot.kind.session_ref();
                     let h = LinkHeader::new(
@@ -459,10 +452,10 @@ impl ChannelEngine {
                         s.local_address(),
                     );
                     queue_reply(&mut self.link_replies, h);
-                    self.keep_alive_wait = Some(now.instant + self.link_timeout);
+                    self.keep_alive.on_request_sent(now.instant);
                 }
-                self.last_rx = now.instant;
             }
+            KeepAliveAction::Idle => {}
         }
         TimerOutcome::Continue
     }
@@ -474,7 +467,9 @@ fn queue_reply(q: &mut VecDeque<LinkHeader>, h: LinkHeader) {
     }
 }
 
-/// Routes one valid frame to the session(s) it is for (PROTOCOL.md §2.4, §2.6).
+/// Routes one valid frame to the session(s) it is for: by destination (broadcasts reach every
+/// outstation) and source address, then through each session's secondary link state
+/// (IEEE 1815-2012, clause 9).
 fn route(
     now: &Now,
     slots: &mut [Slot],
@@ -496,48 +491,13 @@ fn route(
             continue;
         }
         delivered = true;
-        let reply = |function| LinkHeader::new(is_master, function, h.source, s.local_address());
-        let broadcast = dest_kind.is_broadcast();
-        let deliver = match h.control.function {
-            LinkFunction::UnconfirmedUserData => true,
-            LinkFunction::ConfirmedUserData => {
-                if !slot.link_reset {
-                    false
-                } else {
-                    if !broadcast {
-                        queue_reply(replies, reply(LinkFunction::Ack));
-                    }
-                    let fresh = h.control.fcb == slot.expected_fcb;
-                    if fresh {
-                        slot.expected_fcb = !slot.expected_fcb;
-                    }
-                    fresh
-                }
-            }
-            LinkFunction::ResetLinkStates => {
-                slot.link_reset = true;
-                slot.expected_fcb = true;
-                if !broadcast {
-                    queue_reply(replies, reply(LinkFunction::Ack));
-                }
-                false
-            }
-            LinkFunction::TestLinkStates => {
-                if slot.link_reset && h.control.fcb == slot.expected_fcb && !broadcast {
-                    slot.expected_fcb = !slot.expected_fcb;
-                    queue_reply(replies, reply(LinkFunction::Ack));
-                }
-                false
-            }
-            LinkFunction::RequestLinkStatus => {
-                if !broadcast {
-                    queue_reply(replies, reply(LinkFunction::LinkStatus));
-                }
-                false
-            }
-            _ => false,
-        };
-        if !deliver {
+        let local = s.local_address();
+        let action = slot.link.on_frame(&h, dest_kind.is_broadcast());
+        if let Some(reply) = action.reply {
+            let header = LinkHeader::new(is_master, reply.function(), h.source, local);
+            queue_reply(replies, header);
+        }
+        if !action.deliver {
             continue;
         }
         let Slot { rx, kind, .. } = slot;
@@ -560,34 +520,5 @@ fn route(
     if !delivered {
         ChannelCounters::add(&counters.dropped_frames, 1);
         tracing::debug!(channel = %name, "frame {} -> {} ({:?}) dropped: no session for it", h.source, h.destination, h.control.function);
-    }
-}
-
-/// Logs a fragment at the configured decode level.
-fn log_fragment(name: &str, dir: &str, bytes: &[u8], level: DecodeLevel) {
-    let Ok(f) = Fragment::parse(bytes) else {
-        tracing::debug!(channel = %name, "{dir} malformed fragment ({} octets)", bytes.len());
-        return;
-    };
-    let c = f.control;
-    match f.iin {
-        Some(iin) => {
-            tracing::debug!(channel = %name, "{dir} {} seq={} fir={} fin={} con={} uns={} iin={iin}", f.function, c.seq, c.fir, c.fin, c.con, c.uns)
-        }
-        None => {
-            tracing::debug!(channel = %name, "{dir} {} seq={} fir={} fin={} con={} uns={}", f.function, c.seq, c.fir, c.fin, c.con, c.uns)
-        }
-    }
-    if level < DecodeLevel::Objects {
-        return;
-    }
-    for h in f.objects().flatten() {
-        let (g, v) = h.variation.numbers();
-        tracing::debug!(channel = %name, "{dir}   g{g}v{v} qualifier 0x{:02X} {:?}", h.qualifier, h.range);
-        if level >= DecodeLevel::Values {
-            for p in h.points() {
-                tracing::trace!(channel = %name, "{dir}     {} {:?} flags={:?} time={:?}", p.index, p.value, p.flags, p.time);
-            }
-        }
     }
 }

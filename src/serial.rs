@@ -1,15 +1,7 @@
-//! Serial channels: the port settings, and the line a channel opens with `serialport`, hands
-//! to the reactor as a raw descriptor, and reopens with the channel's back-off when the
-//! device disappears (a read error, end of file or hang-up closes it).
-//!
-//! A serial line is half-duplex: when several master associations share it (multi-drop, one
-//! association per outstation address), the channel engine lets only one of them have a
-//! request on the line at a time.
+//! Serial port settings, and opening a port with them through `serialport`.
 
-use rdnp3_reactor::{Context, SourceId};
 use std::fmt;
 use std::io;
-use std::time::Instant;
 
 /// Bits per character.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Default)]
@@ -63,8 +55,10 @@ pub enum FlowControl {
     Hardware,
 }
 
-/// Where a serial channel's device is and how to configure it.
+/// Where a serial channel's device is and how to configure it. Build it with
+/// [`SerialSettings::new`] and the `with_*` setters.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub struct SerialSettings {
     /// The device path, for example `/dev/ttyS0`, `/dev/ttyUSB0` or a stable
     /// `/dev/serial/by-id/...` link. It is opened again, by path, after the device disappears.
@@ -95,7 +89,7 @@ impl SerialSettings {
     }
 
     /// Opens and configures the port (exclusive access, raw mode).
-    fn open(&self) -> io::Result<serialport::TTYPort> {
+    pub(crate) fn open(&self) -> io::Result<serialport::TTYPort> {
         let data_bits = match self.data_bits {
             DataBits::Five => serialport::DataBits::Five,
             DataBits::Six => serialport::DataBits::Six,
@@ -126,6 +120,15 @@ impl SerialSettings {
     }
 }
 
+rdnp3_stack::setters!(SerialSettings {
+    path: String => with_path,
+    baud_rate: u32 => with_baud_rate,
+    data_bits: DataBits => with_data_bits,
+    parity: Parity => with_parity,
+    stop_bits: StopBits => with_stop_bits,
+    flow_control: FlowControl => with_flow_control,
+});
+
 impl fmt::Display for SerialSettings {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let bits = match self.data_bits {
@@ -144,45 +147,6 @@ impl fmt::Display for SerialSettings {
             StopBits::Two => 2,
         };
         write!(f, "{} {} {bits}{parity}{stop}", self.path, self.baud_rate)
-    }
-}
-
-/// A channel's serial device: its settings and when to try opening it again.
-pub(crate) struct SerialLine {
-    pub(super) settings: SerialSettings,
-    /// When the next open attempt is due (`None`: open, or an attempt is under way).
-    pub(super) reopen_at: Option<Instant>,
-    /// Open attempts so far.
-    pub(super) attempts: u64,
-}
-
-impl SerialLine {
-    pub(crate) fn new(settings: SerialSettings) -> Self {
-        SerialLine {
-            settings,
-            reopen_at: None,
-            attempts: 0,
-        }
-    }
-
-    /// True when a reopen is due at `now`.
-    pub(super) fn reopen_due(&self, now: Instant) -> bool {
-        self.reopen_at.is_some_and(|t| t <= now)
-    }
-
-    /// Opens the device and hands it to the reactor, which drives it as a non-blocking
-    /// descriptor and reports its hang-up or failure as a close of the returned source.
-    pub(super) fn open<M>(
-        &mut self,
-        cx: &mut Context<'_, M>,
-        channel: &str,
-    ) -> io::Result<SourceId> {
-        self.reopen_at = None;
-        self.attempts += 1;
-        let port = self.settings.open()?;
-        let source = cx.adopt_serial(port)?;
-        tracing::info!(channel = %channel, "serial port {} open", self.settings);
-        Ok(source)
     }
 }
 

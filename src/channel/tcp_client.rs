@@ -1,0 +1,63 @@
+//! TCP client channels: connect to the outstation (or master), and reconnect with back-off
+//! after a failed attempt or a lost connection.
+
+use super::task::{add, ChannelTask, Connector, Cx};
+use crate::config::ChannelState;
+use rdnp3_reactor::SourceId;
+use std::io;
+use std::net::SocketAddr;
+use std::time::Instant;
+
+/// Where a client connects and when it tries again.
+pub(crate) struct TcpClient {
+    pub(crate) remote: SocketAddr,
+    /// When the next attempt is due (`None`: connected, or an attempt is under way).
+    pub(crate) reconnect_at: Option<Instant>,
+    /// Attempts so far.
+    pub(crate) attempts: u64,
+}
+
+impl TcpClient {
+    pub(crate) fn new(remote: SocketAddr) -> Self {
+        TcpClient {
+            remote,
+            reconnect_at: None,
+            attempts: 0,
+        }
+    }
+}
+
+impl ChannelTask {
+    /// Starts a connection attempt (a retry counts as a reconnect).
+    pub(super) fn connect(&mut self, cx: &mut Cx<'_>) {
+        let Connector::TcpClient(client) = &mut self.connector else {
+            return;
+        };
+        client.reconnect_at = None;
+        if client.attempts > 0 {
+            add(&self.router.counters().reconnects, 1);
+        }
+        client.attempts += 1;
+        let remote = client.remote;
+        self.set_state(ChannelState::Connecting);
+        if let Err(e) = cx.connect(remote, self.config.connect_timeout) {
+            tracing::warn!("connect to {remote} failed: {e}");
+            self.schedule_retry(cx);
+        }
+    }
+
+    /// A connection attempt finished.
+    pub(super) fn connected(&mut self, cx: &mut Cx<'_>, source: SourceId, result: io::Result<()>) {
+        match result {
+            Ok(()) => {
+                self.transport_open(cx, source);
+                self.pump(cx);
+            }
+            Err(e) => {
+                tracing::info!("connect failed: {e}");
+                self.schedule_retry(cx);
+                self.reschedule(cx);
+            }
+        }
+    }
+}

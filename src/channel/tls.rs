@@ -1,0 +1,196 @@
+//! TLS on a TCP channel: the glue between the socket and the TLS filter. Ciphertext from the
+//! socket goes into the filter and its plaintext into the router; the router's output goes
+//! into the filter and its ciphertext onto the socket, within the send queue's room.
+
+use super::task::{add, ChannelTask, Cx};
+use crate::clock;
+use crate::tls::{TlsError, TlsLayer};
+use rdnp3_reactor::SourceId;
+use std::time::Instant;
+
+/// Sends the filter's pending ciphertext within the send queue's room; what does not fit waits
+/// for `on_writable` (a refused send registers for it).
+fn send_ciphertext(cx: &mut Cx<'_>, conn: SourceId, layer: &mut TlsLayer) {
+    loop {
+        let out = layer.outgoing();
+        if out.is_empty() {
+            return;
+        }
+        // Ciphertext is a plain byte stream: it may be cut anywhere.
+        let n = cx.send_room(conn).min(out.len());
+        if n == 0 {
+            let len = out.len();
+            if cx.send(conn, out).is_ok() {
+                layer.sent(len);
+            }
+            return;
+        }
+        if cx.send(conn, &out[..n]).is_err() {
+            return;
+        }
+        layer.sent(n);
+    }
+}
+
+impl ChannelTask {
+    /// The TCP connection is up: start the handshake, bounded by the connect timeout.
+    pub(super) fn tls_start(&mut self, cx: &mut Cx<'_>, source: SourceId) {
+        let deadline = cx.now() + self.config.connect_timeout;
+        let Some(tls) = &mut self.tls else { return };
+        self.conn = Some(source);
+        if let Err(e) = tls.start(deadline) {
+            self.tls_failed(cx, e);
+        }
+    }
+
+    /// Ciphertext arrived: decrypt it and hand the plaintext to the router.
+    pub(super) fn tls_data(&mut self, cx: &mut Cx<'_>, source: SourceId, data: &[u8]) {
+        let Some(tls) = &mut self.tls else { return };
+        let received = match tls.receive(data) {
+            Ok(r) => r,
+            Err(e) => return self.tls_failed(cx, e),
+        };
+        if received.opened {
+            tracing::info!("TLS: {}", tls.describe());
+            // A TLS 1.3 server checks our certificate after our side finished: keep the
+            // back-off growing until it answers with data.
+            let backoff = self.backoff.clone();
+            self.opened(source);
+            self.backoff = backoff;
+        }
+        if let Some(tls) = &self.tls {
+            if !tls.plaintext().is_empty() {
+                self.backoff.reset();
+                self.router.on_bytes(&clock::now(), tls.plaintext());
+            }
+        }
+        if received.peer_closed {
+            cx.close(source);
+            self.lost(cx, &"closed by the peer (TLS close_notify)");
+        }
+    }
+
+    /// Encrypts what the router has, within the send room less the records' overhead, and
+    /// sends it with any handshake output.
+    pub(super) fn pump_tls(&mut self, cx: &mut Cx<'_>, conn: SourceId) {
+        let Some(tls) = &mut self.tls else { return };
+        let room = tls.plaintext_room(cx.send_room(conn));
+        self.out.clear();
+        if self.router.poll_send(&clock::now(), &mut self.out, room) > 0 {
+            if let Err(e) = tls.write(&self.out) {
+                return self.tls_failed(cx, e);
+            }
+        }
+        send_ciphertext(cx, conn, tls);
+    }
+
+    /// A TLS server accepted a connection while one is established: handshake it on the side.
+    pub(super) fn start_pending(&mut self, cx: &mut Cx<'_>, source: SourceId) {
+        let Some(tls) = &self.tls else { return };
+        let mut layer = Box::new(tls.sibling());
+        if let Some((older, _)) = self.pending.take() {
+            cx.close(older);
+        }
+        match layer.start(cx.now() + self.config.connect_timeout) {
+            Ok(()) => self.pending = Some((source, layer)),
+            Err(e) => {
+                self.report_tls(&e);
+                cx.close(source);
+            }
+        }
+    }
+
+    /// Ciphertext for the connection handshaking on the side; once it has authenticated it
+    /// replaces the established connection.
+    pub(super) fn pending_data(&mut self, cx: &mut Cx<'_>, source: SourceId, data: &[u8]) {
+        let Some((_, mut layer)) = self.pending.take() else {
+            return;
+        };
+        let received = match layer.receive(data) {
+            Ok(r) => r,
+            Err(e) => {
+                self.report_tls(&e);
+                send_ciphertext(cx, source, &mut layer);
+                cx.close(source);
+                return;
+            }
+        };
+        send_ciphertext(cx, source, &mut layer);
+        if !received.opened {
+            self.pending = Some((source, layer));
+            return;
+        }
+        if let Some(old) = self.conn {
+            cx.close(old);
+            self.lost(cx, &"replaced by a new authenticated connection");
+        }
+        tracing::info!("TLS: {}", layer.describe());
+        self.tls = Some(layer);
+        self.opened(source);
+        if let Some(tls) = &self.tls {
+            if !tls.plaintext().is_empty() {
+                self.router.on_bytes(&clock::now(), tls.plaintext());
+            }
+        }
+        if received.peer_closed {
+            cx.close(source);
+            self.lost(cx, &"closed by the peer (TLS close_notify)");
+        }
+    }
+
+    /// A TLS failure: report it, send the alert rustls queued, close the connection.
+    pub(super) fn tls_failed(&mut self, cx: &mut Cx<'_>, error: TlsError) {
+        self.report_tls(&error);
+        if let Some(conn) = self.conn {
+            if let Some(tls) = &mut self.tls {
+                send_ciphertext(cx, conn, tls);
+            }
+            cx.close(conn);
+            self.lost(cx, &error);
+        }
+    }
+
+    fn report_tls(&mut self, error: &TlsError) {
+        tracing::warn!("TLS: {error}");
+        add(&self.router.counters().tls_errors, 1);
+        if let Some(l) = &mut self.listener {
+            l.on_tls_error(error);
+        }
+    }
+
+    /// The earliest handshake deadline (of the connection, or of one handshaking beside it).
+    pub(super) fn tls_deadline(&self) -> Option<Instant> {
+        let handshake = self.tls.as_ref().and_then(|l| l.deadline());
+        let pending = self.pending.as_ref().and_then(|(_, l)| l.deadline());
+        handshake.into_iter().chain(pending).min()
+    }
+
+    /// Handshakes past their deadline fail.
+    pub(super) fn tls_timer(&mut self, cx: &mut Cx<'_>, now: Instant) {
+        let handshake = self.tls.as_ref().and_then(|l| l.deadline());
+        let pending = self.pending.as_ref().and_then(|(_, l)| l.deadline());
+        if pending.is_some_and(|t| t <= now) {
+            if let Some((source, _)) = self.pending.take() {
+                self.report_tls(&TlsError::HandshakeTimeout(self.config.connect_timeout));
+                cx.close(source);
+            }
+        }
+        if handshake.is_some_and(|t| t <= now) {
+            self.tls_failed(cx, TlsError::HandshakeTimeout(self.config.connect_timeout));
+        }
+    }
+
+    /// A source closed: true when it was the connection handshaking on the side (handled);
+    /// for the main connection, reports a handshake cut short and returns false.
+    pub(super) fn tls_closed(&mut self, source: SourceId) -> bool {
+        if self.pending.as_ref().is_some_and(|(s, _)| *s == source) {
+            self.pending = None;
+            self.report_tls(&TlsError::HandshakeAborted);
+            return true;
+        }
+        if self.conn == Some(source) && self.tls.as_mut().is_some_and(|l| l.end()) {
+            self.report_tls(&TlsError::HandshakeAborted);
+        }
+        false
+    }
+}

@@ -1,0 +1,247 @@
+//! The [`Manager`]: the reactor pool on which every channel runs, and the calls that add
+//! channels to it.
+
+use crate::channel::{Channel, ChannelTask, Connector, TcpClient, TcpServer};
+use crate::config::{ChannelConfig, ChannelListener};
+use crate::error::ChannelError;
+use rdnp3_reactor::{Backend, Pool};
+use rdnp3_stack::router::{ChannelCounters, Router};
+use std::fmt;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+#[cfg(feature = "tls")]
+use crate::tls::{TlsConfig, TlsContext, TlsLayer};
+#[cfg(feature = "serial")]
+use crate::{channel::SerialLine, serial::SerialSettings};
+
+/// Options of a [`Manager`].
+#[derive(Clone, Debug)]
+pub struct ManagerBuilder {
+    threads: usize,
+    backend: Backend,
+    recv_buffer: usize,
+    send_capacity: usize,
+    mailbox_capacity: usize,
+}
+
+impl ManagerBuilder {
+    /// Executor threads (0: one per available core).
+    pub fn threads(mut self, threads: usize) -> Self {
+        self.threads = threads;
+        self
+    }
+
+    /// The I/O backend (default: io_uring where the kernel allows it, else epoll).
+    pub fn backend(mut self, backend: Backend) -> Self {
+        self.backend = backend;
+        self
+    }
+
+    /// Receive buffer per connection, bytes (default 2 KiB: DNP3 frames are ≤ 292 bytes).
+    pub fn recv_buffer(mut self, bytes: usize) -> Self {
+        self.recv_buffer = bytes;
+        self
+    }
+
+    /// Send queue bound per connection, bytes (default 16 KiB).
+    pub fn send_capacity(mut self, bytes: usize) -> Self {
+        self.send_capacity = bytes;
+        self
+    }
+
+    /// Messages a channel's mailbox holds at most (default 64; each slot is allocated up
+    /// front, and a full mailbox refuses posts with `Busy` / `QueueFull`).
+    pub fn mailbox_capacity(mut self, messages: usize) -> Self {
+        self.mailbox_capacity = messages;
+        self
+    }
+
+    /// Starts the pool.
+    pub fn build(self) -> Result<Manager, ChannelError> {
+        let mut b = Pool::builder()
+            .backend(self.backend)
+            .recv_buffer(self.recv_buffer)
+            .send_capacity(self.send_capacity)
+            .mailbox_capacity(self.mailbox_capacity);
+        if self.threads > 0 {
+            b = b.threads(self.threads);
+        }
+        Ok(Manager {
+            pool: b.build().map_err(ChannelError::Pool)?,
+        })
+    }
+}
+
+/// Owns the reactor pool on which every channel runs.
+pub struct Manager {
+    pool: Pool,
+}
+
+impl fmt::Debug for Manager {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Manager")
+            .field("threads", &self.pool.threads())
+            .field("backend", &self.pool.backend())
+            .finish()
+    }
+}
+
+impl Manager {
+    /// A manager with `threads` executors (0: one per core) on the default backend.
+    pub fn new(threads: usize) -> Result<Manager, ChannelError> {
+        Self::builder().threads(threads).build()
+    }
+
+    /// Options.
+    pub fn builder() -> ManagerBuilder {
+        ManagerBuilder {
+            threads: 0,
+            backend: Backend::Auto,
+            recv_buffer: 2048,
+            send_capacity: 16 * 1024,
+            mailbox_capacity: 64,
+        }
+    }
+
+    /// The backend in use.
+    pub fn backend(&self) -> Backend {
+        self.pool.backend()
+    }
+
+    /// How many executor threads run.
+    pub fn threads(&self) -> usize {
+        self.pool.threads()
+    }
+
+    /// The reactor pool (for statistics).
+    pub fn pool(&self) -> &Pool {
+        &self.pool
+    }
+
+    /// Builds the channel's router and actor and hands it to the pool.
+    fn spawn(
+        &self,
+        config: ChannelConfig,
+        connector: Connector,
+        listener: Option<Box<dyn ChannelListener>>,
+        #[cfg(feature = "tls")] tls: Option<TlsContext>,
+    ) -> Result<Channel, ChannelError> {
+        let counters = Arc::new(ChannelCounters::default());
+        let name: Arc<str> = config.name.clone().into();
+        let router = Router::new(
+            name.clone(),
+            counters.clone(),
+            config.decode,
+            config.keep_alive,
+            config.link_timeout,
+        );
+        #[allow(unused_mut)]
+        let mut task = ChannelTask::new(router, config, connector, listener);
+        #[cfg(feature = "tls")]
+        if let Some(tls) = tls {
+            task = task.with_tls(TlsLayer::new(tls));
+        }
+        let handle = self.pool.spawn(task).map_err(|_| ChannelError::Closed)?;
+        Ok(Channel {
+            handle,
+            counters,
+            name,
+        })
+    }
+
+    /// A channel that connects to `remote` and reconnects with back-off.
+    pub fn add_tcp_client(
+        &self,
+        config: ChannelConfig,
+        remote: SocketAddr,
+        listener: Option<Box<dyn ChannelListener>>,
+    ) -> Result<Channel, ChannelError> {
+        let connector = Connector::TcpClient(TcpClient::new(remote));
+        self.spawn(
+            config,
+            connector,
+            listener,
+            #[cfg(feature = "tls")]
+            None,
+        )
+    }
+
+    /// A channel that listens on `local` and serves one master connection at a time.
+    pub fn add_tcp_server(
+        &self,
+        config: ChannelConfig,
+        local: SocketAddr,
+        listener: Option<Box<dyn ChannelListener>>,
+    ) -> Result<Channel, ChannelError> {
+        let connector = Connector::TcpServer(TcpServer::new(local));
+        self.spawn(
+            config,
+            connector,
+            listener,
+            #[cfg(feature = "tls")]
+            None,
+        )
+    }
+
+    /// A channel on the serial port `settings.path`, for masters (several associations
+    /// multi-dropped on one line take turns: one request on the line at a time) or
+    /// outstations. The port opens once the channel has its first session. A port that cannot
+    /// be opened, or that disappears (read error, end of file, hang-up), is closed and opened
+    /// again by path after `min_retry`, doubling up to `max_retry`; the listener sees
+    /// `Connecting`, `Open` and `Closed`. `allow_list`, `server_policy` and `connect_timeout`
+    /// do not apply.
+    #[cfg(feature = "serial")]
+    pub fn add_serial(
+        &self,
+        config: ChannelConfig,
+        settings: SerialSettings,
+        listener: Option<Box<dyn ChannelListener>>,
+    ) -> Result<Channel, ChannelError> {
+        let connector = Connector::Serial(SerialLine::new(settings));
+        self.spawn(
+            config,
+            connector,
+            listener,
+            #[cfg(feature = "tls")]
+            None,
+        )
+    }
+
+    /// A TLS channel that connects to `remote` and reconnects with back-off (failed handshakes
+    /// too; never in plaintext). The certificate files are read now: errors in them come back
+    /// here as [`ChannelError::Tls`]; handshake failures go to the listener's `on_tls_error`.
+    #[cfg(feature = "tls")]
+    pub fn add_tls_client(
+        &self,
+        config: ChannelConfig,
+        remote: SocketAddr,
+        tls: TlsConfig,
+        listener: Option<Box<dyn ChannelListener>>,
+    ) -> Result<Channel, ChannelError> {
+        let tls = tls.client_context(remote).map_err(ChannelError::Tls)?;
+        let connector = Connector::TcpClient(TcpClient::new(remote));
+        self.spawn(config, connector, listener, Some(tls))
+    }
+
+    /// A TLS channel that listens on `local` and serves one authenticated master at a time;
+    /// a master without a valid client certificate is refused. Files are read as for
+    /// [`Manager::add_tls_client`].
+    #[cfg(feature = "tls")]
+    pub fn add_tls_server(
+        &self,
+        config: ChannelConfig,
+        local: SocketAddr,
+        tls: TlsConfig,
+        listener: Option<Box<dyn ChannelListener>>,
+    ) -> Result<Channel, ChannelError> {
+        let tls = tls.server_context().map_err(ChannelError::Tls)?;
+        let connector = Connector::TcpServer(TcpServer::new(local));
+        self.spawn(config, connector, listener, Some(tls))
+    }
+
+    /// Stops every channel and joins the executors.
+    pub fn shutdown(self) {
+        self.pool.shutdown();
+    }
+}

@@ -1,0 +1,54 @@
+//! The handle on one outstation: updates and requests posted to its channel's executor.
+
+use crate::channel::{ChannelMsg, OutstationOp};
+use crate::error::ChannelError;
+use rdnp3_reactor::{completion, Completion, Handle};
+use rdnp3_stack::outstation::{OutstationStats, Update};
+use std::fmt;
+
+/// A handle on one outstation: updates from any thread, applied atomically per call. Cheap
+/// to clone.
+#[derive(Clone)]
+pub struct Outstation {
+    handle: Handle<ChannelMsg>,
+    id: u32,
+}
+
+impl fmt::Debug for Outstation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Outstation").field("id", &self.id).finish()
+    }
+}
+
+impl Outstation {
+    pub(crate) fn new(handle: Handle<ChannelMsg>, id: u32) -> Self {
+        Outstation { handle, id }
+    }
+
+    /// Applies `updates` as one transaction: no response is built between two of them.
+    /// Fails with `Busy` when the channel's mailbox is full (the updates are not applied).
+    pub fn update(&self, updates: Vec<Update>) -> Result<(), ChannelError> {
+        Ok(self.handle.post(ChannelMsg::Outstation(
+            self.id,
+            OutstationOp::Update(updates),
+        ))?)
+    }
+
+    /// The outstation's counters.
+    pub fn stats(&self) -> Completion<OutstationStats> {
+        let (promise, done) = completion();
+        let _ = self.handle.post(ChannelMsg::Outstation(
+            self.id,
+            OutstationOp::Stats(promise),
+        ));
+        done
+    }
+
+    /// Removes the outstation from its channel. Blocks: do not call it from a reactor callback.
+    pub fn remove(self) -> Result<bool, ChannelError> {
+        let (promise, done) = completion();
+        self.handle
+            .post(ChannelMsg::RemoveSession(self.id, promise))?;
+        done.wait().map_err(|_| ChannelError::Closed)
+    }
+}

@@ -1,0 +1,20 @@
+//! Helpers shared by rdnp3's tests, examples and benchmarks: clocks, hex, a seeded RNG, the
+//! demo database, certificates, fd limits and a runner for both reactor backends. Not
+//! published: nothing here is part of rdnp3's API.
+#![deny(missing_docs)]
+
+use rdnp3_stack::objects::Timestamp;
+use rdnp3_stack::session::Now;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+/// Reads both clocks, as the I/O crate does for every event: tests and examples that drive
+/// the protocol crate by hand pass this in.
+pub fn now() -> Now {
+    let wall = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64);
+    Now {
+        instant: Instant::now(),
+        wall: Timestamp(wall),
+    }
+}
