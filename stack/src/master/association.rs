@@ -1,18 +1,22 @@
-//! The master association: a sans-I/O state machine that runs the startup sequence, periodic
-//! polls, IIN reactions, commands, time synchronisation and restarts against one outstation,
-//! with one request in flight at a time (PROTOCOL.md §4.5, §6).
+//! The master association: a sans-I/O state machine that runs one task at a time against one
+//! outstation. It picks the next task (user requests first, then automatic tasks by priority,
+//! then due periodic polls), numbers its requests, times them out, confirms responses and
+//! unsolicited responses, reacts to IIN bits and hands each response to the task in flight,
+//! which judges it (IEEE 1815-2012, clause 4).
 
 use super::config::MasterConfig;
+use super::delivery::MeasurementSink;
 use super::measurement::ReadHandler;
+use super::polls::{PeriodicPolls, PollId};
 use super::request::{
-    Classes, Command, CommandMode, ReadRequest, Reply, RestartKind, TaskError, TimeSyncMode,
+    Command, CommandMode, ReadRequest, Reply, RestartKind, TaskError, TimeSyncMode,
 };
-use super::tasks::{
-    Auto, AutoState, CommandStep, FollowUp, InFlight, NullKind, Op, Origin, PeriodicPoll, UserTask,
-};
-use crate::app::{AppControl, FragmentWriter, FunctionCode, Iin, WriteError};
-use crate::objects::{CommandStatus, Point, Value, Variation};
-use crate::session::Now;
+use super::scheduler::{AutoTask, Scheduler};
+use super::tasks::{CommandTask, Outcome, ReadTask, RestartTask, Task, TimeSyncTask};
+use crate::app::{AppControl, Fragment, FragmentWriter, FunctionCode};
+use crate::link::AddressKind;
+use crate::objects::CommandStatus;
+use crate::session::{Now, Session};
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
@@ -40,30 +44,38 @@ pub struct MasterStats {
     pub polls: u64,
 }
 
-/// IIN2 bits that make a request fail (PROTOCOL.md §6.6).
-pub(super) const REJECT_BITS: Iin =
-    Iin(Iin::NO_FUNC_CODE_SUPPORT.0 | Iin::OBJECT_UNKNOWN.0 | Iin::PARAMETER_ERROR.0);
+/// The task the association is running, whether the scheduler started it, and where its
+/// exchange stands.
+struct Current {
+    task: Task,
+    auto: Option<AutoTask>,
+    stage: Stage,
+}
 
-/// Identifies a periodic poll of an association.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
-pub struct PollId(pub u32);
+/// Where the exchange of the current task stands.
+enum Stage {
+    /// Its next request goes out as soon as the line allows (OPERATE after SELECT, the time
+    /// WRITE after RECORD_CURRENT_TIME or DELAY_MEASURE).
+    ReadyToSend,
+    /// A request went out: the response (or next fragment) with `seq` is due by `deadline`.
+    AwaitingResponse { seq: u8, deadline: Instant },
+}
 
 /// One master association (master ↔ one outstation address).
 pub struct MasterSession {
-    pub(super) config: MasterConfig,
-    pub(super) handler: Box<dyn ReadHandler>,
-    pub(super) online: bool,
-    pub(super) seq: u8,
-    pub(super) autos: [AutoState; 5],
-    pub(super) polls: Vec<PeriodicPoll>,
-    pub(super) next_poll_id: u32,
-    pub(super) queue: VecDeque<UserTask>,
-    pub(super) in_flight: Option<InFlight>,
-    pub(super) follow_up: Option<FollowUp>,
-    pub(super) confirm: Option<AppControl>,
-    /// Edge detection of IIN bits that trigger automatic tasks.
-    pub(super) seen: Iin,
-    pub(super) stats: MasterStats,
+    config: MasterConfig,
+    handler: Box<dyn ReadHandler>,
+    online: bool,
+    /// The SEQ of the next request.
+    seq: u8,
+    scheduler: Scheduler,
+    polls: PeriodicPolls,
+    /// User requests, in order of arrival.
+    queue: VecDeque<Task>,
+    current: Option<Current>,
+    /// A CONFIRM to send before anything else.
+    confirm: Option<AppControl>,
+    stats: MasterStats,
 }
 
 impl std::fmt::Debug for MasterSession {
@@ -76,27 +88,19 @@ impl std::fmt::Debug for MasterSession {
     }
 }
 
-pub(super) fn auto_slot(a: Auto) -> usize {
-    a as usize
-}
-
 impl MasterSession {
-    /// A new, offline association; it starts working on [`Session::on_link_up`](crate::session::Session::on_link_up).
+    /// A new, offline association; it starts working on [`Session::on_link_up`].
     pub fn new(config: MasterConfig, handler: Box<dyn ReadHandler>) -> Self {
-        let idle = AutoState::idle(config.task_retry_min);
         MasterSession {
+            scheduler: Scheduler::new(&config),
             config,
             handler,
             online: false,
             seq: 0,
-            autos: [idle; 5],
-            polls: Vec::new(),
-            next_poll_id: 1,
+            polls: PeriodicPolls::new(),
             queue: VecDeque::new(),
-            in_flight: None,
-            follow_up: None,
+            current: None,
             confirm: None,
-            seen: Iin::NONE,
             stats: MasterStats::default(),
         }
     }
@@ -120,7 +124,7 @@ impl MasterSession {
     /// (OPERATE after SELECT, the time WRITE after a delay measurement) is due. A half-duplex
     /// channel starts no other association's request meanwhile.
     pub fn is_busy(&self) -> bool {
-        self.online && (self.in_flight.is_some() || self.follow_up.is_some())
+        self.online && self.current.is_some()
     }
 
     /// True when a CONFIRM is waiting to be sent (it may go even while another association of
@@ -131,38 +135,22 @@ impl MasterSession {
 
     /// Adds a poll run every `period`, first after one period.
     pub fn add_poll(&mut self, now: &Now, request: ReadRequest, period: Duration) -> PollId {
-        let id = self.next_poll_id;
-        self.next_poll_id += 1;
-        self.polls.push(PeriodicPoll {
-            id,
-            request,
-            period,
-            next: now.instant + period,
-        });
-        PollId(id)
+        self.polls.add(now.instant, request, period)
     }
 
     /// Removes a periodic poll; false when it did not exist.
     pub fn remove_poll(&mut self, id: PollId) -> bool {
-        let before = self.polls.len();
-        self.polls.retain(|p| p.id != id.0);
-        self.polls.len() != before
+        self.polls.remove(id)
     }
 
     /// Runs a periodic poll as soon as possible (its schedule is unchanged otherwise).
     pub fn demand_poll(&mut self, now: &Now, id: PollId) -> bool {
-        match self.polls.iter_mut().find(|p| p.id == id.0) {
-            Some(p) => {
-                p.next = now.instant;
-                true
-            }
-            None => false,
-        }
+        self.polls.demand(now.instant, id)
     }
 
     /// Queues a READ; measurements go to the association's handler.
     pub fn read(&mut self, request: ReadRequest, reply: Reply<()>) {
-        self.enqueue(UserTask::Read { request, reply });
+        self.enqueue(ReadTask::user(request, reply).into());
     }
 
     /// Queues a command request (one or more controls in one request).
@@ -176,58 +164,17 @@ impl MasterSession {
             reply(Err(TaskError::BadRequest("no commands")));
             return;
         }
-        self.enqueue(UserTask::Command {
-            mode,
-            commands,
-            reply,
-        });
+        self.enqueue(CommandTask::new(mode, commands, reply).into());
     }
 
     /// Queues a time synchronisation.
     pub fn time_sync(&mut self, mode: TimeSyncMode, reply: Reply<()>) {
-        self.enqueue(UserTask::TimeSync { mode, reply });
+        self.enqueue(TimeSyncTask::user(mode, reply).into());
     }
 
     /// Queues a cold or warm restart; the reply carries the time until the outstation is back.
     pub fn restart(&mut self, kind: RestartKind, reply: Reply<Duration>) {
-        self.enqueue(UserTask::Restart { kind, reply });
-    }
-
-    fn enqueue(&mut self, task: UserTask) {
-        if !self.online {
-            fail_user(task, TaskError::LinkDown);
-        } else if self.queue.len() >= self.config.max_queued_requests {
-            fail_user(task, TaskError::QueueFull);
-        } else {
-            self.queue.push_back(task);
-        }
-    }
-
-    pub(super) fn schedule(&mut self, a: Auto) {
-        self.autos[auto_slot(a)].pending = true;
-    }
-
-    pub(super) fn next_seq(&mut self) -> u8 {
-        let s = self.seq;
-        self.seq = (self.seq + 1) & 0x0F;
-        s
-    }
-
-    /// Fails every queued and in-flight request (link down or shutdown).
-    pub(super) fn fail_all(&mut self, error: TaskError) {
-        if let Some(f) = self.in_flight.take() {
-            self.fail_op(f.op, error.clone(), None);
-        }
-        match self.follow_up.take() {
-            Some(FollowUp::Operate { reply, .. }) => reply(Err(error.clone())),
-            Some(FollowUp::WriteLanTime { origin, .. } | FollowUp::WriteTime { origin, .. }) => {
-                self.finish_origin(origin, Err(error.clone()), None)
-            }
-            None => {}
-        }
-        while let Some(t) = self.queue.pop_front() {
-            fail_user(t, error.clone());
-        }
+        self.enqueue(RestartTask::new(kind, reply).into());
     }
 
     /// Ends the association: everything pending fails with `Shutdown`.
@@ -236,369 +183,338 @@ impl MasterSession {
         self.fail_all(TaskError::Shutdown);
     }
 
-    pub(super) fn finish_origin(
-        &mut self,
-        origin: Origin<()>,
-        result: Result<(), TaskError>,
-        now: Option<Instant>,
-    ) {
-        match origin {
-            Origin::User(reply) => reply(result),
-            Origin::Periodic => {}
-            Origin::Auto(a) => self.finish_auto(a, result, now),
+    fn enqueue(&mut self, task: Task) {
+        if !self.online {
+            self.end(task, None, TaskError::LinkDown, None);
+        } else if self.queue.len() >= self.config.max_queued_requests {
+            self.end(task, None, TaskError::QueueFull, None);
+        } else {
+            self.queue.push_back(task);
         }
     }
 
-    pub(super) fn finish_auto(
+    fn next_seq(&mut self) -> u8 {
+        let s = self.seq;
+        self.seq = (self.seq + 1) & 0x0F;
+        s
+    }
+
+    /// The next task to start: user requests, then automatic tasks by priority, then the most
+    /// overdue periodic poll.
+    fn next_task(&mut self, now: &Now) -> Option<(Task, Option<AutoTask>)> {
+        if let Some(task) = self.queue.pop_front() {
+            return Some((task, None));
+        }
+        let config = &self.config;
+        let auto = self
+            .scheduler
+            .ready(now.instant)
+            .find_map(|a| Some((a.task(config)?, Some(a))));
+        if auto.is_some() {
+            return auto;
+        }
+        let request = self.polls.take_due(now.instant)?;
+        Some((ReadTask::periodic(request).into(), None))
+    }
+
+    /// Writes the task's next request with the next SEQ. A task whose request cannot be
+    /// written ends with that error (not counted as a failure of the exchange).
+    fn send(
         &mut self,
-        a: Auto,
-        result: Result<(), TaskError>,
-        now: Option<Instant>,
-    ) {
-        let min = self.config.task_retry_min;
-        let max = self.config.task_retry_max;
-        let st = &mut self.autos[auto_slot(a)];
-        match result {
-            Ok(()) => {
-                st.pending = false;
-                st.retry_at = None;
-                st.backoff = min;
+        now: &Now,
+        mut task: Task,
+        auto: Option<AutoTask>,
+        out: &mut [u8],
+    ) -> Option<usize> {
+        let seq = self.next_seq();
+        let function = task.function();
+        match task.write(now, seq, out) {
+            Ok(len) => {
+                self.stats.requests += 1;
+                let name = task.name();
+                tracing::debug!(task = name, seq, %function, len, "request");
+                self.apply(now, task.sent(), auto, seq, name);
+                Some(len)
             }
-            // Timeouts retry with back-off; rejections and bad responses are not retried.
-            Err(TaskError::Timeout) => {
-                st.retry_at = now.map(|n| n + st.backoff);
-                st.backoff = (st.backoff * 2).min(max);
-            }
-            Err(TaskError::LinkDown | TaskError::Shutdown) => {}
-            Err(_) => {
-                st.pending = false;
-                st.retry_at = None;
+            Err(error) => {
+                self.end(task, auto, error, Some(now.instant));
+                None
             }
         }
     }
 
-    pub(super) fn fail_op(&mut self, op: Op, error: TaskError, now: Option<Instant>) {
+    /// Carries out what a task said after its request was sent or its response judged;
+    /// `seq` is the SEQ of the response it waits for, if it waits.
+    fn apply(
+        &mut self,
+        now: &Now,
+        outcome: Outcome,
+        auto: Option<AutoTask>,
+        seq: u8,
+        name: &'static str,
+    ) {
+        let (task, stage) = match outcome {
+            Outcome::Await(task) => {
+                let deadline = now.instant + self.config.response_timeout;
+                (task, Stage::AwaitingResponse { seq, deadline })
+            }
+            Outcome::Next(task) => (task, Stage::ReadyToSend),
+            Outcome::Failed(task, error) => return self.fail(task, auto, error, Some(now.instant)),
+            Outcome::Done(result) => {
+                match &result {
+                    Ok(()) => tracing::debug!(task = name, "task done"),
+                    // An answer that ends the task in error (a refused SELECT): the
+                    // exchange worked, so it is not counted as a failure.
+                    Err(error) => tracing::info!(task = name, %error, "task failed"),
+                }
+                if let Some(a) = auto {
+                    let now = Some(now.instant);
+                    self.scheduler.finish(a, &result, now, &self.config);
+                }
+                return;
+            }
+        };
+        self.current = Some(Current { task, auto, stage });
+    }
+
+    /// Ends a task whose exchange failed (timeout, bad or rejected response, link lost while
+    /// waiting), counting the failure.
+    fn fail(&mut self, task: Task, auto: Option<AutoTask>, error: TaskError, now: Option<Instant>) {
         if error == TaskError::Timeout {
             self.stats.timeouts += 1;
         } else {
             self.stats.failures += 1;
         }
-        match op {
-            Op::Poll { origin, .. }
-            | Op::RecordTime { origin, .. }
-            | Op::DelayMeasure { origin, .. }
-            | Op::WriteTime { origin } => self.finish_origin(origin, Err(error), now),
-            Op::Null { auto, reply, .. } => {
-                if let Some(a) = auto {
-                    self.finish_auto(a, Err(error.clone()), now);
-                }
-                if let Some(r) = reply {
-                    r(Err(error));
-                }
+        self.end(task, auto, error, now);
+    }
+
+    /// Ends a task with `error`: its requester is told, an automatic task is rescheduled or
+    /// dropped as the error calls for.
+    fn end(&mut self, task: Task, auto: Option<AutoTask>, error: TaskError, now: Option<Instant>) {
+        let name = task.name();
+        match error {
+            TaskError::LinkDown | TaskError::Shutdown => {
+                tracing::debug!(task = name, %error, "task failed")
             }
-            Op::Commands { reply, .. } => reply(Err(error)),
-            Op::Restart { reply, .. } => reply(Err(error)),
+            _ => tracing::info!(task = name, %error, "task failed"),
+        }
+        if let Some(a) = auto {
+            self.scheduler
+                .finish(a, &Err(error.clone()), now, &self.config);
+        }
+        task.fail(error);
+    }
+
+    /// Fails the current task and every queued request (link down or shutdown).
+    fn fail_all(&mut self, error: TaskError) {
+        match self.current.take() {
+            Some(Current {
+                task,
+                auto,
+                stage: Stage::AwaitingResponse { .. },
+            }) => self.fail(task, auto, error.clone(), None),
+            Some(Current {
+                task,
+                auto,
+                stage: Stage::ReadyToSend,
+            }) => self.end(task, auto, error.clone(), None),
+            None => {}
+        }
+        while let Some(task) = self.queue.pop_front() {
+            self.end(task, None, error.clone(), None);
         }
     }
 
-    /// Picks the next request to start: user requests, then automatic tasks by priority,
-    /// then due periodic polls.
-    pub(super) fn start_next(&mut self, now: &Now, out: &mut [u8]) -> Option<usize> {
-        if let Some(task) = self.queue.pop_front() {
-            return self.start_user(now, task, out);
+    fn on_unsolicited(&mut self, f: &Fragment<'_>) {
+        if !f.control.uns || f.objects().validate().is_err() {
+            tracing::debug!(
+                seq = f.control.seq,
+                "malformed unsolicited response ignored"
+            );
+            self.stats.ignored += 1;
+            return;
         }
-        for a in Auto::ALL {
-            if !self.autos[auto_slot(a)].ready(now.instant) || !self.auto_allowed(a) {
-                continue;
-            }
-            if let Some(n) = self.start_auto(now, a, out) {
-                return Some(n);
-            }
+        let iin = f.iin.unwrap_or_default();
+        tracing::debug!(seq = f.control.seq, con = f.control.con, %iin, "unsolicited response");
+        self.stats.unsolicited += 1;
+        if f.control.con {
+            self.confirm = Some(AppControl {
+                uns: true,
+                ..AppControl::single(f.control.seq)
+            });
         }
-        let due = self
-            .polls
-            .iter()
-            .enumerate()
-            .filter(|(_, p)| p.next <= now.instant)
-            .min_by_key(|(_, p)| p.next)
-            .map(|(i, _)| i)?;
-        let poll = &mut self.polls[due];
-        while poll.next <= now.instant {
-            poll.next += poll.period.max(Duration::from_millis(1));
-        }
-        // Borrow the request for the write without cloning it: periodic polls never allocate.
-        let request = std::mem::take(&mut poll.request);
-        let sent = self.send_read(now, &request, Origin::Periodic, out);
-        self.polls[due].request = request;
-        sent
+        MeasurementSink::new(self.handler.as_mut(), &mut self.stats.measurements).deliver(f, true);
+        self.scheduler.react_to_iin(iin, &self.config);
     }
 
-    /// Startup order: disable unsolicited, then integrity, then enable unsolicited.
-    fn auto_allowed(&self, a: Auto) -> bool {
-        let pending = |x: Auto| self.autos[auto_slot(x)].pending;
-        match a {
-            Auto::Integrity => !pending(Auto::DisableUnsolicited),
-            Auto::EnableUnsolicited => {
-                !pending(Auto::DisableUnsolicited) && !pending(Auto::Integrity)
-            }
-            _ => true,
+    fn on_response(&mut self, now: &Now, f: &Fragment<'_>) {
+        let awaited = matches!(
+            self.current,
+            Some(Current { stage: Stage::AwaitingResponse { seq, .. }, .. }) if seq == f.control.seq
+        );
+        if f.control.uns || !awaited {
+            tracing::debug!(
+                seq = f.control.seq,
+                "response to no request in flight ignored"
+            );
+            self.stats.ignored += 1;
+            return;
         }
-    }
-
-    fn start_auto(&mut self, now: &Now, a: Auto, out: &mut [u8]) -> Option<usize> {
-        match a {
-            Auto::ClearRestart => self.send_null(now, Some(a), NullKind::ClearRestart, None, out),
-            Auto::DisableUnsolicited => {
-                self.send_null(now, Some(a), NullKind::DisableUnsolicited, None, out)
-            }
-            Auto::EnableUnsolicited => {
-                self.send_null(now, Some(a), NullKind::EnableUnsolicited, None, out)
-            }
-            Auto::Integrity => self.send_read(now, &ReadRequest::integrity(), Origin::Auto(a), out),
-            Auto::TimeSync => {
-                let mode = self.config.time_sync?;
-                self.send_time_sync(now, mode, Origin::Auto(a), out)
-            }
-        }
-    }
-
-    fn start_user(&mut self, now: &Now, task: UserTask, out: &mut [u8]) -> Option<usize> {
-        match task {
-            UserTask::Read { request, reply } => {
-                self.send_read(now, &request, Origin::User(reply), out)
-            }
-            UserTask::Command {
-                mode,
-                commands,
-                reply,
-            } => {
-                let (function, step) = match mode {
-                    CommandMode::SelectBeforeOperate => (FunctionCode::Select, CommandStep::Select),
-                    CommandMode::DirectOperate => {
-                        (FunctionCode::DirectOperate, CommandStep::Direct)
-                    }
-                    CommandMode::DirectOperateNoAck => {
-                        (FunctionCode::DirectOperateNr, CommandStep::Direct)
-                    }
-                };
-                self.send_commands(now, mode, step, function, commands, reply, out)
-            }
-            UserTask::TimeSync { mode, reply } => {
-                self.send_time_sync(now, mode, Origin::User(reply), out)
-            }
-            UserTask::Restart { kind, reply } => {
-                let function = match kind {
-                    RestartKind::Cold => FunctionCode::ColdRestart,
-                    RestartKind::Warm => FunctionCode::WarmRestart,
-                };
-                let seq = self.next_seq();
-                let n = match FragmentWriter::request(out, AppControl::single(seq), function) {
-                    Ok(w) => w.len(),
-                    Err(_) => {
-                        reply(Err(TaskError::BadRequest("fragment too small")));
-                        return None;
-                    }
-                };
-                Some(self.launch(now, seq, Op::Restart { kind, reply }, n))
-            }
-        }
-    }
-
-    pub(super) fn launch(&mut self, now: &Now, seq: u8, op: Op, len: usize) -> usize {
-        self.stats.requests += 1;
-        self.in_flight = Some(InFlight {
-            seq,
-            deadline: now.instant + self.config.response_timeout,
-            op,
-        });
-        len
-    }
-
-    pub(super) fn send_read(
-        &mut self,
-        now: &Now,
-        request: &ReadRequest,
-        origin: Origin<()>,
-        out: &mut [u8],
-    ) -> Option<usize> {
-        let seq = self.next_seq();
-        let written = FragmentWriter::request(out, AppControl::single(seq), FunctionCode::Read)
-            .and_then(|mut w| request.write(&mut w).map(|()| w.len()));
-        match written {
-            Ok(n) => Some(self.launch(
-                now,
-                seq,
-                Op::Poll {
-                    origin,
-                    fragments: 0,
-                },
-                n,
-            )),
-            Err(_) => {
-                self.finish_origin(
-                    origin,
-                    Err(TaskError::BadRequest("read does not fit a fragment")),
-                    None,
-                );
-                None
-            }
-        }
-    }
-
-    pub(super) fn send_null(
-        &mut self,
-        now: &Now,
-        auto: Option<Auto>,
-        kind: NullKind,
-        reply: Option<Reply<()>>,
-        out: &mut [u8],
-    ) -> Option<usize> {
-        let seq = self.next_seq();
-        let control = AppControl::single(seq);
-        let written = match kind {
-            NullKind::ClearRestart => FragmentWriter::request(out, control, FunctionCode::Write)
-                .and_then(|mut w| {
-                    w.ranged(Variation::Group80Var1, 7, 7)?
-                        .push(&Point::new(7, Value::Bool(false)))?;
-                    Ok(w.len())
-                }),
-            NullKind::DisableUnsolicited => {
-                FragmentWriter::request(out, control, FunctionCode::DisableUnsolicited).and_then(
-                    |mut w| {
-                        for v in Classes::EVENTS.event_variations() {
-                            w.all(v)?;
-                        }
-                        Ok(w.len())
-                    },
-                )
-            }
-            NullKind::EnableUnsolicited => {
-                FragmentWriter::request(out, control, FunctionCode::EnableUnsolicited).and_then(
-                    |mut w| {
-                        for v in self.config.unsolicited_classes.event_variations() {
-                            w.all(v)?;
-                        }
-                        Ok(w.len())
-                    },
-                )
-            }
+        let Some(Current { task, auto, .. }) = self.current.take() else {
+            return;
         };
-        match written {
-            Ok(n) => Some(self.launch(now, seq, Op::Null { auto, kind, reply }, n)),
-            Err(_) => None,
+        if f.objects().validate().is_err() {
+            let error = TaskError::BadResponse("malformed objects");
+            self.fail(task, auto, error, Some(now.instant));
+            return;
         }
+        let iin = f.iin.unwrap_or_default();
+        let c = f.control;
+        tracing::debug!(seq = c.seq, fir = c.fir, fin = c.fin, con = c.con, %iin, "response");
+        self.stats.responses += 1;
+        // A further fragment of this response comes with the next SEQ.
+        self.seq = (c.seq + 1) & 0x0F;
+        if c.con {
+            self.confirm = Some(AppControl::single(c.seq));
+        }
+        self.scheduler.react_to_iin(iin, &self.config);
+        let (name, is_poll) = (task.name(), task.counts_as_poll());
+        let mut sink = MeasurementSink::new(self.handler.as_mut(), &mut self.stats.measurements);
+        let outcome = task.on_response(now, f, &mut sink);
+        if is_poll && matches!(outcome, Outcome::Done(Ok(()))) {
+            self.stats.polls += 1;
+        }
+        self.apply(now, outcome, auto, self.seq, name);
+    }
+}
+
+impl Session for MasterSession {
+    fn local_address(&self) -> u16 {
+        self.config.local_address
     }
 
-    pub(super) fn send_time_sync(
-        &mut self,
-        now: &Now,
-        mode: TimeSyncMode,
-        origin: Origin<()>,
-        out: &mut [u8],
-    ) -> Option<usize> {
-        let seq = self.next_seq();
-        let (function, op) = match mode {
-            TimeSyncMode::Lan => (
-                FunctionCode::RecordCurrentTime,
-                Op::RecordTime {
-                    origin,
-                    recorded: now.wall,
-                },
-            ),
-            TimeSyncMode::NonLan => (
-                FunctionCode::DelayMeasure,
-                Op::DelayMeasure {
-                    origin,
-                    sent: now.instant,
-                },
-            ),
+    fn remote_address(&self) -> u16 {
+        self.config.outstation_address
+    }
+
+    fn is_master(&self) -> bool {
+        true
+    }
+
+    fn on_fragment(&mut self, now: &Now, source: u16, destination: AddressKind, fragment: &[u8]) {
+        if source != self.config.outstation_address
+            || destination != AddressKind::Station
+            || fragment.len() > self.config.max_rx_fragment
+        {
+            self.stats.ignored += 1;
+            return;
+        }
+        let Ok(f) = Fragment::parse(fragment) else {
+            self.stats.ignored += 1;
+            return;
         };
-        match FragmentWriter::request(out, AppControl::single(seq), function) {
-            Ok(w) => {
-                let n = w.len();
-                Some(self.launch(now, seq, op, n))
-            }
-            Err(_) => None,
+        match f.function {
+            FunctionCode::UnsolicitedResponse => self.on_unsolicited(&f),
+            FunctionCode::Response => self.on_response(now, &f),
+            _ => self.stats.ignored += 1,
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
-    pub(super) fn send_commands(
-        &mut self,
-        now: &Now,
-        mode: CommandMode,
-        step: CommandStep,
-        function: FunctionCode,
-        commands: Vec<Command>,
-        reply: Reply<Vec<CommandStatus>>,
-        out: &mut [u8],
-    ) -> Option<usize> {
-        let seq = self.next_seq();
-        let written = FragmentWriter::request(out, AppControl::single(seq), function)
-            .and_then(|mut w| write_commands(&mut w, &commands).map(|()| w.len()));
-        match written {
-            Err(_) => {
-                reply(Err(TaskError::BadRequest(
-                    "commands do not fit one fragment",
-                )));
-                None
-            }
-            Ok(n) if mode == CommandMode::DirectOperateNoAck => {
-                self.stats.requests += 1;
-                reply(Ok(Vec::new()));
-                Some(n)
-            }
-            Ok(n) => Some(self.launch(
-                now,
-                seq,
-                Op::Commands {
-                    mode,
-                    step,
-                    commands,
-                    reply,
-                },
-                n,
-            )),
+    fn next_fragment(&mut self, now: &Now, out: &mut [u8]) -> Option<usize> {
+        if !self.online {
+            return None;
         }
-    }
-}
-
-fn fail_user(task: UserTask, error: TaskError) {
-    match task {
-        UserTask::Read { reply, .. } | UserTask::TimeSync { reply, .. } => reply(Err(error)),
-        UserTask::Command { reply, .. } => reply(Err(error)),
-        UserTask::Restart { reply, .. } => reply(Err(error)),
-    }
-}
-
-/// Writes the controls as index-prefixed (28) headers, one per run of equal variations.
-fn write_commands(w: &mut FragmentWriter<'_>, commands: &[Command]) -> Result<(), WriteError> {
-    let mut i = 0;
-    while i < commands.len() {
-        let variation = commands[i].variation();
-        let mut h = w.prefixed(variation, true)?;
-        while i < commands.len() && commands[i].variation() == variation {
-            let c = &commands[i];
-            let point = match *c {
-                Command::Crob { index, crob } => Point::new(u32::from(index), Value::Crob(crob)),
-                Command::Analog { index, value } => {
-                    Point::new(u32::from(index), analog_value(value))
+        if let Some(c) = self.confirm.take() {
+            let w = FragmentWriter::request(out, c, FunctionCode::Confirm).ok()?;
+            self.stats.confirms += 1;
+            return Some(w.len());
+        }
+        match self.current.take() {
+            Some(Current {
+                task,
+                auto,
+                stage: Stage::ReadyToSend,
+            }) => {
+                if let Some(len) = self.send(now, task, auto, out) {
+                    return Some(len);
                 }
-            };
-            h.push(&point.with_status(0))?;
-            i += 1;
+            }
+            Some(awaiting) => {
+                self.current = Some(awaiting);
+                return None;
+            }
+            None => {}
         }
-        h.finish();
+        // A task whose request cannot be written has ended: go on with the next one.
+        loop {
+            let (task, auto) = self.next_task(now)?;
+            tracing::debug!(
+                task = task.name(),
+                automatic = auto.is_some(),
+                "task started"
+            );
+            if let Some(len) = self.send(now, task, auto, out) {
+                return Some(len);
+            }
+        }
     }
-    Ok(())
+
+    fn deadline(&self) -> Option<Instant> {
+        if !self.online {
+            return None;
+        }
+        if let Some(Current {
+            stage: Stage::AwaitingResponse { deadline, .. },
+            ..
+        }) = self.current
+        {
+            return Some(deadline);
+        }
+        let retries = self.scheduler.next_retry();
+        let polls = self.polls.next_due();
+        retries.into_iter().chain(polls).min()
+    }
+
+    fn on_timer(&mut self, now: &Now) {
+        let expired = matches!(
+            self.current,
+            Some(Current { stage: Stage::AwaitingResponse { deadline, .. }, .. }) if now.instant >= deadline
+        );
+        if !expired {
+            return;
+        }
+        if let Some(Current { task, auto, .. }) = self.current.take() {
+            // The SEQ moved on when the request was sent: the next request takes the next
+            // one (IEEE 1815-2012, clause 4).
+            self.fail(task, auto, TaskError::Timeout, Some(now.instant));
+        }
+    }
+
+    fn on_link_up(&mut self, now: &Now) {
+        tracing::debug!(
+            outstation = self.config.outstation_address,
+            "association online"
+        );
+        self.online = true;
+        self.confirm = None;
+        self.scheduler.on_link_up(&self.config);
+        self.polls.restart(now.instant);
+    }
+
+    fn on_link_down(&mut self, _now: &Now) {
+        self.online = false;
+        self.confirm = None;
+        self.fail_all(TaskError::LinkDown);
+    }
 }
 
-pub(super) fn analog_value(v: super::request::AnalogOutput) -> Value<'static> {
-    use super::request::AnalogOutput::*;
-    match v {
-        I32(x) => Value::Signed(x),
-        I16(x) => Value::Signed(i32::from(x)),
-        F32(x) => Value::Float(f64::from(x)),
-        F64(x) => Value::Float(x),
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_master_session_can_move_between_threads() {
+        fn send<T: Send>() {}
+        send::<MasterSession>();
     }
 }

@@ -3,7 +3,8 @@
 use super::request::{Classes, TimeSyncMode};
 use std::time::Duration;
 
-/// How a master association behaves; `Default` gives the usual DNP3 defaults.
+/// How a master association behaves; `Default` gives the usual DNP3 defaults, and the
+/// `with_*` setters change them.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct MasterConfig {

@@ -2,19 +2,26 @@
 //! periodic polls, unsolicited responses with confirms, IIN reactions, commands (select before
 //! operate, direct operate, direct operate without ack), time synchronisation (LAN and
 //! non-LAN), restarts and arbitrary reads — as a sans-I/O state machine (see [`crate::session`]).
+//!
+//! `association.rs` is the core (queue, SEQ, confirms, timeouts, the `Session` contract);
+//! `scheduler.rs` and `polls.rs` decide what runs next; `tasks/` holds one file per master task,
+//! each writing its own requests and judging its own responses.
 
 mod association;
 mod config;
+mod delivery;
 mod measurement;
+mod polls;
 mod request;
-mod response;
+mod scheduler;
 mod tasks;
 
-pub use association::{MasterSession, MasterStats, PollId};
+pub use association::{MasterSession, MasterStats};
 pub use config::MasterConfig;
 pub use measurement::{
     Measurement, MeasurementKind, MeasurementValue, NullReadHandler, ReadHandler, ResponseInfo,
 };
+pub use polls::PollId;
 pub use request::{
     AnalogOutput, Classes, Command, CommandMode, CommandResult, ReadHeader, ReadRequest, Reply,
     RestartKind, TaskError, TimeSyncMode,

@@ -216,7 +216,7 @@ impl Command {
     }
 }
 
-/// Time synchronisation procedures (PROTOCOL.md §6.5).
+/// Time synchronisation procedures (IEEE 1815-2012, clause 4).
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
 pub enum TimeSyncMode {
     /// RECORD_CURRENT_TIME, then WRITE g50v3.

@@ -109,6 +109,16 @@ struct Slot {
     tx: Segmenter,
     /// Reset state and expected FCB of link-confirmed data (IEEE 1815-2012, clause 9).
     link: SecondaryLinkState,
+    /// The session's log span (its local and remote link addresses), entered for its work.
+    span: tracing::Span,
+}
+
+impl Slot {
+    /// Runs `f` on the session inside its log span.
+    fn with_session<R>(&mut self, f: impl FnOnce(&mut dyn Session) -> R) -> R {
+        let _entered = self.span.enter();
+        f(self.kind.session())
+    }
 }
 
 /// The sans-I/O heart of a channel: the sessions it carries, the link parser, link-layer
@@ -217,15 +227,17 @@ impl Router {
         if self.fragment.len() < max_tx {
             self.fragment.resize(max_tx, 0);
         }
+        let span = tracing::info_span!("session", local, remote);
         let mut slot = Slot {
             id,
             rx: Reassembler::new(kind.max_rx_fragment()),
             tx: Segmenter::new(),
             kind,
             link: SecondaryLinkState::new(),
+            span,
         };
         if self.open {
-            slot.kind.session().on_link_up(now);
+            slot.with_session(|s| s.on_link_up(now));
         }
         self.slots.push(slot);
         Ok(id)
@@ -235,7 +247,7 @@ impl Router {
     pub fn remove(&mut self, now: &Now, id: u32) -> Option<SessionKind> {
         let i = self.slots.iter().position(|s| s.id == id)?;
         let mut slot = self.slots.remove(i);
-        slot.kind.session().on_link_down(now);
+        slot.with_session(|s| s.on_link_down(now));
         Some(slot.kind)
     }
 
@@ -276,7 +288,7 @@ impl Router {
         for slot in &mut self.slots {
             slot.rx.reset();
             slot.link.on_open();
-            slot.kind.session().on_link_up(now);
+            slot.with_session(|s| s.on_link_up(now));
         }
     }
 
@@ -289,7 +301,7 @@ impl Router {
         self.keep_alive.on_close();
         self.link_replies.clear();
         for slot in &mut self.slots {
-            slot.kind.session().on_link_down(now);
+            slot.with_session(|s| s.on_link_down(now));
         }
     }
 
@@ -367,7 +379,7 @@ impl Router {
                     continue;
                 }
                 let frag = &mut self.fragment[..max_tx];
-                let Some(n) = slot.kind.session().next_fragment(now, frag) else {
+                let Some(n) = slot.with_session(|s| s.next_fragment(now, frag)) else {
                     continue;
                 };
                 let s = slot.kind.session_ref();
@@ -429,7 +441,7 @@ impl Router {
                 .deadline()
                 .is_some_and(|d| d <= now.instant)
             {
-                slot.kind.session().on_timer(now);
+                slot.with_session(|s| s.on_timer(now));
             }
         }
         if !self.open {
@@ -500,13 +512,14 @@ fn route(
         if !action.deliver {
             continue;
         }
-        let Slot { rx, kind, .. } = slot;
+        let Slot { rx, kind, span, .. } = slot;
         match rx.push(frame.user_data, h.source, h.destination) {
             Ok(Some(fragment)) => {
                 ChannelCounters::add(&counters.fragments_rx, 1);
                 if decode >= DecodeLevel::Headers {
                     log_fragment(name, "RX", fragment, decode);
                 }
+                let _entered = span.enter();
                 kind.session()
                     .on_fragment(now, h.source, dest_kind, fragment);
             }

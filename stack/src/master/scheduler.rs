@@ -1,0 +1,296 @@
+//! The automatic tasks of a master association: which are pending, in which order they run,
+//! when a timed-out one is retried, and which rising IIN bits schedule them
+//! (IEEE 1815-2012, clause 4: master startup and IIN reactions).
+
+use super::config::MasterConfig;
+use super::request::TaskError;
+use super::tasks::{ClearRestartTask, ReadTask, Task, TimeSyncTask, UnsolicitedTask};
+use crate::app::Iin;
+use std::time::{Duration, Instant};
+
+/// The tasks a master runs on its own, in priority order: the first pending one runs first.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub(crate) enum AutoTask {
+    /// WRITE g80v1 index 7 after the outstation restarted.
+    ClearRestart,
+    /// DISABLE_UNSOLICITED at startup.
+    DisableUnsolicited,
+    /// Integrity poll at startup, after a restart or an event buffer overflow.
+    Integrity,
+    /// Time synchronisation when the outstation asks for it.
+    TimeSync,
+    /// ENABLE_UNSOLICITED once the integrity poll is done.
+    EnableUnsolicited,
+}
+
+impl AutoTask {
+    /// Every automatic task, in priority order.
+    const ALL: [AutoTask; 5] = [
+        AutoTask::ClearRestart,
+        AutoTask::DisableUnsolicited,
+        AutoTask::Integrity,
+        AutoTask::TimeSync,
+        AutoTask::EnableUnsolicited,
+    ];
+
+    /// The name used in logs.
+    fn name(self) -> &'static str {
+        match self {
+            AutoTask::ClearRestart => "clear restart",
+            AutoTask::DisableUnsolicited => "disable unsolicited",
+            AutoTask::Integrity => "integrity poll",
+            AutoTask::TimeSync => "time sync",
+            AutoTask::EnableUnsolicited => "enable unsolicited",
+        }
+    }
+
+    fn slot(self) -> usize {
+        self as usize
+    }
+
+    /// The task that carries out this automatic task with this configuration (`None` for a
+    /// time synchronisation the configuration does not ask for).
+    pub(crate) fn task(self, config: &MasterConfig) -> Option<Task> {
+        Some(match self {
+            AutoTask::ClearRestart => ClearRestartTask.into(),
+            AutoTask::DisableUnsolicited => UnsolicitedTask::disable().into(),
+            AutoTask::Integrity => ReadTask::integrity().into(),
+            AutoTask::TimeSync => TimeSyncTask::automatic(config.time_sync?).into(),
+            AutoTask::EnableUnsolicited => {
+                UnsolicitedTask::enable(config.unsolicited_classes).into()
+            }
+        })
+    }
+}
+
+/// Scheduling state of one automatic task.
+#[derive(Copy, Clone, Debug)]
+struct Slot {
+    pending: bool,
+    /// After a timeout: not before this moment.
+    retry_at: Option<Instant>,
+    /// The delay before the next retry after a timeout.
+    backoff: Duration,
+}
+
+/// IIN bits whose rising edge schedules an automatic task.
+const WATCHED: Iin = Iin(Iin::DEVICE_RESTART.0 | Iin::NEED_TIME.0 | Iin::EVENT_BUFFER_OVERFLOW.0);
+
+/// Which automatic tasks are pending and when they may run.
+#[derive(Debug)]
+pub(crate) struct Scheduler {
+    slots: [Slot; AutoTask::ALL.len()],
+    /// The watched IIN bits of the last response, for edge detection.
+    seen: Iin,
+}
+
+impl Scheduler {
+    /// Nothing pending.
+    pub(crate) fn new(config: &MasterConfig) -> Self {
+        let idle = Slot {
+            pending: false,
+            retry_at: None,
+            backoff: config.task_retry_min,
+        };
+        Scheduler {
+            slots: [idle; AutoTask::ALL.len()],
+            seen: Iin::NONE,
+        }
+    }
+
+    /// A new connection: retries start afresh, IIN edges are detected anew and the startup
+    /// tasks the configuration asks for are scheduled (tasks still pending from the last
+    /// connection stay pending).
+    pub(crate) fn on_link_up(&mut self, config: &MasterConfig) {
+        self.seen = Iin::NONE;
+        for s in self.slots.iter_mut() {
+            s.retry_at = None;
+            s.backoff = config.task_retry_min;
+        }
+        if config.disable_unsolicited_at_startup {
+            self.schedule(AutoTask::DisableUnsolicited);
+        }
+        if config.startup_integrity {
+            self.schedule(AutoTask::Integrity);
+        }
+        if !config.unsolicited_classes.is_empty() {
+            self.schedule(AutoTask::EnableUnsolicited);
+        }
+    }
+
+    /// Schedules the automatic tasks that the IIN of a response calls for, on the rising edge
+    /// of DEVICE_RESTART, NEED_TIME and EVENT_BUFFER_OVERFLOW only.
+    pub(crate) fn react_to_iin(&mut self, iin: Iin, config: &MasterConfig) {
+        let rising = iin & WATCHED & !self.seen;
+        self.seen = iin & WATCHED;
+        if rising.contains(Iin::DEVICE_RESTART) {
+            self.react("DEVICE_RESTART", AutoTask::ClearRestart);
+            if config.startup_integrity {
+                self.react("DEVICE_RESTART", AutoTask::Integrity);
+            }
+            if !config.unsolicited_classes.is_empty() {
+                self.react("DEVICE_RESTART", AutoTask::EnableUnsolicited);
+            }
+        }
+        if rising.contains(Iin::NEED_TIME) && config.time_sync.is_some() {
+            self.react("NEED_TIME", AutoTask::TimeSync);
+        }
+        if rising.contains(Iin::EVENT_BUFFER_OVERFLOW) && config.integrity_on_overflow {
+            self.react("EVENT_BUFFER_OVERFLOW", AutoTask::Integrity);
+        }
+    }
+
+    fn react(&mut self, bit: &'static str, task: AutoTask) {
+        tracing::debug!(
+            iin = bit,
+            task = task.name(),
+            "IIN reaction: task scheduled"
+        );
+        self.schedule(task);
+    }
+
+    fn schedule(&mut self, task: AutoTask) {
+        self.slots[task.slot()].pending = true;
+    }
+
+    fn pending(&self, task: AutoTask) -> bool {
+        self.slots[task.slot()].pending
+    }
+
+    /// The automatic tasks that may start now, in priority order. Startup order holds:
+    /// the integrity poll waits for DISABLE_UNSOLICITED, and ENABLE_UNSOLICITED waits for both.
+    pub(crate) fn ready(&self, now: Instant) -> impl Iterator<Item = AutoTask> + '_ {
+        AutoTask::ALL.into_iter().filter(move |&task| {
+            let s = &self.slots[task.slot()];
+            let due = s.pending && s.retry_at.is_none_or(|t| t <= now);
+            let allowed = match task {
+                AutoTask::Integrity => !self.pending(AutoTask::DisableUnsolicited),
+                AutoTask::EnableUnsolicited => {
+                    !self.pending(AutoTask::DisableUnsolicited)
+                        && !self.pending(AutoTask::Integrity)
+                }
+                _ => true,
+            };
+            due && allowed
+        })
+    }
+
+    /// Records how an automatic task ended. Success clears it; a timeout keeps it pending and
+    /// retries it after a delay that doubles from `task_retry_min` up to `task_retry_max`;
+    /// link loss and shutdown keep it pending for the next connection; any other failure
+    /// (rejection, bad response) drops it until its trigger comes again.
+    pub(crate) fn finish(
+        &mut self,
+        task: AutoTask,
+        result: &Result<(), TaskError>,
+        now: Option<Instant>,
+        config: &MasterConfig,
+    ) {
+        let s = &mut self.slots[task.slot()];
+        match result {
+            Ok(()) => {
+                s.pending = false;
+                s.retry_at = None;
+                s.backoff = config.task_retry_min;
+            }
+            Err(TaskError::Timeout) => {
+                s.retry_at = now.map(|n| n + s.backoff);
+                s.backoff = (s.backoff * 2).min(config.task_retry_max);
+            }
+            Err(TaskError::LinkDown | TaskError::Shutdown) => {}
+            Err(_) => {
+                s.pending = false;
+                s.retry_at = None;
+            }
+        }
+    }
+
+    /// The earliest retry of a pending automatic task that is waiting out its back-off.
+    pub(crate) fn next_retry(&self) -> Option<Instant> {
+        self.slots
+            .iter()
+            .filter(|s| s.pending)
+            .filter_map(|s| s.retry_at)
+            .min()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn startup() -> (Scheduler, MasterConfig) {
+        let config = MasterConfig::default();
+        let mut s = Scheduler::new(&config);
+        s.on_link_up(&config);
+        (s, config)
+    }
+
+    fn first(s: &Scheduler, now: Instant) -> Option<AutoTask> {
+        s.ready(now).next()
+    }
+
+    #[test]
+    fn startup_runs_disable_then_integrity_then_enable() {
+        let (mut s, config) = startup();
+        let now = Instant::now();
+        for task in [
+            AutoTask::DisableUnsolicited,
+            AutoTask::Integrity,
+            AutoTask::EnableUnsolicited,
+        ] {
+            assert_eq!(s.ready(now).collect::<Vec<_>>(), [task]);
+            s.finish(task, &Ok(()), Some(now), &config);
+        }
+        assert_eq!(first(&s, now), None);
+    }
+
+    #[test]
+    fn a_restart_bit_schedules_its_tasks_on_the_rising_edge_only() {
+        let (mut s, config) = startup();
+        let now = Instant::now();
+        s.react_to_iin(Iin::DEVICE_RESTART, &config);
+        assert_eq!(first(&s, now), Some(AutoTask::ClearRestart));
+        s.finish(AutoTask::ClearRestart, &Ok(()), Some(now), &config);
+        s.react_to_iin(Iin::DEVICE_RESTART, &config);
+        assert_ne!(first(&s, now), Some(AutoTask::ClearRestart), "still set");
+        s.react_to_iin(Iin::NONE, &config);
+        s.react_to_iin(Iin::DEVICE_RESTART, &config);
+        assert_eq!(first(&s, now), Some(AutoTask::ClearRestart), "set again");
+    }
+
+    #[test]
+    fn timeouts_back_off_doubling_up_to_the_maximum() {
+        let (mut s, config) = startup();
+        let task = AutoTask::DisableUnsolicited;
+        let mut now = Instant::now();
+        for secs in [5, 10, 20, 40, 60, 60] {
+            s.finish(task, &Err(TaskError::Timeout), Some(now), &config);
+            let retry = now + Duration::from_secs(secs);
+            assert_eq!(s.next_retry(), Some(retry));
+            assert_eq!(first(&s, retry - Duration::from_millis(1)), None);
+            assert_eq!(first(&s, retry), Some(task));
+            now = retry;
+        }
+    }
+
+    #[test]
+    fn a_rejected_automatic_task_is_dropped_and_a_lost_link_keeps_it() {
+        let (mut s, config) = startup();
+        let now = Instant::now();
+        s.finish(
+            AutoTask::DisableUnsolicited,
+            &Err(TaskError::LinkDown),
+            None,
+            &config,
+        );
+        assert_eq!(first(&s, now), Some(AutoTask::DisableUnsolicited));
+        s.finish(
+            AutoTask::DisableUnsolicited,
+            &Err(TaskError::Rejected(Iin::NO_FUNC_CODE_SUPPORT)),
+            Some(now),
+            &config,
+        );
+        assert_eq!(first(&s, now), Some(AutoTask::Integrity));
+    }
+}
