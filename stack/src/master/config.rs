@@ -1,6 +1,7 @@
 //! Master association settings.
 
-use super::request::{Classes, TimeSyncMode};
+use super::request::TimeSyncMode;
+use crate::objects::Classes;
 use std::time::Duration;
 
 /// How a master association behaves; `Default` gives the usual DNP3 defaults, and the

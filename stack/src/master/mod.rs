@@ -16,6 +16,7 @@ mod request;
 mod scheduler;
 mod tasks;
 
+pub use crate::objects::Classes;
 pub use association::{MasterSession, MasterStats};
 pub use config::MasterConfig;
 pub use measurement::{
@@ -23,6 +24,6 @@ pub use measurement::{
 };
 pub use polls::PollId;
 pub use request::{
-    AnalogOutput, Classes, Command, CommandMode, CommandResult, ReadHeader, ReadRequest, Reply,
-    RestartKind, TaskError, TimeSyncMode,
+    AnalogOutput, Command, CommandMode, CommandResult, ReadHeader, ReadRequest, Reply, RestartKind,
+    TaskError, TimeSyncMode,
 };

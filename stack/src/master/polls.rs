@@ -95,7 +95,7 @@ impl PeriodicPolls {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::master::request::Classes;
+    use crate::objects::Classes;
 
     #[test]
     fn the_most_overdue_poll_runs_first_and_missed_runs_are_skipped() {

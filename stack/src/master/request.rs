@@ -2,58 +2,8 @@
 //! errors those requests can end with.
 
 use crate::app::{FragmentWriter, Iin, WriteError};
-use crate::objects::{CommandStatus, Crob, Variation};
+use crate::objects::{Classes, CommandStatus, Crob, Variation};
 use std::fmt;
-
-/// A set of event classes and class 0 (static data).
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Default)]
-pub struct Classes(u8);
-
-impl Classes {
-    /// No class.
-    pub const NONE: Classes = Classes(0);
-    /// Class 0: static data.
-    pub const CLASS0: Classes = Classes(1);
-    /// Class 1 events.
-    pub const CLASS1: Classes = Classes(2);
-    /// Class 2 events.
-    pub const CLASS2: Classes = Classes(4);
-    /// Class 3 events.
-    pub const CLASS3: Classes = Classes(8);
-    /// Classes 1, 2 and 3.
-    pub const EVENTS: Classes = Classes(14);
-    /// Classes 0, 1, 2 and 3.
-    pub const ALL: Classes = Classes(15);
-
-    /// True when every class of `other` is included.
-    pub fn contains(self, other: Classes) -> bool {
-        self.0 & other.0 == other.0
-    }
-
-    /// True when no class is included.
-    pub fn is_empty(self) -> bool {
-        self.0 == 0
-    }
-
-    /// The event classes (1, 2, 3) present, as their g60 variations.
-    pub fn event_variations(self) -> impl Iterator<Item = Variation> {
-        [
-            (Classes::CLASS1, Variation::Group60Var2),
-            (Classes::CLASS2, Variation::Group60Var3),
-            (Classes::CLASS3, Variation::Group60Var4),
-        ]
-        .into_iter()
-        .filter(move |(c, _)| self.contains(*c))
-        .map(|(_, v)| v)
-    }
-}
-
-impl std::ops::BitOr for Classes {
-    type Output = Classes;
-    fn bitor(self, rhs: Classes) -> Classes {
-        Classes(self.0 | rhs.0)
-    }
-}
 
 /// One header of a READ request.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]

@@ -4,8 +4,9 @@
 
 use super::config::EventBufferConfig;
 use super::events::{EventBuffers, NewEvent};
-use super::point::{EventClass, PointConfig, PointState, PointType, PointValue, TYPE_COUNT};
+use super::point::{PointConfig, PointState, PointType, PointValue, TYPE_COUNT};
 use super::update::{ApplyReport, Update};
+use crate::objects::EventClass;
 use crate::objects::{Timestamp, Variation};
 use crate::session::Now;
 use std::fmt;

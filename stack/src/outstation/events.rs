@@ -9,10 +9,9 @@
 //! set. The bit clears when a confirm removes reported events and every ring has room again
 //! (so the master has read events since the loss and new ones fit).
 
-use super::point::{
-    event_variation, to_point, ClassMask, EventClass, PointState, PointType, PointValue, TYPE_COUNT,
-};
+use super::point::{event_variation, to_point, PointState, PointType, PointValue, TYPE_COUNT};
 use crate::app::{FragmentWriter, WriteError};
+use crate::objects::{Classes, EventClass};
 use crate::objects::{Timestamp, Variation};
 use std::collections::VecDeque;
 
@@ -107,7 +106,7 @@ pub(crate) struct NewEvent<'a> {
 #[derive(Copy, Clone, Debug)]
 pub(crate) enum EventFilter {
     /// Events of these classes, each in its configured variation.
-    Classes(ClassMask),
+    Classes(Classes),
     /// Events of one type (any class), in the given variation or the configured one.
     Type(PointType, Option<Variation>),
 }
@@ -185,7 +184,7 @@ impl EventBuffers {
             return None;
         }
         match filter {
-            EventFilter::Classes(mask) if mask.contains(r.class) => Some(r.variation),
+            EventFilter::Classes(mask) if mask.includes(r.class) => Some(r.variation),
             EventFilter::Type(t, v) if t == ty && r.class != EventClass::None => Some(match v {
                 Some(v) if !matches!(r.value, PointValue::OctetString { .. }) => v,
                 _ => r.variation,
@@ -339,16 +338,16 @@ impl EventBuffers {
     }
 
     /// The classes that have events not yet written in a fragment (IIN1.1–1.3).
-    pub fn unreported_classes(&self) -> ClassMask {
+    pub fn unreported_classes(&self) -> Classes {
         self.records()
             .filter(|r| r.state != EventState::Written)
-            .fold(ClassMask::NONE, |m, r| m.union(r.class.mask()))
+            .fold(Classes::NONE, |m, r| m.union(Classes::from(r.class)))
     }
 
     /// True when unreported events of `mask` are buffered.
-    pub fn has_unreported(&self, mask: ClassMask) -> bool {
+    pub fn has_unreported(&self, mask: Classes) -> bool {
         self.records()
-            .any(|r| r.state == EventState::Unreported && mask.contains(r.class))
+            .any(|r| r.state == EventState::Unreported && mask.includes(r.class))
     }
 
     /// True once an event was dropped, until the rule in the module docs clears it.
@@ -422,7 +421,7 @@ mod tests {
             ));
         }
         assert_eq!((b.len(), b.dropped(), b.overflow()), (2, 1, true));
-        assert_eq!(b.select(EventFilter::Classes(ClassMask::ALL), Some(1)), 1);
+        assert_eq!(b.select(EventFilter::Classes(Classes::EVENTS), Some(1)), 1);
         let mut buf = [0u8; 64];
         let mut w = FragmentWriter::response(
             &mut buf,
@@ -462,17 +461,14 @@ mod tests {
             EventClass::Class1,
             PointValue::Analog(3.0),
         ));
-        assert_eq!(
-            b.select(EventFilter::Classes(ClassMask::CLASS1), Some(2)),
-            2
-        );
+        assert_eq!(b.select(EventFilter::Classes(Classes::CLASS1), Some(2)), 2);
         let selected: Vec<_> = b
             .records()
             .filter(|r| r.state == EventState::Selected)
             .map(|r| r.index)
             .collect();
         assert_eq!(selected, [2, 1]);
-        assert_eq!(b.unreported_classes(), ClassMask::CLASS1);
+        assert_eq!(b.unreported_classes(), Classes::CLASS1);
         b.unselect_all();
         assert!(!b.has_selected());
     }
@@ -488,7 +484,7 @@ mod tests {
                 PointValue::Binary(true),
             ));
         }
-        b.select(EventFilter::Classes(ClassMask::CLASS2), None);
+        b.select(EventFilter::Classes(Classes::CLASS2), None);
         let mut buf = [0u8; 4 + 5 + 2 * 9];
         let mut w = FragmentWriter::response(
             &mut buf,
@@ -502,7 +498,7 @@ mod tests {
         let h = f.objects().next().unwrap().unwrap();
         assert_eq!((h.variation, h.count), (Variation::Group2Var2, 2));
         assert!(b.has_selected());
-        assert_eq!(b.unreported_classes(), ClassMask::CLASS2);
+        assert_eq!(b.unreported_classes(), Classes::CLASS2);
         assert_eq!(b.remove_written(), 2);
         assert_eq!(b.len(), 3);
     }

@@ -1,7 +1,9 @@
 //! Point types, event classes and per-point configuration, plus the conversion of a stored
 //! value into the codec's [`Point`] for a given variation (IEEE 1815-2012, Annex A).
 
-use crate::objects::{flags, DoubleBit, Field, Layout, Point, Timestamp, Value, Variation};
+use crate::objects::{
+    flags, DoubleBit, EventClass, Field, Layout, Point, Timestamp, Value, Variation,
+};
 use std::fmt;
 
 /// The static point types an outstation database holds, in the order class 0 reports them.
@@ -203,70 +205,6 @@ impl PointType {
 impl fmt::Display for PointType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
-    }
-}
-
-/// The event class a point reports its changes in; `None` means the point creates no events
-/// (it is still reported in class 0).
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Default)]
-pub enum EventClass {
-    /// No events.
-    #[default]
-    None,
-    /// Class 1 (usually the most urgent).
-    Class1,
-    /// Class 2.
-    Class2,
-    /// Class 3.
-    Class3,
-}
-
-impl EventClass {
-    /// The class bit in a [`ClassMask`] (none for `None`).
-    pub(crate) fn mask(self) -> ClassMask {
-        match self {
-            EventClass::None => ClassMask::NONE,
-            EventClass::Class1 => ClassMask::CLASS1,
-            EventClass::Class2 => ClassMask::CLASS2,
-            EventClass::Class3 => ClassMask::CLASS3,
-        }
-    }
-}
-
-/// A set of event classes 1, 2 and 3 (bit 0 = class 1).
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Default)]
-pub struct ClassMask(pub u8);
-
-impl ClassMask {
-    /// No class.
-    pub const NONE: ClassMask = ClassMask(0);
-    /// Class 1.
-    pub const CLASS1: ClassMask = ClassMask(1);
-    /// Class 2.
-    pub const CLASS2: ClassMask = ClassMask(2);
-    /// Class 3.
-    pub const CLASS3: ClassMask = ClassMask(4);
-    /// Classes 1, 2 and 3.
-    pub const ALL: ClassMask = ClassMask(7);
-
-    /// True when the class is in the set (`EventClass::None` never is).
-    pub fn contains(self, class: EventClass) -> bool {
-        self.0 & class.mask().0 != 0
-    }
-
-    /// True when no class is in the set.
-    pub fn is_empty(self) -> bool {
-        self.0 & 7 == 0
-    }
-
-    /// The union of two sets.
-    pub fn union(self, other: ClassMask) -> ClassMask {
-        ClassMask((self.0 | other.0) & 7)
-    }
-
-    /// This set without the classes of `other`.
-    pub fn without(self, other: ClassMask) -> ClassMask {
-        ClassMask(self.0 & !other.0 & 7)
     }
 }
 
@@ -510,14 +448,5 @@ mod tests {
         assert_eq!(p.flags, Some(flags::ONLINE));
         let p = to_point(3, Variation::Group30Var1, &s, &[]);
         assert_eq!(p.flags, Some(flags::ONLINE));
-    }
-
-    #[test]
-    fn class_masks_combine() {
-        let m = ClassMask::CLASS1.union(ClassMask::CLASS3);
-        assert!(m.contains(EventClass::Class1) && !m.contains(EventClass::Class2));
-        assert!(!m.contains(EventClass::None));
-        assert_eq!(m.without(ClassMask::CLASS1), ClassMask::CLASS3);
-        assert!(ClassMask::NONE.is_empty());
     }
 }

@@ -6,8 +6,9 @@
 
 use super::database::{Database, PointTable};
 use super::events::EventFilter;
-use super::point::{static_variation, to_point, ClassMask, PointType};
+use super::point::{static_variation, to_point, PointType};
 use crate::app::{FragmentWriter, Iin, ObjectHeader, ObjectParser, Prefix, Range, WriteError};
+use crate::objects::Classes;
 use crate::objects::{Point, Value, Variation};
 
 /// Which static points a header selects.
@@ -50,7 +51,7 @@ fn classify(h: &ObjectHeader<'_>) -> ReadTarget {
         Variation::Group60Var1 if h.range == Range::All => Ok(ReadTarget::Class0),
         Variation::Group60Var1 => Err(Iin::PARAMETER_ERROR),
         Variation::Group60Var2 | Variation::Group60Var3 | Variation::Group60Var4 => {
-            let class = ClassMask(1 << (var - 2));
+            let class = Classes::of_event_variation(h.variation).unwrap_or(Classes::NONE);
             event_limit(h).map(|l| ReadTarget::Events(EventFilter::Classes(class), l))
         }
         Variation::Group80Var1 => match h.range {

@@ -2,8 +2,8 @@
 //! enable/disable unsolicited — turned into plans the session carries out only when the
 //! whole request is valid (IEEE 1815-2012, clause 4).
 
-use super::point::ClassMask;
 use crate::app::{Iin, ObjectHeader, ObjectParser, Range};
+use crate::objects::Classes;
 use crate::objects::{Timestamp, Value, Variation};
 
 /// A time written by the master.
@@ -98,14 +98,14 @@ pub(crate) fn freeze_range(h: &ObjectHeader<'_>) -> Result<Option<(u32, u32)>, I
 }
 
 /// The classes named by ENABLE/DISABLE_UNSOLICITED: g60v2/v3/v4 with qualifier 06.
-pub(crate) fn unsolicited_classes(objects: ObjectParser<'_>) -> Result<ClassMask, Iin> {
-    let mut mask = ClassMask::NONE;
+pub(crate) fn unsolicited_classes(objects: ObjectParser<'_>) -> Result<Classes, Iin> {
+    let mut mask = Classes::NONE;
     for h in objects {
         let h = h.map_err(|e| e.kind.iin())?;
         let class = match h.variation {
-            Variation::Group60Var2 => ClassMask::CLASS1,
-            Variation::Group60Var3 => ClassMask::CLASS2,
-            Variation::Group60Var4 => ClassMask::CLASS3,
+            Variation::Group60Var2 => Classes::CLASS1,
+            Variation::Group60Var3 => Classes::CLASS2,
+            Variation::Group60Var4 => Classes::CLASS3,
             _ => return Err(Iin::PARAMETER_ERROR),
         };
         if h.range != Range::All {
@@ -168,7 +168,7 @@ mod tests {
         let f = Fragment::parse(&[0xC0, 0x14, 0x3C, 0x02, 0x06, 0x3C, 0x04, 0x06]).unwrap();
         assert_eq!(
             unsolicited_classes(f.objects()),
-            Ok(ClassMask::CLASS1.union(ClassMask::CLASS3))
+            Ok(Classes::CLASS1.union(Classes::CLASS3))
         );
         let f = Fragment::parse(&[0xC0, 0x14, 0x3C, 0x01, 0x06]).unwrap();
         assert_eq!(unsolicited_classes(f.objects()), Err(Iin::PARAMETER_ERROR));

@@ -8,7 +8,6 @@ use super::application::{OutstationApplication, APPLICATION_IIN};
 use super::config::OutstationConfig;
 use super::control::{ControlHandler, SelectState};
 use super::database::Database;
-use super::point::{ClassMask, EventClass};
 use super::read::ReadCursor;
 use super::stats::OutstationStats;
 use super::unsolicited::{TimeoutOutcome, Unsolicited};
@@ -16,6 +15,7 @@ use super::update::{ApplyReport, Update};
 use crate::app::{AppControl, AppErrorKind, Fragment, FunctionCode, Iin};
 use crate::link::AddressKind;
 use crate::objects::Variation;
+use crate::objects::{Classes, EventClass};
 use crate::session::{Now, Session};
 use std::fmt;
 use std::time::Instant;
@@ -197,7 +197,7 @@ impl OutstationSession {
             (EventClass::Class2, Iin::CLASS_2_EVENTS),
             (EventClass::Class3, Iin::CLASS_3_EVENTS),
         ] {
-            if classes.contains(class) {
+            if classes.includes(class) {
                 iin |= bit;
             }
         }
@@ -210,7 +210,7 @@ impl OutstationSession {
     }
 
     /// The classes the master enabled for unsolicited reporting.
-    pub fn unsolicited_classes(&self) -> ClassMask {
+    pub fn unsolicited_classes(&self) -> Classes {
         self.unsol.enabled
     }
 

@@ -10,7 +10,7 @@
 //! While a response waits for its confirm, READ requests are deferred (the session keeps
 //! them) and every other request is served at once.
 
-use super::point::ClassMask;
+use crate::objects::Classes;
 use std::time::{Duration, Instant};
 
 /// Where unsolicited reporting stands.
@@ -50,7 +50,7 @@ pub(crate) struct Unsolicited {
     /// SEQ of the response in flight, or of the next one.
     pub seq: u8,
     /// Classes the master enabled (none at start).
-    pub enabled: ClassMask,
+    pub enabled: Classes,
     /// The response in flight (`tx_len` bytes of it).
     pub tx: Vec<u8>,
     /// Length of the response in flight.
@@ -71,7 +71,7 @@ impl Unsolicited {
                 UnsolicitedState::Disabled
             },
             seq: 0,
-            enabled: ClassMask::NONE,
+            enabled: Classes::NONE,
             tx: Vec::new(),
             tx_len: 0,
             carries_broadcast: false,

@@ -108,7 +108,7 @@ impl MasterTask for ReadTask {
 mod tests {
     use super::*;
     use crate::master::measurement::{Measurement, ReadHandler};
-    use crate::master::request::Classes;
+    use crate::objects::Classes;
     use crate::objects::Timestamp;
     use std::time::Instant;
 

@@ -5,7 +5,8 @@
 use super::{accepted, MasterTask, Outcome};
 use crate::app::{AppControl, Fragment, FragmentWriter, FunctionCode};
 use crate::master::delivery::MeasurementSink;
-use crate::master::request::{Classes, TaskError};
+use crate::master::request::TaskError;
+use crate::objects::Classes;
 use crate::session::Now;
 
 /// An automatic ENABLE_UNSOLICITED or DISABLE_UNSOLICITED.

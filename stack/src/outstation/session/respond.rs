@@ -305,7 +305,7 @@ impl OutstationSession {
                     } else {
                         self.unsol.enabled.without(mask)
                     };
-                    tracing::debug!(enabled = self.unsol.enabled.0, "unsolicited classes");
+                    tracing::debug!(enabled = ?self.unsol.enabled, "unsolicited classes");
                     Iin::NONE
                 }
             }
