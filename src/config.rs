@@ -78,7 +78,7 @@ impl Default for ChannelConfig {
     }
 }
 
-/// The life cycle of a channel's transport.
+/// The life cycle of a channel's connection.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ChannelState {

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::actor::{Actor, SourceId};
-use crate::driver::Transport;
+use crate::driver::StreamKind;
 use crate::error::{SendError, SpawnError};
 use crate::executor::{Core, TimerTarget};
 use crate::mailbox::{Handle, Mailbox};
@@ -58,7 +58,7 @@ impl<M> Context<'_, M> {
         let key =
             self.core
                 .driver
-                .add_stream(OwnedFd::from(stream), Transport::Socket, self.actor)?;
+                .add_stream(OwnedFd::from(stream), StreamKind::Socket, self.actor)?;
         Ok(SourceId(key.to_u64()))
     }
 
@@ -73,7 +73,7 @@ impl<M> Context<'_, M> {
         let key = self
             .core
             .driver
-            .add_stream(fd, Transport::File, self.actor)?;
+            .add_stream(fd, StreamKind::File, self.actor)?;
         Ok(SourceId(key.to_u64()))
     }
 

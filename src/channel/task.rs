@@ -181,7 +181,7 @@ impl ChannelTask {
 
     /// The connection is up: plain channels open at once, TLS ones start the handshake and
     /// open when it finishes.
-    pub(super) fn transport_open(&mut self, cx: &mut Cx<'_>, source: SourceId) {
+    pub(super) fn connection_up(&mut self, cx: &mut Cx<'_>, source: SourceId) {
         #[cfg(feature = "tls")]
         if self.tls.is_some() {
             return self.tls_start(cx, source);

@@ -50,7 +50,7 @@ impl ChannelTask {
     pub(super) fn connected(&mut self, cx: &mut Cx<'_>, source: SourceId, result: io::Result<()>) {
         match result {
             Ok(()) => {
-                self.transport_open(cx, source);
+                self.connection_up(cx, source);
                 self.pump(cx);
             }
             Err(e) => {

@@ -98,7 +98,7 @@ impl ChannelTask {
         match cx.adopt_tcp(stream) {
             Ok(source) => {
                 tracing::info!("accepted {peer}");
-                self.transport_open(cx, source);
+                self.connection_up(cx, source);
                 self.pump(cx);
             }
             Err(e) => tracing::warn!("cannot adopt {peer}: {e}"),

@@ -26,6 +26,7 @@ pub enum PeerAuthentication {
 /// TLS settings of a channel: our certificate and key, how the peer is authenticated, and
 /// which protocol versions are allowed.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct TlsConfig {
     /// PEM file: our certificate, followed by any intermediate CA certificates.
     pub certificate: PathBuf,

@@ -53,10 +53,10 @@ pub trait Session {
     /// Called at or after `deadline()`.
     fn on_timer(&mut self, now: &Now);
 
-    /// The channel's transport is open (a TCP connection or serial port): start talking.
+    /// The channel's connection is open (a TCP connection or serial port): start talking.
     fn on_link_up(&mut self, now: &Now);
 
-    /// The channel's transport closed: in-flight exchanges fail, state is kept for the next
+    /// The channel's connection closed: in-flight exchanges fail, state is kept for the next
     /// connection where the protocol says so (e.g. buffered events).
     fn on_link_down(&mut self, now: &Now);
 }

@@ -19,7 +19,7 @@ pub(crate) type SourceKey = Key;
 
 /// What kind of descriptor a byte-stream source is (sockets use `send`/`recv`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Transport {
+pub(crate) enum StreamKind {
     /// A connected stream socket.
     Socket,
     /// Any other stream descriptor: a serial port, a pseudo-terminal, a pipe.
@@ -125,10 +125,10 @@ impl Driver {
     pub(crate) fn add_stream(
         &mut self,
         fd: OwnedFd,
-        transport: Transport,
+        kind: StreamKind,
         owner: u64,
     ) -> io::Result<SourceKey> {
-        dispatch!(self, d => d.add_stream(fd, transport, owner))
+        dispatch!(self, d => d.add_stream(fd, kind, owner))
     }
 
     /// Registers a listening socket and starts accepting.

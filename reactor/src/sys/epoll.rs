@@ -12,7 +12,7 @@ use nix::sys::epoll::{Epoll, EpollCreateFlags, EpollEvent, EpollFlags, EpollTime
 use super::fd::{self, errno, Accept, ConnectStart, Transfer};
 use crate::driver::send_queue::SendQueue;
 use crate::driver::{
-    AcceptOutcome, DriverConfig, IoEvent, ReadOutcome, RecvChunk, SourceKey, Transport,
+    AcceptOutcome, DriverConfig, IoEvent, ReadOutcome, RecvChunk, SourceKey, StreamKind,
 };
 use crate::error::SendError;
 use crate::slab::{Key, Slab};
@@ -37,7 +37,7 @@ enum Role {
 struct Source {
     fd: OwnedFd,
     owner: u64,
-    transport: Transport,
+    kind: StreamKind,
     role: Role,
     send: SendQueue,
     reading: bool,
@@ -80,7 +80,7 @@ impl Driver {
     fn register(
         &mut self,
         fd: OwnedFd,
-        transport: Transport,
+        kind: StreamKind,
         role: Role,
         owner: u64,
     ) -> io::Result<SourceKey> {
@@ -98,7 +98,7 @@ impl Driver {
         let key = self.sources.insert(Source {
             fd,
             owner,
-            transport,
+            kind,
             role,
             send,
             reading: true,
@@ -121,10 +121,10 @@ impl Driver {
     pub(crate) fn add_stream(
         &mut self,
         fd: OwnedFd,
-        transport: Transport,
+        kind: StreamKind,
         owner: u64,
     ) -> io::Result<SourceKey> {
-        let key = self.register(fd, transport, Role::Stream, owner)?;
+        let key = self.register(fd, kind, Role::Stream, owner)?;
         // Bytes may already be waiting; the edge for them may have passed before registration.
         self.pending.push(IoEvent::Read(key));
         Ok(key)
@@ -132,7 +132,7 @@ impl Driver {
 
     /// Registers a listening socket.
     pub(crate) fn add_listener(&mut self, fd: OwnedFd, owner: u64) -> io::Result<SourceKey> {
-        let key = self.register(fd, Transport::Socket, Role::Listener, owner)?;
+        let key = self.register(fd, StreamKind::Socket, Role::Listener, owner)?;
         self.pending.push(IoEvent::Read(key));
         Ok(key)
     }
@@ -146,7 +146,7 @@ impl Driver {
     ) -> io::Result<SourceKey> {
         fd::set_nonblocking(&fd, true)?;
         let started = fd::start_connect(&fd, &fd::sockaddr(&addr))?;
-        let key = self.register(fd, Transport::Socket, Role::Connecting, owner)?;
+        let key = self.register(fd, StreamKind::Socket, Role::Connecting, owner)?;
         if let ConnectStart::Done = started {
             self.finish_connect(key);
         }
@@ -186,7 +186,7 @@ impl Driver {
             Ok(Transfer::Done(len)) => return ReadOutcome::Data(RecvChunk { buf, len }),
             Ok(Transfer::WouldBlock) => ReadOutcome::WouldBlock,
             Err(e)
-                if source.transport == Transport::File
+                if source.kind == StreamKind::File
                     && e.raw_os_error().is_some_and(fd::is_hangup) =>
             {
                 ReadOutcome::Eof
@@ -226,7 +226,7 @@ impl Driver {
         source.send.check_room(bytes.len())?;
         let mut rest = bytes;
         if source.send.is_empty() {
-            match fd::write(&source.fd, rest, source.transport == Transport::Socket) {
+            match fd::write(&source.fd, rest, source.kind == StreamKind::Socket) {
                 Ok(Transfer::Done(n)) => rest = &rest[n.min(rest.len())..],
                 Ok(Transfer::WouldBlock) => {}
                 Err(e) => {
@@ -291,7 +291,7 @@ impl Driver {
         if !matches!(source.role, Role::Stream) {
             return;
         }
-        let is_socket = source.transport == Transport::Socket;
+        let is_socket = source.kind == StreamKind::Socket;
         while !source.send.is_empty() {
             let chunk = source.send.front_chunk();
             match fd::write(&source.fd, chunk, is_socket) {

@@ -101,6 +101,7 @@ impl std::error::Error for LinkError {}
 
 /// Counters kept by a [`LinkParser`].
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct LinkStats {
     /// Bytes given to the parser.
     pub bytes: u64,

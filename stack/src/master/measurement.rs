@@ -102,6 +102,7 @@ impl std::fmt::Display for MeasurementValue<'_> {
 
 /// One measurement of a response.
 #[derive(Copy, Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub struct Measurement<'a> {
     /// Point type.
     pub kind: MeasurementKind,
@@ -154,6 +155,7 @@ impl<'a> Measurement<'a> {
 
 /// What a response carried the measurements in.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ResponseInfo {
     /// True for unsolicited responses.
     pub unsolicited: bool,

@@ -317,6 +317,7 @@ impl Update {
 
 /// What [`Database::apply`](super::Database::apply) did.
 #[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ApplyReport {
     /// Updates applied.
     pub applied: usize,

@@ -140,7 +140,7 @@ pub struct Router {
     turn: usize,
 }
 
-/// What a timer expiry asks of the transport.
+/// What a timer expiry asks of the connection.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub enum TimerOutcome {
     /// Nothing special.
@@ -205,7 +205,7 @@ impl Router {
         &self.counters
     }
 
-    /// Adds a session; it starts at once if the transport is open. Returns its id.
+    /// Adds a session; it starts at once if the connection is open. Returns its id.
     pub fn add(&mut self, now: &Now, kind: SessionKind) -> Result<u32, AddSessionError> {
         let s = kind.session_ref();
         let (local, remote) = (s.local_address(), s.remote_address());
@@ -274,12 +274,12 @@ impl Router {
         self.slots.is_empty()
     }
 
-    /// True while the transport is open.
+    /// True while the connection is open.
     pub fn is_open(&self) -> bool {
         self.open
     }
 
-    /// The transport opened: sessions start talking.
+    /// The connection opened: sessions start talking.
     pub fn on_open(&mut self, now: &Now) {
         self.open = true;
         self.parser.reset();
@@ -292,7 +292,7 @@ impl Router {
         }
     }
 
-    /// The transport closed.
+    /// The connection closed.
     pub fn on_close(&mut self, now: &Now) {
         if !self.open {
             return;
@@ -305,7 +305,7 @@ impl Router {
         }
     }
 
-    /// Bytes from the transport.
+    /// Bytes received on the connection.
     pub fn on_bytes(&mut self, now: &Now, data: &[u8]) {
         ChannelCounters::add(&self.counters.bytes_rx, data.len() as u64);
         let Router {

@@ -30,7 +30,7 @@ use self::ops::{Op, WAKE_INDEX};
 use self::source::{Life, Recv, Role, Source};
 use super::fd;
 use crate::driver::send_queue::SendQueue;
-use crate::driver::Transport;
+use crate::driver::StreamKind;
 use crate::driver::{AcceptOutcome, DriverConfig, IoEvent, ReadOutcome, RecvChunk, SourceKey};
 use crate::error::SendError;
 use crate::slab::Slab;
@@ -82,13 +82,13 @@ impl Driver {
     fn insert(
         &mut self,
         fd: OwnedFd,
-        transport: Transport,
+        kind: StreamKind,
         role: Role,
         owner: u64,
     ) -> io::Result<SourceKey> {
         // Sockets are asynchronous for io_uring when blocking; other descriptors are read and
         // written non-blocking behind a readiness poll (see `push_after_poll`).
-        fd::set_nonblocking(&fd, transport == Transport::File)?;
+        fd::set_nonblocking(&fd, kind == StreamKind::File)?;
         let recv_buf = match role {
             Role::Listener { .. } => None,
             _ => Some(vec![0; self.config.recv_buffer].into_boxed_slice()),
@@ -97,7 +97,7 @@ impl Driver {
         Ok(self.sources.insert(Source {
             fd,
             owner,
-            transport,
+            kind,
             role,
             life: Life::Open,
             recv: Recv::Idle,
@@ -115,10 +115,10 @@ impl Driver {
     pub(crate) fn add_stream(
         &mut self,
         fd: OwnedFd,
-        transport: Transport,
+        kind: StreamKind,
         owner: u64,
     ) -> io::Result<SourceKey> {
-        let key = self.insert(fd, transport, Role::Stream, owner)?;
+        let key = self.insert(fd, kind, Role::Stream, owner)?;
         self.arm_recv(key);
         Ok(key)
     }
@@ -129,7 +129,7 @@ impl Driver {
             accepted: VecDeque::new(),
             error: None,
         };
-        let key = self.insert(fd, Transport::Socket, role, owner)?;
+        let key = self.insert(fd, StreamKind::Socket, role, owner)?;
         self.arm_accept(key);
         Ok(key)
     }
@@ -144,7 +144,7 @@ impl Driver {
         let role = Role::Connecting {
             addr: Box::new(fd::sockaddr(&addr)),
         };
-        let key = self.insert(fd, Transport::Socket, role, owner)?;
+        let key = self.insert(fd, StreamKind::Socket, role, owner)?;
         self.submit_connect(key);
         Ok(key)
     }
@@ -178,7 +178,7 @@ impl Driver {
             }
         }
         source.recv = Recv::Idle;
-        if res == 0 || (source.transport == Transport::File && fd::is_hangup(-res)) {
+        if res == 0 || (source.kind == StreamKind::File && fd::is_hangup(-res)) {
             ReadOutcome::Eof
         } else {
             ReadOutcome::Error(io::Error::from_raw_os_error(-res))

@@ -9,7 +9,7 @@ use nix::sys::socket::SockaddrLike;
 
 use super::source::Recv;
 use super::Driver;
-use crate::driver::{SourceKey, Transport};
+use crate::driver::{SourceKey, StreamKind};
 use crate::sys::fd;
 
 /// The operation a completion belongs to, in the low byte of its `user_data`.
@@ -145,14 +145,14 @@ impl Driver {
         let (ptr, len) = (buf.as_mut_ptr(), buf.len().min(u32::MAX as usize) as u32);
         let raw = types::Fd(source.fd.as_raw_fd());
         source.recv = Recv::Armed;
-        match source.transport {
-            Transport::Socket => {
+        match source.kind {
+            StreamKind::Socket => {
                 source.inflight += 1;
                 self.inflight += 1;
                 let entry = opcode::Recv::new(raw, ptr, len).build();
                 self.push(entry.user_data(user_data(key.index(), Op::Recv)));
             }
-            Transport::File => {
+            StreamKind::File => {
                 source.inflight += 2;
                 self.inflight += 2;
                 let entry = opcode::Read::new(raw, ptr, len).offset(u64::MAX).build();
@@ -195,8 +195,8 @@ impl Driver {
         let (ptr, len) = (chunk.as_ptr(), chunk.len().min(u32::MAX as usize) as u32);
         let raw = types::Fd(source.fd.as_raw_fd());
         source.send_inflight = true;
-        match source.transport {
-            Transport::Socket => {
+        match source.kind {
+            StreamKind::Socket => {
                 source.inflight += 1;
                 self.inflight += 1;
                 let entry = opcode::Send::new(raw, ptr, len)
@@ -204,7 +204,7 @@ impl Driver {
                     .build();
                 self.push(entry.user_data(user_data(key.index(), Op::Send)));
             }
-            Transport::File => {
+            StreamKind::File => {
                 source.inflight += 2;
                 self.inflight += 2;
                 let entry = opcode::Write::new(raw, ptr, len).offset(u64::MAX).build();
@@ -232,7 +232,7 @@ impl Driver {
         if source.connect_inflight {
             ops.push(Op::Connect);
         }
-        if source.transport == Transport::File {
+        if source.kind == StreamKind::File {
             // Cancelling a poll fails the read or write linked behind it.
             ops.push(Op::Poll);
         }

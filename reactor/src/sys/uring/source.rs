@@ -9,7 +9,7 @@ use std::os::fd::OwnedFd;
 use nix::sys::socket::SockaddrStorage;
 
 use crate::driver::send_queue::SendQueue;
-use crate::driver::Transport;
+use crate::driver::StreamKind;
 
 /// Where a stream's receive stands.
 pub(super) enum Recv {
@@ -50,7 +50,7 @@ pub(super) enum Life {
 pub(super) struct Source {
     pub(super) fd: OwnedFd,
     pub(super) owner: u64,
-    pub(super) transport: Transport,
+    pub(super) kind: StreamKind,
     pub(super) role: Role,
     pub(super) life: Life,
     pub(super) recv: Recv,
