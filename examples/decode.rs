@@ -9,6 +9,7 @@ use rdnp3::stack::app::{Fragment, ObjectHeader, Range};
 use rdnp3::stack::link::{LinkError, LinkFrame, LinkParser};
 use rdnp3::stack::objects::{CommandStatus, Point, Value};
 use rdnp3::stack::transport::Reassembler;
+use rdnp3_testkit::hex;
 use std::fmt::Write as _;
 use std::io::{Read, Write};
 
@@ -69,9 +70,9 @@ fn main() {
     if let Err(e) = std::io::stdin().read_to_string(&mut text) {
         fail(&format!("cannot read stdin: {e}"));
     }
-    let bytes = match parse_hex(&text) {
+    let bytes = match hex::decode(&text) {
         Ok(b) => b,
-        Err(e) => fail(&e),
+        Err(e) => fail(&e.to_string()),
     };
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
@@ -98,24 +99,6 @@ fn main() {
 fn fail(message: &str) -> ! {
     eprintln!("decode: {message}");
     std::process::exit(2);
-}
-
-/// Hex digits to bytes, ignoring white space and `#` comments.
-fn parse_hex(text: &str) -> Result<Vec<u8>, String> {
-    let mut digits = Vec::new();
-    for (n, line) in text.lines().enumerate() {
-        let line = line.split('#').next().unwrap_or("");
-        for c in line.chars().filter(|c| !c.is_whitespace()) {
-            let d = c
-                .to_digit(16)
-                .ok_or_else(|| format!("line {}: {c:?} is not a hex digit", n + 1))?;
-            digits.push(d as u8);
-        }
-    }
-    if digits.len() % 2 != 0 {
-        return Err("odd number of hex digits".into());
-    }
-    Ok(digits.chunks(2).map(|p| (p[0] << 4) | p[1]).collect())
 }
 
 struct Decoder {
@@ -246,9 +229,7 @@ fn header_json(h: &ObjectHeader<'_>, s: &mut String) {
 
 fn hex_string(b: &[u8], s: &mut String) {
     s.push('"');
-    for x in b {
-        let _ = write!(s, "{x:02X}");
-    }
+    s.push_str(&hex::compact(b));
     s.push('"');
 }
 

@@ -8,6 +8,8 @@ use common::{Args, OrExit};
 use rdnp3::stack::master::{Classes, MasterConfig, Measurement, ReadHandler, ReadRequest};
 use rdnp3::stack::outstation::{OutstationConfig, Update};
 use rdnp3::{Channel, ChannelConfig, ChannelState, Manager, Outstation, TlsConfig};
+use rdnp3_testkit::pki::{Pki, Validity};
+use rdnp3_testkit::process::{cpu_time, raise_fd_limit};
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -58,40 +60,6 @@ fn proc_status(field: &str) -> Option<u64> {
     line.split_whitespace().nth(1)?.parse().ok()
 }
 
-/// User + system CPU seconds of the process.
-fn cpu_seconds() -> f64 {
-    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
-        return 0.0;
-    };
-    let fields: Vec<&str> = stat
-        .rsplit(')')
-        .next()
-        .unwrap_or("")
-        .split_whitespace()
-        .collect();
-    let ticks = |i: usize| {
-        fields
-            .get(i)
-            .and_then(|v| v.parse::<f64>().ok())
-            .unwrap_or(0.0)
-    };
-    // After the command name: state is field 0, utime 11, stime 12 (clock ticks of 10 ms).
-    (ticks(11) + ticks(12)) / 100.0
-}
-
-fn fd_limit() -> u64 {
-    std::fs::read_to_string("/proc/self/limits")
-        .ok()
-        .and_then(|s| {
-            let line = s
-                .lines()
-                .find(|l| l.starts_with("Max open files"))?
-                .to_string();
-            line.split_whitespace().nth(3)?.parse().ok()
-        })
-        .unwrap_or(1024)
-}
-
 /// A per-run base: a random second octet and port, from the clock and the pid.
 fn run_base() -> (u8, u16) {
     let seed = std::time::SystemTime::now()
@@ -113,55 +81,28 @@ fn address(octet: u8, port: u16, i: usize) -> SocketAddr {
 }
 
 /// A CA and one certificate for the outstations and one for the masters, made for this run
-/// in a temporary directory (removed on drop).
+/// in a temporary directory (removed when the `Pki` drops).
 struct ThrowawayPki {
-    dir: std::path::PathBuf,
+    files: Pki,
     outstation: TlsConfig,
     master: TlsConfig,
 }
 
 impl ThrowawayPki {
     fn new() -> Self {
-        use rcgen::{BasicConstraints, CertificateParams, IsCa, KeyPair};
-        let dir = std::env::temp_dir().join(format!("rdnp3-density-{}", std::process::id()));
-        let fail = |e: &dyn std::fmt::Display| -> ! {
-            eprintln!("error: cannot make the throwaway certificates: {e}");
-            std::process::exit(1);
-        };
-        std::fs::create_dir_all(&dir).unwrap_or_else(|e| fail(&e));
-        let write = |name: &str, pem: String| {
-            let path = dir.join(name);
-            std::fs::write(&path, pem).unwrap_or_else(|e| fail(&e));
-            path
-        };
-        let mut ca_params =
-            CertificateParams::new(Vec::<String>::new()).unwrap_or_else(|e| fail(&e));
-        ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        let ca_key = KeyPair::generate().unwrap_or_else(|e| fail(&e));
-        let ca = ca_params.self_signed(&ca_key).unwrap_or_else(|e| fail(&e));
-        let ca_path = write("ca.pem", ca.pem());
+        let files = Pki::new("density");
+        let ca = files.ca("ca");
         let issue = |who: &str| {
-            let key = KeyPair::generate().unwrap_or_else(|e| fail(&e));
-            let cert = CertificateParams::new(vec![format!("{who}.density")])
-                .and_then(|p| p.signed_by(&key, &ca, &ca_key))
-                .unwrap_or_else(|e| fail(&e));
-            let cert_path = write(&format!("{who}.pem"), cert.pem());
-            let key_path = write(&format!("{who}.key"), key.serialize_pem());
-            TlsConfig::ca_chain(cert_path, key_path, &ca_path)
+            let id = files.issue(&ca, who, &[&format!("{who}.density")], Validity::Now);
+            TlsConfig::ca_chain(id.cert, id.key, &ca.path)
         };
         let outstation = issue("outstation");
         let master = issue("master").with_peer_name("outstation.density");
         ThrowawayPki {
-            dir,
+            files,
             outstation,
             master,
         }
-    }
-}
-
-impl Drop for ThrowawayPki {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 
@@ -181,7 +122,7 @@ fn main() {
         args.fail("--outstations must be between 1 and 60000");
     }
     let needed = 3 * n as u64 + 64;
-    let limit = fd_limit();
+    let limit = raise_fd_limit();
     if needed > limit {
         args.fail(&format!(
             "{n} outstations need about {needed} file descriptors; ulimit -n is {limit}"
@@ -189,7 +130,7 @@ fn main() {
     }
 
     let rss_start = proc_status("VmRSS:").unwrap_or(0);
-    let cpu_start = cpu_seconds();
+    let cpu_start = cpu_time().as_secs_f64();
     let manager = Manager::builder()
         .threads(threads)
         .backend(backend)
@@ -206,7 +147,7 @@ fn main() {
     if let Some(pki) = &pki {
         println!(
             "transport:          TLS, mutual authentication (CA in {})",
-            pki.dir.display()
+            pki.files.dir().display()
         );
     }
 
@@ -303,7 +244,7 @@ fn main() {
         .map(|(_, m)| m.stats().wait().map(|s| s.polls).unwrap_or(0))
         .sum();
     let events_before = events.load(Ordering::Relaxed);
-    let cpu_before = cpu_seconds();
+    let cpu_before = cpu_time().as_secs_f64();
     let window = Instant::now();
     let end = window + Duration::from_secs(seconds);
     let tick = Duration::from_millis(100);
@@ -334,7 +275,7 @@ fn main() {
         }
     }
     let elapsed = window.elapsed().as_secs_f64();
-    let cpu = cpu_seconds() - cpu_before;
+    let cpu = cpu_time().as_secs_f64() - cpu_before;
     let events_rx = events.load(Ordering::Relaxed) - events_before;
     let stats: Vec<_> = masters
         .iter()
@@ -380,7 +321,7 @@ fn main() {
     );
     println!(
         "cpu seconds total:  {:.2} (set-up included)",
-        cpu_seconds() - cpu_start
+        cpu_time().as_secs_f64() - cpu_start
     );
     println!("peak rss:           {:.1} MiB", rss_peak as f64 / 1024.0);
     println!(

@@ -13,11 +13,7 @@ use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::mpsc;
 
-fn hex(s: &str) -> Vec<u8> {
-    s.split_whitespace()
-        .map(|b| u8::from_str_radix(b, 16).unwrap())
-        .collect()
-}
+use rdnp3_testkit::hex::bytes as hex;
 
 /// Reads one request fragment from the master.
 fn read_request(stream: &mut TcpStream, parser: &mut LinkParser, rx: &mut Reassembler) -> Vec<u8> {

@@ -3,62 +3,26 @@
 //! binding it to 127.0.0.x before connecting), and the second-master policy either replaces
 //! the existing connection or refuses the newcomer. Every test runs on both backends.
 
+mod util;
+
 use nix::sys::socket::{self, AddressFamily, SockFlag, SockType, SockaddrIn};
-use rdnp3::reactor::Backend;
 use rdnp3::stack::link::{LinkFunction, LinkHeader, LinkParser};
 use rdnp3::stack::outstation::{
     DatabaseBuilder, DefaultApplication, EventClass, MirrorOutputs, OutstationConfig, PointConfig,
     PointType,
 };
 use rdnp3::stack::transport::{Reassembler, Segmenter};
-use rdnp3::{ChannelConfig, ChannelListener, ChannelState, Manager, ServerPolicy};
+use rdnp3::{ChannelConfig, ChannelState, Manager, ServerPolicy};
 use std::io::{ErrorKind, Read, Write};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener, TcpStream};
 use std::os::fd::AsRawFd;
-use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
+use util::{each_backend, StateLog, WAIT};
 
-/// The longest any condition is waited for before the test fails.
-const WAIT: Duration = Duration::from_secs(10);
 const MASTER: u16 = 1;
 const OUTSTATION: u16 = 1024;
 const ALLOWED: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 1);
 const OTHER: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 2);
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-/// Records a channel's state changes.
-#[derive(Clone, Default)]
-struct StateLog(Arc<Mutex<Vec<ChannelState>>>);
-
-impl StateLog {
-    fn listener(&self) -> Option<Box<dyn ChannelListener>> {
-        let log = self.0.clone();
-        Some(Box::new(move |s: ChannelState| lock(&log).push(s)))
-    }
-
-    fn states(&self) -> Vec<ChannelState> {
-        lock(&self.0).clone()
-    }
-}
-
-/// Runs `test` with a fresh manager on every backend this machine offers.
-fn each_backend(test: impl Fn(Manager)) {
-    for backend in [Backend::Epoll, Backend::IoUring] {
-        if let Err(e) = backend.check() {
-            eprintln!("{backend:?} skipped: {e}");
-            continue;
-        }
-        let manager = Manager::builder()
-            .threads(2)
-            .backend(backend)
-            .build()
-            .expect("the reactor pool starts");
-        test(manager);
-    }
-}
 
 /// A loopback port nobody listens on (the channel API does not report a `:0` listener's port).
 fn free_port() -> u16 {

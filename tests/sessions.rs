@@ -18,11 +18,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use util::*;
 
-fn hex(s: &str) -> Vec<u8> {
-    s.split_whitespace()
-        .map(|b| u8::from_str_radix(b, 16).expect("hex"))
-        .collect()
-}
+use rdnp3_testkit::hex::bytes as hex;
 
 /// An outstation application that records the times the master writes and supports both
 /// restarts.

@@ -5,30 +5,20 @@ mod util;
 
 use rdnp3::stack::master::{MasterConfig, NullReadHandler};
 use rdnp3::stack::outstation::{DefaultApplication, MirrorOutputs, OutstationConfig, PointType};
+use rdnp3_testkit::process::raise_fd_limit;
 use std::time::Instant;
 use util::*;
 
 const PAIRS: usize = 500;
 
-/// The soft limit on open files.
-fn fd_limit() -> u64 {
-    std::fs::read_to_string("/proc/self/limits")
-        .ok()
-        .and_then(|s| {
-            let line = s.lines().find(|l| l.starts_with("Max open files"))?;
-            line.split_whitespace().nth(3)?.parse().ok()
-        })
-        .unwrap_or(1024)
-}
-
 #[test]
 fn five_hundred_pairs_on_two_threads_all_complete_their_integrity_polls() {
     // A listener, an accepted and a connecting socket per pair, plus the reactor's own.
     let needed = 3 * PAIRS as u64 + 100;
+    let limit = raise_fd_limit();
     assert!(
-        fd_limit() >= needed,
-        "this test needs about {needed} file descriptors; ulimit -n is {}",
-        fd_limit()
+        limit >= needed,
+        "this test needs about {needed} file descriptors; ulimit -n is {limit}"
     );
     each_backend(|manager| {
         let started = Instant::now();

@@ -5,125 +5,19 @@
 
 mod util;
 
-use rcgen::{date_time_ymd, BasicConstraints, CertificateParams, IsCa, KeyPair};
 use rdnp3::stack::master::{MasterConfig, ReadRequest};
 use rdnp3::stack::outstation::{DefaultApplication, MirrorOutputs};
 use rdnp3::{
     Channel, ChannelError, ChannelListener, ChannelState, Manager, TlsConfig, TlsConfigError,
     TlsError, TlsVersion,
 };
+use rdnp3_testkit::pki::{Ca, Identity, Pki, Validity};
 use std::io::{ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use util::*;
-
-/// A directory of generated certificates, removed when dropped.
-struct Pki {
-    dir: PathBuf,
-}
-
-/// A CA that can issue certificates.
-struct Ca {
-    cert: rcgen::Certificate,
-    key: KeyPair,
-    path: PathBuf,
-}
-
-/// When a certificate is valid.
-#[derive(Clone, Copy)]
-enum Validity {
-    Now,
-    Expired,
-    Future,
-}
-
-/// A certificate file and its key file.
-#[derive(Clone)]
-struct Identity {
-    cert: PathBuf,
-    key: PathBuf,
-}
-
-impl Pki {
-    fn new() -> Pki {
-        static NEXT: AtomicU32 = AtomicU32::new(0);
-        let n = NEXT.fetch_add(1, Ordering::Relaxed);
-        let dir = std::env::temp_dir().join(format!("rdnp3-tls-{}-{n}", std::process::id()));
-        std::fs::create_dir_all(&dir).expect("temp dir");
-        Pki { dir }
-    }
-
-    fn path(&self, file: &str) -> PathBuf {
-        self.dir.join(file)
-    }
-
-    fn write(&self, file: &str, text: &str) -> PathBuf {
-        let path = self.path(file);
-        std::fs::write(&path, text).expect("write PEM");
-        path
-    }
-
-    fn ca(&self, name: &str) -> Ca {
-        let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
-        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        params
-            .distinguished_name
-            .push(rcgen::DnType::CommonName, name);
-        let key = KeyPair::generate().unwrap();
-        let cert = params.self_signed(&key).unwrap();
-        let path = self.write(&format!("{name}.pem"), &cert.pem());
-        Ca { cert, key, path }
-    }
-
-    fn params(names: &[&str], validity: Validity) -> CertificateParams {
-        let names: Vec<String> = names.iter().map(|s| s.to_string()).collect();
-        let mut params = CertificateParams::new(names).unwrap();
-        match validity {
-            Validity::Now => {}
-            Validity::Expired => {
-                params.not_before = date_time_ymd(2001, 1, 1);
-                params.not_after = date_time_ymd(2002, 1, 1);
-            }
-            Validity::Future => {
-                params.not_before = date_time_ymd(2090, 1, 1);
-                params.not_after = date_time_ymd(2091, 1, 1);
-            }
-        }
-        params
-    }
-
-    fn save(&self, file: &str, cert: &rcgen::Certificate, key: &KeyPair) -> Identity {
-        Identity {
-            cert: self.write(&format!("{file}.pem"), &cert.pem()),
-            key: self.write(&format!("{file}.key"), &key.serialize_pem()),
-        }
-    }
-
-    /// A certificate issued by `ca` for `names`.
-    fn issue(&self, ca: &Ca, file: &str, names: &[&str], validity: Validity) -> Identity {
-        let key = KeyPair::generate().unwrap();
-        let cert = Self::params(names, validity)
-            .signed_by(&key, &ca.cert, &ca.key)
-            .unwrap();
-        self.save(file, &cert, &key)
-    }
-
-    /// A self-signed certificate for `names`.
-    fn self_signed(&self, file: &str, names: &[&str], validity: Validity) -> Identity {
-        let key = KeyPair::generate().unwrap();
-        let cert = Self::params(names, validity).self_signed(&key).unwrap();
-        self.save(file, &cert, &key)
-    }
-}
-
-impl Drop for Pki {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
 
 fn with_ca(id: &Identity, ca: &Path) -> TlsConfig {
     TlsConfig::ca_chain(&id.cert, &id.key, ca)
@@ -262,7 +156,7 @@ fn ca_pair(pki: &Pki) -> (Ca, Identity, Identity) {
 }
 
 fn polls_over_version(version: TlsVersion) {
-    let pki = Pki::new();
+    let pki = Pki::new("tls");
     let (ca, outstation, master) = ca_pair(&pki);
     let manager = manager();
     let server_tls = with_ca(&outstation, &ca.path)
@@ -290,7 +184,7 @@ fn a_master_polls_an_outstation_over_tls_1_2_with_a_ca_chain_and_name_verificati
 
 #[test]
 fn pinned_self_signed_certificates_authenticate_both_ends() {
-    let pki = Pki::new();
+    let pki = Pki::new("tls");
     let outstation = pki.self_signed("outstation", &["outstation.test"], Validity::Now);
     let master = pki.self_signed("master", &["master.test"], Validity::Now);
     let manager = manager();
@@ -304,7 +198,7 @@ fn pinned_self_signed_certificates_authenticate_both_ends() {
 
 #[test]
 fn with_name_verification_off_an_outstation_reached_by_ip_is_accepted() {
-    let pki = Pki::new();
+    let pki = Pki::new("tls");
     let ca = pki.ca("ca");
     // The certificate names neither the IP nor anything the master knows.
     let outstation = pki.issue(&ca, "outstation", &["substation-7.example"], Validity::Now);
@@ -359,7 +253,7 @@ fn refused(server_tls: TlsConfig, client_tls: TlsConfig, client_refuses: bool) -
 
 #[test]
 fn an_expired_outstation_certificate_is_refused_as_expired() {
-    let pki = Pki::new();
+    let pki = Pki::new("tls");
     let (ca, _, master) = ca_pair(&pki);
     let old = pki.issue(&ca, "old", &["outstation.test"], Validity::Expired);
     let error = refused(with_ca(&old, &ca.path), with_ca(&master, &ca.path), true);
@@ -372,7 +266,7 @@ fn an_expired_outstation_certificate_is_refused_as_expired() {
 
 #[test]
 fn a_master_certificate_not_yet_valid_is_refused_as_not_yet_valid() {
-    let pki = Pki::new();
+    let pki = Pki::new("tls");
     let (ca, outstation, _) = ca_pair(&pki);
     let early = pki.issue(&ca, "early", &["master.test"], Validity::Future);
     let error = refused(
@@ -388,7 +282,7 @@ fn a_master_certificate_not_yet_valid_is_refused_as_not_yet_valid() {
 
 #[test]
 fn an_outstation_certificate_from_an_unknown_ca_is_refused_as_unknown_issuer() {
-    let pki = Pki::new();
+    let pki = Pki::new("tls");
     let (ca, _, master) = ca_pair(&pki);
     let rogue_ca = pki.ca("rogue");
     let rogue = pki.issue(
@@ -403,7 +297,7 @@ fn an_outstation_certificate_from_an_unknown_ca_is_refused_as_unknown_issuer() {
 
 #[test]
 fn a_master_certificate_from_an_unknown_ca_is_refused_as_unknown_issuer() {
-    let pki = Pki::new();
+    let pki = Pki::new("tls");
     let (ca, outstation, _) = ca_pair(&pki);
     let rogue_ca = pki.ca("rogue");
     let rogue = pki.issue(&rogue_ca, "rogue-master", &["master.test"], Validity::Now);
@@ -418,7 +312,7 @@ fn a_master_certificate_from_an_unknown_ca_is_refused_as_unknown_issuer() {
 
 #[test]
 fn an_outstation_certificate_for_another_name_is_refused_as_wrong_name() {
-    let pki = Pki::new();
+    let pki = Pki::new("tls");
     let (ca, outstation, master) = ca_pair(&pki);
     let client_tls = with_ca(&master, &ca.path).with_peer_name("other.test");
     let error = refused(with_ca(&outstation, &ca.path), client_tls, true);
@@ -432,7 +326,7 @@ fn an_outstation_certificate_for_another_name_is_refused_as_wrong_name() {
 
 #[test]
 fn with_name_verification_on_an_ip_missing_from_the_certificate_is_a_wrong_name() {
-    let pki = Pki::new();
+    let pki = Pki::new("tls");
     let (ca, outstation, master) = ca_pair(&pki);
     let manager = manager();
     let station = start_tls_outstation(&manager, free_address(), with_ca(&outstation, &ca.path));
@@ -446,7 +340,7 @@ fn with_name_verification_on_an_ip_missing_from_the_certificate_is_a_wrong_name(
 
 #[test]
 fn a_certificate_other_than_the_pinned_one_is_refused_as_not_pinned() {
-    let pki = Pki::new();
+    let pki = Pki::new("tls");
     let outstation = pki.self_signed("outstation", &["outstation.test"], Validity::Now);
     let master = pki.self_signed("master", &["master.test"], Validity::Now);
     let impostor = pki.self_signed("impostor", &["outstation.test"], Validity::Now);
@@ -458,7 +352,7 @@ fn a_certificate_other_than_the_pinned_one_is_refused_as_not_pinned() {
 
 #[test]
 fn an_expired_pinned_certificate_is_refused_as_expired() {
-    let pki = Pki::new();
+    let pki = Pki::new("tls");
     let outstation = pki.self_signed("outstation", &["outstation.test"], Validity::Now);
     let master = pki.self_signed("master", &["master.test"], Validity::Expired);
     let server_tls = TlsConfig::self_signed(&outstation.cert, &outstation.key, &master.cert);
@@ -501,7 +395,7 @@ fn assert_closed_by_peer(stream: &mut TcpStream) {
 
 #[test]
 fn a_plaintext_dnp3_request_to_a_tls_outstation_never_reaches_the_session() {
-    let pki = Pki::new();
+    let pki = Pki::new("tls");
     let (ca, outstation, _) = ca_pair(&pki);
     let manager = manager();
     let station = start_tls_outstation(&manager, free_address(), with_ca(&outstation, &ca.path));
@@ -530,7 +424,7 @@ fn a_plaintext_dnp3_request_to_a_tls_outstation_never_reaches_the_session() {
 fn a_tls_client_without_a_certificate_is_refused_and_its_request_never_reaches_the_session() {
     use rustls::pki_types::pem::PemObject;
     use rustls::pki_types::{CertificateDer, ServerName};
-    let pki = Pki::new();
+    let pki = Pki::new("tls");
     let (ca, outstation, _) = ca_pair(&pki);
     let manager = manager();
     let station = start_tls_outstation(&manager, free_address(), with_ca(&outstation, &ca.path));
@@ -578,7 +472,7 @@ fn a_tls_client_without_a_certificate_is_refused_and_its_request_never_reaches_t
 
 #[test]
 fn a_peer_that_never_finishes_the_handshake_is_dropped_after_the_connect_timeout() {
-    let pki = Pki::new();
+    let pki = Pki::new("tls");
     let (ca, outstation, _) = ca_pair(&pki);
     let manager = manager();
     let observer = Observer::default();
@@ -615,7 +509,7 @@ fn config_error(tls: TlsConfig) -> TlsConfigError {
 
 #[test]
 fn unreadable_invalid_or_mismatched_pem_files_are_refused_with_what_to_fix() {
-    let pki = Pki::new();
+    let pki = Pki::new("tls");
     let (ca, outstation, master) = ca_pair(&pki);
     let missing = pki.path("missing.pem");
 
@@ -682,7 +576,7 @@ fn unreadable_invalid_or_mismatched_pem_files_are_refused_with_what_to_fix() {
 fn a_stranger_connecting_to_a_tls_outstation_does_not_drop_the_authenticated_master() {
     // With the default policy a new connection replaces the established one; over TLS it does
     // so only once it has authenticated.
-    let pki = Pki::new();
+    let pki = Pki::new("tls");
     let (ca, outstation, master) = ca_pair(&pki);
     let manager = manager();
     let station = start_tls_outstation(&manager, free_address(), with_ca(&outstation, &ca.path));
@@ -712,7 +606,7 @@ fn a_stranger_connecting_to_a_tls_outstation_does_not_drop_the_authenticated_mas
 
 #[test]
 fn an_authenticated_new_master_replaces_the_established_one_over_tls() {
-    let pki = Pki::new();
+    let pki = Pki::new("tls");
     let (ca, outstation, master) = ca_pair(&pki);
     let manager = manager();
     let station = start_tls_outstation(&manager, free_address(), with_ca(&outstation, &ca.path));

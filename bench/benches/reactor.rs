@@ -10,6 +10,8 @@ use std::time::{Duration, Instant};
 
 use criterion::{BenchmarkId, Criterion};
 use rdnp3_reactor::{completion, Actor, Backend, Completion, Context, Pool, Promise, SourceId};
+use rdnp3_testkit::backends::each_backend;
+use rdnp3_testkit::process::cpu_time;
 
 const REQUEST: usize = 20;
 const RESPONSE: usize = 30;
@@ -240,40 +242,19 @@ impl Rig {
 
 fn configurations() -> Vec<(String, Box<dyn Fn() -> Rig>)> {
     let mut list: Vec<(String, Box<dyn Fn() -> Rig>)> = Vec::new();
-    for backend in [Backend::IoUring, Backend::Epoll] {
-        if let Err(e) = backend.check() {
-            println!("skipping {backend}: unavailable here ({e})");
-            continue;
-        }
+    each_backend(|backend| {
         for connections in [1usize, 1000] {
             list.push((
                 format!("{backend}/{connections}conn"),
                 Box::new(move || Rig::Reactor(ReactorRig::new(backend, connections))),
             ));
         }
-    }
+    });
     list.push((
         "std-blocking/1conn".to_string(),
         Box::new(|| Rig::Std(StdRig::new())),
     ));
     list
-}
-
-/// Process CPU time (user + system) so far.
-fn cpu_time() -> Duration {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    // Fields after the parenthesised command name: state first, utime and stime 12th and 13th.
-    let rest = stat.rsplit(')').next().unwrap_or("");
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    let field = |i: usize| {
-        fields
-            .get(i)
-            .and_then(|f| f.parse::<u64>().ok())
-            .unwrap_or(0)
-    };
-    let ticks = field(11) + field(12);
-    // Linux reports these in USER_HZ, 100 per second on every mainstream configuration.
-    Duration::from_millis(ticks * 10)
 }
 
 fn bench(c: &mut Criterion) {

@@ -1,4 +1,5 @@
-//! Small helpers shared by the examples: argument parsing and logging set-up.
+//! Small helpers shared by the examples: argument parsing, logging set-up, the demo database
+//! (from `rdnp3_testkit::demo`) and the demo's controls.
 #![allow(dead_code)]
 
 use rdnp3::reactor::Backend;
@@ -139,61 +140,15 @@ pub fn init_logging() {
         .try_init();
 }
 
-use rdnp3::stack::objects::{flags, CommandStatus, Crob, DoubleBit, Variation};
+use rdnp3::stack::objects::{CommandStatus, Crob, Variation};
 use rdnp3::stack::outstation::{
-    ControlHandler, Database, DatabaseBuilder, DatabaseHandle, EventClass, MirrorOutputs,
-    OperateType, PointConfig, PointType, Update,
+    ControlHandler, Database, DatabaseHandle, MirrorOutputs, OperateType,
 };
 
-/// The demo database: every point class 1 and ONLINE; binary inputs 0–9 (odd → true),
-/// double-bit 0–3 (intermediate, off, on, indeterminate), counters 0–9 (100 × index), frozen
-/// counters 0–9 (0), analog inputs 0–9 (1.5 × index), binary output status 0–9 (false) and
-/// analog output status 0–9 (0.0).
-pub fn demo_database() -> Database {
-    let class1 = PointConfig::new(EventClass::Class1).with_initial_flags(flags::ONLINE);
-    let mut db = DatabaseBuilder::new()
-        .add(PointType::BinaryInput, 0..10, class1)
-        .add(PointType::DoubleBitInput, 0..4, class1)
-        .add(PointType::Counter, 0..10, class1)
-        .add(PointType::FrozenCounter, 0..10, class1)
-        .add(
-            PointType::AnalogInput,
-            0..10,
-            class1
-                .with_static_variation(Variation::Group30Var5)
-                .with_event_variation(Variation::Group32Var7),
-        )
-        .add(PointType::BinaryOutputStatus, 0..10, class1)
-        .add(
-            PointType::AnalogOutputStatus,
-            0..10,
-            class1
-                .with_static_variation(Variation::Group40Var3)
-                .with_event_variation(Variation::Group42Var7),
-        )
-        .build()
-        .expect("the demo database is valid");
-    let mut initial = Vec::new();
-    for i in 0..10u16 {
-        initial.push(Update::binary(i, i % 2 == 1));
-        initial.push(Update::counter(i, 100 * u32::from(i)));
-        initial.push(Update::frozen_counter(i, 0));
-        initial.push(Update::analog(i, 1.5 * f64::from(i)));
-        initial.push(Update::binary_output_status(i, false));
-        initial.push(Update::analog_output_status(i, 0.0));
-    }
-    let states = [
-        DoubleBit::Intermediate,
-        DoubleBit::DeterminedOff,
-        DoubleBit::DeterminedOn,
-        DoubleBit::Indeterminate,
-    ];
-    for (i, s) in states.into_iter().enumerate() {
-        initial.push(Update::double_bit(i as u16, s));
-    }
-    db.load(&rdnp3_testkit::now(), &initial);
-    db
-}
+/// The demo database, as `tests/interop/demo_db.py` describes it (the opendnp3 interop peers
+/// check the `outstation` example against it).
+#[allow(unused_imports)] // not every example serves it
+pub use rdnp3_testkit::demo::interop_database as demo_database;
 
 /// The demo's controls: mirrors CROBs and analog outputs into the output status points
 /// (indices 0–9; others NOT_SUPPORTED), optionally printing each control received.

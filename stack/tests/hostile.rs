@@ -8,43 +8,24 @@ use rdnp3_stack::app::{
 use rdnp3_stack::link::{format_frame, LinkFunction, LinkHeader, LinkParser};
 use rdnp3_stack::objects::{Point, Timestamp, Value, Variation};
 use rdnp3_stack::transport::Reassembler;
+use rdnp3_testkit::rng::Rng;
 /// Runs `f` and returns how many heap allocations it made.
 fn allocations_during(f: impl FnOnce()) -> u64 {
     allocation_counter::measure(f).count_total
-}
-
-/// A small deterministic generator (xorshift64*), so every run sees the same inputs.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-    fn fill(&mut self, buf: &mut [u8]) {
-        for b in buf {
-            *b = self.next() as u8;
-        }
-    }
 }
 
 /// Flips, replaces, inserts or deletes a few bytes of `data` in place.
 fn mutate(rng: &mut Rng, data: &mut Vec<u8>) {
     for _ in 0..=rng.below(4) {
         if data.is_empty() {
-            data.push(rng.next() as u8);
+            data.push(rng.next_u64() as u8);
             continue;
         }
         let at = rng.below(data.len());
         match rng.below(5) {
             0 => data[at] ^= 1 << rng.below(8),
-            1 => data[at] = rng.next() as u8,
-            2 => data.insert(at, rng.next() as u8),
+            1 => data[at] = rng.next_u64() as u8,
+            2 => data.insert(at, rng.next_u64() as u8),
             3 => {
                 data.remove(at);
             }
@@ -156,7 +137,7 @@ fn parse_fragment(bytes: &[u8]) -> (u64, u64, u64) {
 
 #[test]
 fn a_million_hostile_inputs_never_panic_or_allocate() {
-    let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+    let mut rng = Rng::new(0x9E37_79B9_7F4A_7C15);
     let fragments = seed_fragments();
     let mut frames = Vec::new();
     for f in &fragments {

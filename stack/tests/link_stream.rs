@@ -2,12 +2,7 @@
 //! kind reported, counted and followed by re-synchronisation.
 
 use rdnp3_stack::link::{format_frame, LinkErrorKind, LinkFunction, LinkHeader, LinkParser};
-
-fn hex(s: &str) -> Vec<u8> {
-    s.split_whitespace()
-        .map(|b| u8::from_str_radix(b, 16).unwrap())
-        .collect()
-}
+use rdnp3_testkit::hex::bytes as hex;
 
 const C1: &str = "05 64 0B C4 00 04 01 00 CA 8A C0 C0 01 3C 01 06 FF 50";
 const L16: &str = "05 64 53 73 00 04 01 00 03 FC C1 E3 81 96 00 02 01 28 01 00 00 00 01 02 01 28 05 24 01 00 01 00 01 02 01 28 01 00 02 00 01 02 01 28 B4 77 01 00 03 00 01 20 02 28 01 00 00 00 01 00 00 20 A5 25 02 28 01 00 01 00 01 00 00 01 01 01 00 00 03 00 2F AC 00 1E 02 01 00 00 01 00 01 00 00 01 00 00 16 ED";

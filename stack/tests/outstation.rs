@@ -7,24 +7,14 @@ use rdnp3_stack::link::AddressKind;
 use rdnp3_stack::objects::{flags, CommandStatus, Crob, DoubleBit, Timestamp, Variation};
 use rdnp3_stack::outstation::*;
 use rdnp3_stack::session::{Now, Session};
+use rdnp3_testkit::demo::demo_database;
+use rdnp3_testkit::hex::{bytes, spaced as hex};
+use rdnp3_testkit::rng::Rng;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 const MASTER: u16 = 1;
-
-fn bytes(s: &str) -> Vec<u8> {
-    s.split_whitespace()
-        .map(|b| u8::from_str_radix(b, 16).unwrap())
-        .collect()
-}
-
-fn hex(b: &[u8]) -> String {
-    b.iter()
-        .map(|b| format!("{b:02X}"))
-        .collect::<Vec<_>>()
-        .join(" ")
-}
 
 /// Opendnp3's test settings: no unsolicited reporting, no NEED_TIME at start.
 fn config() -> OutstationConfig {
@@ -1008,36 +998,6 @@ fn an_unconfirmed_null_response_is_sent_again_after_reconnecting() {
 
 // ---- robustness -------------------------------------------------------------------------
 
-/// A small deterministic generator (xorshift64*).
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-}
-
-fn demo_database() -> Database {
-    let c1 = PointConfig::new(EventClass::Class1);
-    DatabaseBuilder::new()
-        .add(PointType::BinaryInput, 0..10, c1)
-        .add(PointType::DoubleBitInput, 0..4, c1)
-        .add(PointType::Counter, 0..10, c1)
-        .add(PointType::FrozenCounter, 0..10, c1)
-        .add(PointType::AnalogInput, 0..10, c1)
-        .add(PointType::BinaryOutputStatus, 0..10, c1)
-        .add(PointType::AnalogOutputStatus, 0..10, c1)
-        .add(PointType::OctetString, 0..2, c1)
-        .build()
-        .unwrap()
-}
-
 const SEEDS: &[&str] = &[
     "C0 01 3C 02 06 3C 03 06 3C 04 06 3C 01 06",
     "C0 01 3C 02 07 01",
@@ -1066,11 +1026,11 @@ const SEEDS: &[&str] = &[
 
 #[test]
 fn hostile_requests_never_panic_and_every_answer_is_a_response() {
-    let mut rng = Rng(0x5EED_0DD5_1234_5678);
+    let mut rng = Rng::new(0x5EED_0DD5_1234_5678);
     let cfg = OutstationConfig::default()
         .with_max_tx_fragment(249)
         .with_unsolicited_retries(Some(2));
-    let mut o = Outstation::new(cfg, demo_database());
+    let mut o = Outstation::new(cfg, demo_database(0));
     let seeds: Vec<Vec<u8>> = SEEDS.iter().map(|s| bytes(s)).collect();
     let destinations = [
         AddressKind::Station,
@@ -1083,7 +1043,7 @@ fn hostile_requests_never_panic_and_every_answer_is_a_response() {
     for round in 0..100_000u32 {
         let mut req = if rng.below(4) == 0 {
             let n = rng.below(40);
-            (0..n).map(|_| rng.next() as u8).collect()
+            (0..n).map(|_| rng.next_u64() as u8).collect()
         } else {
             seeds[rng.below(seeds.len())].clone()
         };
@@ -1094,9 +1054,9 @@ fn hostile_requests_never_panic_and_every_answer_is_a_response() {
             let at = rng.below(req.len());
             match rng.below(4) {
                 0 => req[at] ^= 1 << rng.below(8),
-                1 => req[at] = rng.next() as u8,
+                1 => req[at] = rng.next_u64() as u8,
                 2 => req.truncate(at),
-                _ => req.insert(at, rng.next() as u8),
+                _ => req.insert(at, rng.next_u64() as u8),
             }
         }
         if rng.below(3) > 0 {
@@ -1111,7 +1071,7 @@ fn hostile_requests_never_panic_and_every_answer_is_a_response() {
             let i = rng.below(10) as u16;
             o.apply(&[
                 Update::binary(i, rng.below(2) == 0),
-                Update::analog(i, rng.next() as f64 / 1e12),
+                Update::analog(i, rng.next_u64() as f64 / 1e12),
             ]);
         }
         if round % 11 == 0 {
@@ -1169,7 +1129,7 @@ fn exchange(o: &mut Outstation, request: &[u8]) {
 #[test]
 fn serving_requests_in_the_steady_state_does_not_allocate() {
     let cfg = OutstationConfig::default().with_need_time_at_start(false);
-    let mut o = Outstation::new(cfg, demo_database());
+    let mut o = Outstation::new(cfg, demo_database(0));
     exchange(&mut o, &bytes("C0 14 3C 02 06"));
     let mut requests: Vec<Vec<u8>> = SEEDS.iter().map(|s| bytes(s)).collect();
     let mut seq = 1u8;

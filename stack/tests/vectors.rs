@@ -8,12 +8,7 @@ use rdnp3_stack::app::{
 use rdnp3_stack::link::{crc, format_frame, LinkFrame, LinkFunction, LinkParser};
 use rdnp3_stack::objects::{CommandStatus, DoubleBit, OpType, Point, Timestamp, Value, Variation};
 use rdnp3_stack::transport::TransportHeader;
-
-fn hex(s: &str) -> Vec<u8> {
-    s.split_whitespace()
-        .map(|b| u8::from_str_radix(b, 16).unwrap())
-        .collect()
-}
+use rdnp3_testkit::hex::bytes as hex;
 
 /// Parses exactly one frame from `s`, then formats it again and compares bytes.
 fn frame(s: &str) -> (rdnp3_stack::link::LinkHeader, Vec<u8>) {

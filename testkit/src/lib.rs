@@ -1,7 +1,18 @@
 //! Helpers shared by rdnp3's tests, examples and benchmarks: clocks, hex, a seeded RNG, the
-//! demo database, certificates, fd limits and a runner for both reactor backends. Not
-//! published: nothing here is part of rdnp3's API.
+//! demo database, certificates, process limits and probes, and a runner for both reactor
+//! backends. Not published: nothing here is part of rdnp3's API.
+//!
+//! Only integration tests (`tests/`), benchmarks and examples may use this crate: it depends
+//! on `rdnp3-stack` and `rdnp3-reactor`, so a crate's own unit tests would see two copies of
+//! their types.
 #![deny(missing_docs)]
+
+pub mod backends;
+pub mod demo;
+pub mod hex;
+pub mod pki;
+pub mod process;
+pub mod rng;
 
 use rdnp3_stack::objects::Timestamp;
 use rdnp3_stack::session::Now;

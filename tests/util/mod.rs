@@ -1,8 +1,8 @@
 //! Helpers shared by the end-to-end session tests. Here: bounded waits, one run per I/O
 //! backend, unique loopback addresses and the set-up of server and client channels. In
-//! `recorder`: what a master receives and how channel states change; in `points`: the demo
-//! database, the event script and the checks against them; in `wire`: a raw-socket DNP3
-//! master and a recording proxy built from the codec.
+//! `recorder`: what a master receives and how channel states change; in `points`: the event
+//! script over the demo database (`rdnp3_testkit::demo`) and the checks against them; in
+//! `wire`: a raw-socket DNP3 master and a recording proxy built from the codec.
 #![allow(dead_code)]
 
 mod points;
@@ -12,6 +12,8 @@ mod wire;
 // Not every test file uses every helper.
 #[allow(unused_imports)]
 pub use points::*;
+#[allow(unused_imports)]
+pub use rdnp3_testkit::demo::demo_database;
 #[allow(unused_imports)]
 pub use recorder::*;
 #[allow(unused_imports)]
@@ -72,23 +74,19 @@ pub fn manager() -> Manager {
     Manager::new(2).expect("the reactor pool starts")
 }
 
-/// Runs `test` once per I/O backend, each time with a fresh two-thread manager (the
-/// machine's core count) that the test shuts down. A backend the kernel refuses is skipped
-/// with a note.
+/// Runs `test` once per I/O backend the kernel accepts (`rdnp3_testkit::backends`), each
+/// time with a fresh two-thread manager (the machine's core count) that the test shuts down.
 pub fn each_backend(test: impl Fn(Manager)) {
-    for backend in [Backend::IoUring, Backend::Epoll] {
-        if let Err(e) = backend.check() {
-            eprintln!("{backend} skipped: {e}");
-            continue;
-        }
-        eprintln!("on {backend}:");
-        let manager = Manager::builder()
-            .threads(2)
-            .backend(backend)
-            .build()
-            .expect("the reactor pool starts");
-        test(manager);
-    }
+    rdnp3_testkit::backends::each_backend(|backend| test(manager_on(backend)));
+}
+
+/// A two-thread manager on `backend`.
+pub fn manager_on(backend: Backend) -> Manager {
+    Manager::builder()
+        .threads(2)
+        .backend(backend)
+        .build()
+        .expect("the reactor pool starts")
 }
 
 /// Seed of this process's addresses: the clock and the pid.

@@ -1,14 +1,13 @@
-//! The points the tests serve and the events they make: a demo-like database with every
-//! point type, a script of updates that each create one event, and the checks that compare
+//! The points the tests serve and the events they make: the demo database with every point
+//! type (`rdnp3_testkit::demo`), a script of updates that each create one event, and the checks that compare
 //! what a master received with what the outstation holds or made.
 
 use super::recorder::{Recorded, Recorder, Val};
 use super::{POLL, WAIT};
 use rdnp3::stack::master::MeasurementKind;
-use rdnp3::stack::objects::{flags, DoubleBit, Timestamp, Variation};
-use rdnp3::stack::outstation::{
-    Database, DatabaseBuilder, EventClass, PointConfig, PointType, PointValue, Update,
-};
+use rdnp3::stack::objects::{flags, DoubleBit, Timestamp};
+use rdnp3::stack::outstation::{Database, PointType, PointValue, Update};
+use rdnp3_testkit::demo::DOUBLE_BIT_STATES;
 use std::time::Instant;
 
 /// The measurement kind of a point type.
@@ -24,64 +23,6 @@ pub fn kind_of(ty: PointType) -> MeasurementKind {
         PointType::OctetString => MeasurementKind::OctetString,
         other => panic!("no measurement kind for {other}"),
     }
-}
-
-/// The demo database of the examples plus octet strings: every point class 1 and ONLINE;
-/// binary inputs 0–9 (odd → true), double-bit 0–3 (intermediate, off, on, indeterminate),
-/// binary output status 0–9 (false), counters 0–9 (100 × index), frozen counters 0–9
-/// (7 × index), analog inputs 0–9 (1.5 × index, g30v5/g32v7), analog output status 0–9
-/// (0.0, g40v3/g42v7) and octet strings 0–2 ("os-<index>"). `offset` is added to every
-/// counter and analog so that two outstations can be told apart.
-pub fn demo_database(offset: u32) -> Database {
-    let class1 = PointConfig::new(EventClass::Class1).with_initial_flags(flags::ONLINE);
-    let mut db = DatabaseBuilder::new()
-        .add(PointType::BinaryInput, 0..10, class1)
-        .add(PointType::DoubleBitInput, 0..4, class1)
-        .add(PointType::Counter, 0..10, class1)
-        .add(PointType::FrozenCounter, 0..10, class1)
-        .add(
-            PointType::AnalogInput,
-            0..10,
-            class1
-                .with_static_variation(Variation::Group30Var5)
-                .with_event_variation(Variation::Group32Var7),
-        )
-        .add(PointType::BinaryOutputStatus, 0..10, class1)
-        .add(
-            PointType::AnalogOutputStatus,
-            0..10,
-            class1
-                .with_static_variation(Variation::Group40Var3)
-                .with_event_variation(Variation::Group42Var7),
-        )
-        .add(PointType::OctetString, 0..3, class1)
-        .build()
-        .expect("the demo database is valid");
-    let mut initial = Vec::new();
-    for i in 0..10u16 {
-        let n = u32::from(i);
-        initial.push(Update::binary(i, i % 2 == 1));
-        initial.push(Update::counter(i, 100 * n + offset));
-        initial.push(Update::frozen_counter(i, 7 * n + offset));
-        initial.push(Update::analog(i, 1.5 * f64::from(i) + f64::from(offset)));
-        initial.push(Update::binary_output_status(i, false));
-        initial.push(Update::analog_output_status(i, 0.0));
-    }
-    let states = [
-        DoubleBit::Intermediate,
-        DoubleBit::DeterminedOff,
-        DoubleBit::DeterminedOn,
-        DoubleBit::Indeterminate,
-    ];
-    for (i, s) in states.into_iter().enumerate() {
-        initial.push(Update::double_bit(i as u16, s));
-    }
-    for i in 0..3u16 {
-        initial.push(Update::octet_string(i, format!("os-{i}").as_bytes()));
-    }
-    let report = db.load(&rdnp3_testkit::now(), &initial);
-    assert_eq!(report.rejected, 0, "the demo values fit the demo points");
-    db
 }
 
 /// One expected event: index, value and time (`None` for variations without time).
@@ -117,9 +58,9 @@ impl Default for EventScript {
             // The demo's initial values of indices 0..3.
             binary: [false, true, false],
             double_bit: [
-                DoubleBit::Intermediate,
-                DoubleBit::DeterminedOff,
-                DoubleBit::DeterminedOn,
+                DOUBLE_BIT_STATES[0],
+                DOUBLE_BIT_STATES[1],
+                DOUBLE_BIT_STATES[2],
             ],
             output: [false; 3],
             expected: Vec::new(),
