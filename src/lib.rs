@@ -66,8 +66,8 @@ pub use tls::{PeerAuthentication, TlsConfig, TlsConfigError, TlsError, TlsVersio
 pub use rdnp3_reactor::{Backend, Completion};
 pub use rdnp3_stack::master::{
     AnalogOutput, Classes, Command, CommandMode, CommandResult, MasterConfig, MasterStats,
-    Measurement, MeasurementKind, MeasurementValue, PollId, ReadHandler, ReadHeader, ReadRequest,
-    ResponseInfo, RestartKind, TaskError, TimeSyncMode,
+    Measurement, MeasurementValue, PollId, ReadHandler, ReadHeader, ReadRequest, ResponseInfo,
+    RestartKind, TaskError, TimeSyncMode,
 };
 pub use rdnp3_stack::objects::{CommandStatus, Crob, DoubleBit, OpType, Timestamp};
 pub use rdnp3_stack::outstation::{

@@ -3,9 +3,8 @@
 
 use rdnp3::stack::app::{Fragment, FunctionCode};
 use rdnp3::stack::link::{LinkFunction, LinkHeader, LinkParser};
-use rdnp3::stack::master::{
-    Command, CommandMode, MasterConfig, Measurement, MeasurementKind, ReadHandler,
-};
+use rdnp3::stack::master::{Command, CommandMode, MasterConfig, Measurement, ReadHandler};
+use rdnp3::stack::objects::PointType;
 use rdnp3::stack::objects::{CommandStatus, Crob, OpType};
 use rdnp3::stack::transport::{Reassembler, Segmenter};
 use rdnp3::{ChannelConfig, ChannelState, Manager};
@@ -39,7 +38,7 @@ fn send(stream: &mut TcpStream, tx: &mut Segmenter, fragment: &[u8]) {
     stream.write_all(&out[..n]).unwrap();
 }
 
-struct Collect(mpsc::Sender<(MeasurementKind, u16, String)>);
+struct Collect(mpsc::Sender<(PointType, u16, String)>);
 
 impl ReadHandler for Collect {
     fn measurement(&mut self, m: &Measurement<'_>) {
@@ -97,11 +96,11 @@ fn a_master_channel_runs_its_startup_and_a_command_over_tcp() {
         .unwrap();
     assert_eq!(
         values.recv().unwrap(),
-        (MeasurementKind::Analog, 5, "42".to_string())
+        (PointType::AnalogInput, 5, "42".to_string())
     );
     assert_eq!(
         values.recv().unwrap(),
-        (MeasurementKind::Analog, 6, "41".to_string())
+        (PointType::AnalogInput, 6, "41".to_string())
     );
     let crob = Crob::new(OpType::LatchOn, 0, 0);
     let result = master

@@ -10,8 +10,7 @@ use nix::sys::termios::{cfmakeraw, tcgetattr, tcsetattr, SetArg};
 use rdnp3::reactor::Backend;
 use rdnp3::stack::link::LinkParser;
 use rdnp3::stack::master::{
-    MasterConfig, MasterStats, Measurement, MeasurementKind, MeasurementValue, ReadHandler,
-    ReadRequest,
+    MasterConfig, MasterStats, Measurement, MeasurementValue, ReadHandler, ReadRequest,
 };
 use rdnp3::stack::outstation::{
     Database, DatabaseBuilder, DefaultApplication, EventClass, MirrorOutputs, OutstationConfig,
@@ -76,9 +75,7 @@ struct Recorder(Arc<Mutex<Option<u32>>>);
 
 impl ReadHandler for Recorder {
     fn measurement(&mut self, m: &Measurement<'_>) {
-        if let (MeasurementKind::Counter, 0, MeasurementValue::Counter(v)) =
-            (m.kind, m.index, &m.value)
-        {
+        if let (PointType::Counter, 0, MeasurementValue::Counter(v)) = (m.kind, m.index, &m.value) {
             *lock(&self.0) = Some(*v);
         }
     }

@@ -6,7 +6,7 @@ mod util;
 
 use rdnp3::stack::app::{Fragment, FunctionCode, Iin};
 use rdnp3::stack::master::{
-    Classes, MasterConfig, MeasurementKind, ReadRequest, RestartKind, TaskError, TimeSyncMode,
+    Classes, MasterConfig, ReadRequest, RestartKind, TaskError, TimeSyncMode,
 };
 use rdnp3::stack::objects::Timestamp;
 use rdnp3::stack::outstation::{
@@ -193,12 +193,12 @@ fn a_class_0_response_of_several_fragments_reaches_the_master_whole() {
         let statics = client.recorder.statics();
         let analogs: Vec<(u16, Val)> = statics
             .iter()
-            .filter(|m| m.kind == MeasurementKind::Analog)
+            .filter(|m| m.kind == PointType::AnalogInput)
             .map(|m| (m.index, m.value.clone()))
             .collect();
         let counters: Vec<(u16, Val)> = statics
             .iter()
-            .filter(|m| m.kind == MeasurementKind::Counter)
+            .filter(|m| m.kind == PointType::Counter)
             .map(|m| (m.index, m.value.clone()))
             .collect();
         let expected = |f: fn(u16) -> Val| points.clone().map(|i| (i, f(i))).collect::<Vec<_>>();

@@ -8,7 +8,8 @@ mod util;
 
 use rdnp3::stack::app::{AppControl, Fragment, FragmentWriter, FunctionCode};
 use rdnp3::stack::link::{LinkFunction, LinkHeader};
-use rdnp3::stack::master::{MasterConfig, MeasurementKind, NullReadHandler};
+use rdnp3::stack::master::{MasterConfig, NullReadHandler};
+use rdnp3::stack::objects::PointType;
 use rdnp3::stack::objects::Variation;
 use rdnp3::stack::outstation::{DefaultApplication, MirrorOutputs};
 use rdnp3::{ChannelState, Manager};
@@ -96,7 +97,7 @@ fn unconfirmed_events_reach_the_next_master(manager: Manager, how: Silence) {
     let events_sent = f
         .objects()
         .flatten()
-        .filter(|h| MeasurementKind::of(h.variation).is_some_and(|(_, event)| event))
+        .filter(|h| PointType::of(h.variation).is_some_and(|(_, event)| event))
         .map(|h| h.count)
         .sum::<u32>();
     assert!(events_sent > 0, "the response carried events");

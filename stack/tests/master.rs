@@ -4,9 +4,9 @@
 use rdnp3_stack::link::AddressKind;
 use rdnp3_stack::master::{
     AnalogOutput, Classes, Command, CommandMode, MasterConfig, MasterSession, Measurement,
-    MeasurementKind, MeasurementValue, ReadHandler, ReadRequest, Reply, RestartKind, TaskError,
-    TimeSyncMode,
+    MeasurementValue, ReadHandler, ReadRequest, Reply, RestartKind, TaskError, TimeSyncMode,
 };
+use rdnp3_stack::objects::PointType;
 use rdnp3_stack::objects::{CommandStatus, Crob, OpType, Timestamp};
 use rdnp3_stack::session::{Now, Session};
 use std::sync::{Arc, Mutex};
@@ -25,7 +25,7 @@ fn to_hex(b: &[u8]) -> String {
         .join(" ")
 }
 
-type Seen = Arc<Mutex<Vec<(MeasurementKind, u16, String, u8)>>>;
+type Seen = Arc<Mutex<Vec<(PointType, u16, String, u8)>>>;
 
 struct Recorder(Seen);
 
@@ -110,8 +110,8 @@ fn startup_disables_unsolicited_clears_restart_polls_then_enables_unsolicited() 
     assert_eq!(
         seen,
         [
-            (MeasurementKind::Analog, 5, "42".to_string(), 1),
-            (MeasurementKind::Analog, 6, "41".to_string(), 1)
+            (PointType::AnalogInput, 5, "42".to_string(), 1),
+            (PointType::AnalogInput, 6, "41".to_string(), 1)
         ]
     );
     assert_eq!(h.master.stats().polls, 1);
@@ -200,7 +200,7 @@ fn unsolicited_responses_are_confirmed_and_delivered() {
     let seen = h.seen.lock().unwrap().clone();
     assert_eq!(
         seen,
-        [(MeasurementKind::Binary, 0, "true".to_string(), 0x81)]
+        [(PointType::BinaryInput, 0, "true".to_string(), 0x81)]
     );
     // Without UNS it is not an unsolicited response: ignored, not confirmed.
     h.respond("E2 82 00 00 02 01 28 01 00 00 00 81");
@@ -446,7 +446,7 @@ fn periodic_polls_run_on_schedule_and_user_reads_complete() {
     let last = h.seen.lock().unwrap().last().cloned().unwrap();
     assert_eq!(
         (last.0, last.1, last.2),
-        (MeasurementKind::Analog, 7, "16".to_string())
+        (PointType::AnalogInput, 7, "16".to_string())
     );
     let (slot, reply) = reply_slot();
     h.master.read(
@@ -489,14 +489,14 @@ fn measurement_values_are_typed_per_kind() {
     h.respond("C0 81 00 00 01 01 00 00 01 02 03 02 00 00 00 81 14 05 00 00 00 2A 00 00 00 15 05 00 01 01 01 07 00 00 00 0A 00 00 00 00 00 0A 02 00 00 00 81 28 03 00 00 00 01 00 00 C0 3F 6E 02 00 03 03 61 62");
     let seen = h.seen.lock().unwrap().clone();
     let expect = [
-        (MeasurementKind::Binary, 0, "false", 0x01),
-        (MeasurementKind::Binary, 1, "true", 0x81),
-        (MeasurementKind::DoubleBit, 0, "DETERMINED_ON", 0x81),
-        (MeasurementKind::Counter, 0, "42", 0x01),
-        (MeasurementKind::FrozenCounter, 1, "7", 0x01),
-        (MeasurementKind::BinaryOutputStatus, 0, "true", 0x81),
-        (MeasurementKind::AnalogOutputStatus, 0, "1.5", 0x01),
-        (MeasurementKind::OctetString, 3, "6162", 0x01),
+        (PointType::BinaryInput, 0, "false", 0x01),
+        (PointType::BinaryInput, 1, "true", 0x81),
+        (PointType::DoubleBitInput, 0, "DETERMINED_ON", 0x81),
+        (PointType::Counter, 0, "42", 0x01),
+        (PointType::FrozenCounter, 1, "7", 0x01),
+        (PointType::BinaryOutputStatus, 0, "true", 0x81),
+        (PointType::AnalogOutputStatus, 0, "1.5", 0x01),
+        (PointType::OctetString, 3, "6162", 0x01),
     ];
     let got: Vec<_> = seen
         .iter()

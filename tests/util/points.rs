@@ -4,35 +4,19 @@
 
 use super::recorder::{Recorded, Recorder, Val};
 use super::{POLL, WAIT};
-use rdnp3::stack::master::MeasurementKind;
 use rdnp3::stack::objects::{flags, DoubleBit, Timestamp};
 use rdnp3::stack::outstation::{Database, PointType, PointValue, Update};
 use rdnp3_testkit::demo::DOUBLE_BIT_STATES;
 use std::time::Instant;
 
-/// The measurement kind of a point type.
-pub fn kind_of(ty: PointType) -> MeasurementKind {
-    match ty {
-        PointType::BinaryInput => MeasurementKind::Binary,
-        PointType::DoubleBitInput => MeasurementKind::DoubleBit,
-        PointType::BinaryOutputStatus => MeasurementKind::BinaryOutputStatus,
-        PointType::Counter => MeasurementKind::Counter,
-        PointType::FrozenCounter => MeasurementKind::FrozenCounter,
-        PointType::AnalogInput => MeasurementKind::Analog,
-        PointType::AnalogOutputStatus => MeasurementKind::AnalogOutputStatus,
-        PointType::OctetString => MeasurementKind::OctetString,
-        other => panic!("no measurement kind for {other}"),
-    }
-}
-
 /// One expected event: index, value and time (`None` for variations without time).
 pub type Expected = (u16, Val, Option<Timestamp>);
 
 /// The event variations of [`demo_database`] that carry a time.
-fn event_has_time(kind: MeasurementKind) -> bool {
+fn event_has_time(kind: PointType) -> bool {
     !matches!(
         kind,
-        MeasurementKind::Counter | MeasurementKind::FrozenCounter | MeasurementKind::OctetString
+        PointType::Counter | PointType::FrozenCounter | PointType::OctetString
     )
 }
 
@@ -45,7 +29,7 @@ pub struct EventScript {
     double_bit: [DoubleBit; 3],
     output: [bool; 3],
     /// Round, kind and event.
-    expected: Vec<(u32, MeasurementKind, Expected)>,
+    expected: Vec<(u32, PointType, Expected)>,
 }
 
 /// The time of the events of round 0; round k is stamped `EVENT_EPOCH + k` ms.
@@ -86,42 +70,42 @@ impl EventScript {
         let octets = format!("ev-{k}").into_bytes();
         let changes = [
             (
-                MeasurementKind::Binary,
+                PointType::BinaryInput,
                 Update::binary(i, self.binary[at]),
                 Val::Binary(self.binary[at]),
             ),
             (
-                MeasurementKind::DoubleBit,
+                PointType::DoubleBitInput,
                 Update::double_bit(i, self.double_bit[at]),
                 Val::DoubleBit(self.double_bit[at]),
             ),
             (
-                MeasurementKind::BinaryOutputStatus,
+                PointType::BinaryOutputStatus,
                 Update::binary_output_status(i, self.output[at]),
                 Val::Binary(self.output[at]),
             ),
             (
-                MeasurementKind::Counter,
+                PointType::Counter,
                 Update::counter(i, 10_000 + k),
                 Val::Counter(10_000 + k),
             ),
             (
-                MeasurementKind::FrozenCounter,
+                PointType::FrozenCounter,
                 Update::frozen_counter(i, 20_000 + k),
                 Val::Counter(20_000 + k),
             ),
             (
-                MeasurementKind::Analog,
+                PointType::AnalogInput,
                 Update::analog(i, 1000.0 + f64::from(k)),
                 Val::Analog(1000.0 + f64::from(k)),
             ),
             (
-                MeasurementKind::AnalogOutputStatus,
+                PointType::AnalogOutputStatus,
                 Update::analog_output_status(i, 2000.0 + 0.5 * f64::from(k)),
                 Val::Analog(2000.0 + 0.5 * f64::from(k)),
             ),
             (
-                MeasurementKind::OctetString,
+                PointType::OctetString,
                 Update::octet_string(i, &octets),
                 Val::Bytes(octets.clone()),
             ),
@@ -146,12 +130,12 @@ impl EventScript {
     }
 
     /// The events of `kind` the rounds so far must produce, in order.
-    pub fn expected(&self, kind: MeasurementKind) -> Vec<Expected> {
+    pub fn expected(&self, kind: PointType) -> Vec<Expected> {
         self.expected_since(kind, 0)
     }
 
     /// The events of `kind` made by round `first` and later, in order.
-    pub fn expected_since(&self, kind: MeasurementKind, first: u32) -> Vec<Expected> {
+    pub fn expected_since(&self, kind: PointType, first: u32) -> Vec<Expected> {
         self.expected
             .iter()
             .filter(|(r, k, _)| *k == kind && *r >= first)
@@ -161,19 +145,19 @@ impl EventScript {
 }
 
 /// Every measurement kind of [`demo_database`].
-pub const ALL_KINDS: [MeasurementKind; 8] = [
-    MeasurementKind::Binary,
-    MeasurementKind::DoubleBit,
-    MeasurementKind::BinaryOutputStatus,
-    MeasurementKind::Counter,
-    MeasurementKind::FrozenCounter,
-    MeasurementKind::Analog,
-    MeasurementKind::AnalogOutputStatus,
-    MeasurementKind::OctetString,
+pub const ALL_KINDS: [PointType; 8] = [
+    PointType::BinaryInput,
+    PointType::DoubleBitInput,
+    PointType::BinaryOutputStatus,
+    PointType::Counter,
+    PointType::FrozenCounter,
+    PointType::AnalogInput,
+    PointType::AnalogOutputStatus,
+    PointType::OctetString,
 ];
 
 /// The recorded events of `kind` as (index, value, time).
-pub fn received(recorder: &Recorder, kind: MeasurementKind) -> Vec<Expected> {
+pub fn received(recorder: &Recorder, kind: PointType) -> Vec<Expected> {
     recorder
         .events_of(kind)
         .into_iter()
@@ -235,7 +219,7 @@ pub fn assert_static_matches(m: &Recorded, db: &Database, ty: PointType) {
 /// Checks that `statics` hold every point of `db` once, with its value and flags.
 pub fn assert_statics_equal_database(statics: &[Recorded], db: &Database) {
     for ty in PointType::ALL {
-        let got: Vec<&Recorded> = statics.iter().filter(|m| m.kind == kind_of(ty)).collect();
+        let got: Vec<&Recorded> = statics.iter().filter(|m| m.kind == ty).collect();
         let indices: Vec<u16> = got.iter().map(|m| m.index).collect();
         assert_eq!(indices, db.indices(ty).collect::<Vec<_>>(), "{ty} indices");
         for m in got {

@@ -2,9 +2,8 @@
 //! measurement with the header of its response, and a channel listener that records states.
 
 use super::lock;
-use rdnp3::stack::master::{
-    Measurement, MeasurementKind, MeasurementValue, ReadHandler, ResponseInfo,
-};
+use rdnp3::stack::master::{Measurement, MeasurementValue, ReadHandler, ResponseInfo};
+use rdnp3::stack::objects::PointType;
 use rdnp3::stack::objects::{DoubleBit, Timestamp};
 use rdnp3::{ChannelListener, ChannelState};
 use std::sync::{Arc, Mutex};
@@ -49,7 +48,7 @@ pub enum Val {
 /// One measurement as the master delivered it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Recorded {
-    pub kind: MeasurementKind,
+    pub kind: PointType,
     pub index: u16,
     pub value: Val,
     pub flags: u8,
@@ -125,7 +124,7 @@ impl Recorder {
     }
 
     /// The events of one kind so far, in arrival order.
-    pub fn events_of(&self, kind: MeasurementKind) -> Vec<Recorded> {
+    pub fn events_of(&self, kind: PointType) -> Vec<Recorded> {
         self.events()
             .into_iter()
             .filter(|m| m.kind == kind)

@@ -2,70 +2,7 @@
 //! user's [`ReadHandler`] one by one straight from the response bytes.
 
 use crate::app::Iin;
-use crate::objects::{flags, DoubleBit, Point, Timestamp, Value, Variation};
-
-/// The point type a measurement belongs to.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum MeasurementKind {
-    /// Binary input (g1, g2).
-    Binary,
-    /// Double-bit binary input (g3, g4).
-    DoubleBit,
-    /// Binary output status (g10, g11).
-    BinaryOutputStatus,
-    /// Counter (g20, g22).
-    Counter,
-    /// Frozen counter (g21, g23).
-    FrozenCounter,
-    /// Analog input (g30, g32).
-    Analog,
-    /// Analog output status (g40, g42).
-    AnalogOutputStatus,
-    /// Octet string (g110, g111).
-    OctetString,
-}
-
-impl MeasurementKind {
-    /// The kind of a response object, and whether it is an event; `None` for objects that
-    /// are not measurements (time, IIN, control echoes, attributes …).
-    pub fn of(variation: Variation) -> Option<(MeasurementKind, bool)> {
-        let (group, _) = variation.numbers();
-        Some(match group {
-            1 => (MeasurementKind::Binary, false),
-            2 => (MeasurementKind::Binary, true),
-            3 => (MeasurementKind::DoubleBit, false),
-            4 => (MeasurementKind::DoubleBit, true),
-            10 => (MeasurementKind::BinaryOutputStatus, false),
-            11 => (MeasurementKind::BinaryOutputStatus, true),
-            20 => (MeasurementKind::Counter, false),
-            22 => (MeasurementKind::Counter, true),
-            21 => (MeasurementKind::FrozenCounter, false),
-            23 => (MeasurementKind::FrozenCounter, true),
-            30 => (MeasurementKind::Analog, false),
-            32 => (MeasurementKind::Analog, true),
-            40 => (MeasurementKind::AnalogOutputStatus, false),
-            42 => (MeasurementKind::AnalogOutputStatus, true),
-            110 => (MeasurementKind::OctetString, false),
-            111 => (MeasurementKind::OctetString, true),
-            _ => return None,
-        })
-    }
-
-    /// The lower-case name used by the examples' output.
-    pub fn name(self) -> &'static str {
-        match self {
-            MeasurementKind::Binary => "binary",
-            MeasurementKind::DoubleBit => "double-bit",
-            MeasurementKind::BinaryOutputStatus => "binary-output-status",
-            MeasurementKind::Counter => "counter",
-            MeasurementKind::FrozenCounter => "frozen-counter",
-            MeasurementKind::Analog => "analog",
-            MeasurementKind::AnalogOutputStatus => "analog-output-status",
-            MeasurementKind::OctetString => "octet-string",
-        }
-    }
-}
+use crate::objects::{flags, DoubleBit, Point, PointType, Timestamp, Value, Variation};
 
 /// A measurement's value, typed by its kind.
 #[derive(Copy, Clone, Debug, PartialEq)]
@@ -105,7 +42,7 @@ impl std::fmt::Display for MeasurementValue<'_> {
 #[non_exhaustive]
 pub struct Measurement<'a> {
     /// Point type.
-    pub kind: MeasurementKind,
+    pub kind: PointType,
     /// Point index.
     pub index: u16,
     /// Typed value.
@@ -121,20 +58,20 @@ pub struct Measurement<'a> {
 impl<'a> Measurement<'a> {
     /// Converts one decoded point of `variation`; `None` for non-measurement objects.
     pub fn from_point(variation: Variation, p: &Point<'a>) -> Option<Self> {
-        let (kind, event) = MeasurementKind::of(variation)?;
+        let (kind, event) = PointType::of(variation)?;
         let index = u16::try_from(p.index).ok()?;
         let value = match (kind, p.value) {
-            (MeasurementKind::Binary | MeasurementKind::BinaryOutputStatus, Value::Bool(b)) => {
+            (PointType::BinaryInput | PointType::BinaryOutputStatus, Value::Bool(b)) => {
                 MeasurementValue::Binary(b)
             }
-            (MeasurementKind::DoubleBit, Value::DoubleBit(d)) => MeasurementValue::DoubleBit(d),
-            (MeasurementKind::Counter | MeasurementKind::FrozenCounter, v) => {
+            (PointType::DoubleBitInput, Value::DoubleBit(d)) => MeasurementValue::DoubleBit(d),
+            (PointType::Counter | PointType::FrozenCounter, v) => {
                 MeasurementValue::Counter(v.as_i64()?.clamp(0, u32::MAX.into()) as u32)
             }
-            (MeasurementKind::Analog | MeasurementKind::AnalogOutputStatus, v) => {
+            (PointType::AnalogInput | PointType::AnalogOutputStatus, v) => {
                 MeasurementValue::Analog(v.as_f64()?)
             }
-            (MeasurementKind::OctetString, Value::Bytes(b)) => MeasurementValue::OctetString(b),
+            (PointType::OctetString, Value::Bytes(b)) => MeasurementValue::OctetString(b),
             _ => return None,
         };
         let flags = p.flags.unwrap_or(match value {

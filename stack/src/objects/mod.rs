@@ -3,11 +3,14 @@
 
 mod class;
 mod point;
+mod point_type;
 mod types;
 mod variation;
 
 pub use class::{Classes, EventClass};
 pub(crate) use point::{decode_fields, encode_fields};
 pub use point::{Attribute, Field, Point, Value};
+pub use point_type::PointType;
+pub(crate) use point_type::TYPE_COUNT;
 pub use types::{flags, CommandStatus, ControlCode, Crob, DoubleBit, OpType, Timestamp, TripClose};
 pub use variation::{Layout, Variation};

@@ -1,7 +1,7 @@
 //! Outstation configuration: addresses, fragment sizes, timers, unsolicited reporting and
 //! event buffer capacities (defaults follow common practice for DNP3 outstations, except where noted).
 
-use super::point::{PointType, TYPE_COUNT};
+use crate::objects::{PointType, TYPE_COUNT};
 use std::time::Duration;
 
 /// How many events of each type the outstation buffers. Each buffer is allocated once when

@@ -3,9 +3,9 @@
 //! the request's own bytes with the status bytes filled in.
 
 use super::database::{Database, DatabaseHandle};
-use super::point::PointType;
 use super::update::Update;
 use crate::app::{Iin, ObjectParser, Prefix};
+use crate::objects::PointType;
 use crate::objects::{CommandStatus, Crob, OpType, TripClose, Value, Variation};
 use crate::session::Now;
 use std::time::{Duration, Instant};

@@ -9,9 +9,10 @@
 //! set. The bit clears when a confirm removes reported events and every ring has room again
 //! (so the master has read events since the loss and new ones fit).
 
-use super::point::{event_variation, to_point, PointState, PointType, PointValue, TYPE_COUNT};
+use super::point::{event_variation, to_point, PointState, PointValue};
 use crate::app::{FragmentWriter, WriteError};
 use crate::objects::{Classes, EventClass};
+use crate::objects::{PointType, TYPE_COUNT};
 use crate::objects::{Timestamp, Variation};
 use std::collections::VecDeque;
 

@@ -35,12 +35,12 @@ mod stats;
 mod unsolicited;
 mod update;
 
-pub use crate::objects::{Classes, EventClass};
+pub use crate::objects::{Classes, EventClass, PointType};
 pub use application::{DefaultApplication, OutstationApplication};
 pub use config::{EventBufferConfig, OutstationConfig};
 pub use control::{ControlHandler, MirrorOutputs, OperateType, RejectControls};
 pub use database::{Database, DatabaseBuilder, DatabaseError, DatabaseHandle};
-pub use point::{PointConfig, PointState, PointType, PointValue};
+pub use point::{PointConfig, PointState, PointValue};
 pub use session::OutstationSession;
 pub use stats::OutstationStats;
 pub use update::{ApplyReport, Update};

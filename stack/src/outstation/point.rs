@@ -1,97 +1,12 @@
-//! Point types, event classes and per-point configuration, plus the conversion of a stored
-//! value into the codec's [`Point`] for a given variation (IEEE 1815-2012, Annex A).
+//! How an outstation reports each point type (default and accepted variations), per-point
+//! configuration, and the conversion of a stored value into the codec's [`Point`] for a given
+//! variation (IEEE 1815-2012, Annex A).
 
 use crate::objects::{
-    flags, DoubleBit, EventClass, Field, Layout, Point, Timestamp, Value, Variation,
+    flags, DoubleBit, EventClass, Field, Layout, Point, PointType, Timestamp, Value, Variation,
 };
-use std::fmt;
-
-/// The static point types an outstation database holds, in the order class 0 reports them.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum PointType {
-    /// Binary input (g1, events g2).
-    BinaryInput,
-    /// Double-bit binary input (g3, events g4).
-    DoubleBitInput,
-    /// Binary output status (g10, events g11).
-    BinaryOutputStatus,
-    /// Counter (g20, events g22).
-    Counter,
-    /// Frozen counter (g21, events g23).
-    FrozenCounter,
-    /// Analog input (g30, events g32).
-    AnalogInput,
-    /// Analog output status (g40, events g42).
-    AnalogOutputStatus,
-    /// Octet string (g110, events g111).
-    OctetString,
-}
-
-/// Number of point types.
-pub(crate) const TYPE_COUNT: usize = 8;
 
 impl PointType {
-    /// Every type, in class 0 order.
-    pub const ALL: [PointType; TYPE_COUNT] = [
-        PointType::BinaryInput,
-        PointType::DoubleBitInput,
-        PointType::BinaryOutputStatus,
-        PointType::Counter,
-        PointType::FrozenCounter,
-        PointType::AnalogInput,
-        PointType::AnalogOutputStatus,
-        PointType::OctetString,
-    ];
-
-    /// Position in [`PointType::ALL`].
-    pub(crate) fn ordinal(self) -> usize {
-        match self {
-            PointType::BinaryInput => 0,
-            PointType::DoubleBitInput => 1,
-            PointType::BinaryOutputStatus => 2,
-            PointType::Counter => 3,
-            PointType::FrozenCounter => 4,
-            PointType::AnalogInput => 5,
-            PointType::AnalogOutputStatus => 6,
-            PointType::OctetString => 7,
-        }
-    }
-
-    /// The group of its static objects.
-    pub fn static_group(self) -> u8 {
-        [1, 3, 10, 20, 21, 30, 40, 110][self.ordinal()]
-    }
-
-    /// The group of its event objects.
-    pub fn event_group(self) -> u8 {
-        [2, 4, 11, 22, 23, 32, 42, 111][self.ordinal()]
-    }
-
-    /// The type whose static objects are group `g`.
-    pub(crate) fn from_static_group(g: u8) -> Option<PointType> {
-        PointType::ALL.into_iter().find(|t| t.static_group() == g)
-    }
-
-    /// The type whose event objects are group `g`.
-    pub(crate) fn from_event_group(g: u8) -> Option<PointType> {
-        PointType::ALL.into_iter().find(|t| t.event_group() == g)
-    }
-
-    /// Lower-case name for logs and errors.
-    pub fn name(self) -> &'static str {
-        [
-            "binary input",
-            "double-bit input",
-            "binary output status",
-            "counter",
-            "frozen counter",
-            "analog input",
-            "analog output status",
-            "octet string",
-        ][self.ordinal()]
-    }
-
     /// The static variation used when none is configured: g1v2, g3v2, g10v2, g20v1, g21v1,
     /// g30v1, g40v1, g110.
     pub fn default_static_variation(self) -> Variation {
@@ -199,12 +114,6 @@ impl PointType {
             PointType::AnalogInput | PointType::AnalogOutputStatus => PointValue::Analog(0.0),
             PointType::OctetString => PointValue::OctetString { len: 1 },
         }
-    }
-}
-
-impl fmt::Display for PointType {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
     }
 }
 

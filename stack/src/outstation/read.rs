@@ -6,9 +6,10 @@
 
 use super::database::{Database, PointTable};
 use super::events::EventFilter;
-use super::point::{static_variation, to_point, PointType};
+use super::point::{static_variation, to_point};
 use crate::app::{FragmentWriter, Iin, ObjectHeader, ObjectParser, Prefix, Range, WriteError};
 use crate::objects::Classes;
+use crate::objects::PointType;
 use crate::objects::{Point, Value, Variation};
 
 /// Which static points a header selects.

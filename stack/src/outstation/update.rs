@@ -1,7 +1,8 @@
 //! [`Update`]: a change to one point posted by the application, and what applying a batch
 //! of them did ([`ApplyReport`]).
 
-use super::point::{PointType, PointValue};
+use super::point::PointValue;
+use crate::objects::PointType;
 use crate::objects::{flags, DoubleBit, Timestamp};
 
 /// A change to one point: its new value, flags and optional time (the time of the change;

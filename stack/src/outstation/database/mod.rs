@@ -4,9 +4,10 @@
 
 use super::config::EventBufferConfig;
 use super::events::{EventBuffers, NewEvent};
-use super::point::{PointConfig, PointState, PointType, PointValue, TYPE_COUNT};
+use super::point::{PointConfig, PointState, PointValue};
 use super::update::{ApplyReport, Update};
 use crate::objects::EventClass;
+use crate::objects::{PointType, TYPE_COUNT};
 use crate::objects::{Timestamp, Variation};
 use crate::session::Now;
 use std::fmt;
