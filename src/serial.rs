@@ -75,6 +75,13 @@ pub struct SerialSettings {
     pub flow_control: FlowControl,
 }
 
+/// `/dev/ttyS0` at 9600 bit/s, 8N1, no flow control.
+impl Default for SerialSettings {
+    fn default() -> Self {
+        SerialSettings::new("/dev/ttyS0", 9600)
+    }
+}
+
 impl SerialSettings {
     /// `path` at `baud_rate`, 8 data bits, no parity, one stop bit, no flow control.
     pub fn new(path: impl Into<String>, baud_rate: u32) -> Self {
@@ -159,6 +166,15 @@ mod tests {
         let s = SerialSettings::new("/dev/ttyS0", 9600);
         assert_eq!(s.to_string(), "/dev/ttyS0 9600 8N1");
         assert_eq!(s.flow_control, FlowControl::None);
+    }
+
+    #[test]
+    fn the_default_is_the_first_port_at_9600_8n1() {
+        assert_eq!(SerialSettings::default().to_string(), "/dev/ttyS0 9600 8N1");
+        let s = SerialSettings::default()
+            .with_path("/dev/ttyUSB0".into())
+            .with_baud_rate(19200);
+        assert_eq!(s.to_string(), "/dev/ttyUSB0 19200 8N1");
     }
 
     #[test]

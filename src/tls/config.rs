@@ -43,6 +43,15 @@ pub struct TlsConfig {
     pub max_version: TlsVersion,
 }
 
+/// No files yet (set them with the `with_*` setters, or start from [`TlsConfig::ca_chain`] or
+/// [`TlsConfig::self_signed`]); TLS 1.2 and 1.3 allowed, names not checked. Loading fails with
+/// [`TlsConfigError`] until the files are set.
+impl Default for TlsConfig {
+    fn default() -> Self {
+        Self::new("", "", PeerAuthentication::CaChain(PathBuf::new()))
+    }
+}
+
 impl TlsConfig {
     /// Mutual authentication with X.509: the peer's chain must lead to a CA of `ca`.
     pub fn ca_chain(
@@ -81,6 +90,24 @@ impl TlsConfig {
             min_version: TlsVersion::V1_2,
             max_version: TlsVersion::V1_3,
         }
+    }
+
+    /// Sets our certificate file (PEM, followed by any intermediate CA certificates).
+    pub fn with_certificate(mut self, path: impl Into<PathBuf>) -> Self {
+        self.certificate = path.into();
+        self
+    }
+
+    /// Sets our private key file (PEM).
+    pub fn with_private_key(mut self, path: impl Into<PathBuf>) -> Self {
+        self.private_key = path.into();
+        self
+    }
+
+    /// Sets how the peer's certificate is checked.
+    pub fn with_peer(mut self, peer: PeerAuthentication) -> Self {
+        self.peer = peer;
+        self
     }
 
     /// Requires the peer's certificate to be valid for `name` (a DNS name or an IP address).
@@ -391,5 +418,24 @@ impl std::error::Error for TlsConfigError {
             TlsConfigError::Unreadable { error, .. } => Some(error),
             _ => None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_default_config_without_files_fails_to_load_with_a_clear_error() {
+        let e = TlsConfig::default()
+            .server_context()
+            .err()
+            .expect("no files set");
+        assert!(!e.to_string().is_empty());
+        let c = TlsConfig::default()
+            .with_certificate("a.pem")
+            .with_private_key("a.key")
+            .with_peer(PeerAuthentication::SelfSigned("b.pem".into()));
+        assert_eq!(c, TlsConfig::self_signed("a.pem", "a.key", "b.pem"));
     }
 }
