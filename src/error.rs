@@ -1,6 +1,6 @@
 //! What a manager or channel operation can fail with.
 
-use rdnp3_reactor::{PoolError, PostError};
+use rdnp3_reactor::{PoolError, PostError, WaitError};
 use rdnp3_stack::router::AddSessionError;
 use std::fmt;
 
@@ -16,6 +16,9 @@ pub enum ChannelError {
     Busy,
     /// The session could not be added.
     Session(AddSessionError),
+    /// A blocking call was made on an executor thread (inside a handler or listener), where
+    /// waiting could deadlock the executor; use the call's non-blocking form there.
+    OnExecutor,
     /// The TLS settings could not be loaded.
     #[cfg(feature = "tls")]
     Tls(crate::tls::TlsConfigError),
@@ -28,6 +31,9 @@ impl fmt::Display for ChannelError {
             ChannelError::Closed => f.write_str("the channel has shut down"),
             ChannelError::Busy => f.write_str("the channel's mailbox is full"),
             ChannelError::Session(e) => write!(f, "{e}"),
+            ChannelError::OnExecutor => f.write_str(
+                "a blocking call on an executor thread would deadlock: call it from another thread",
+            ),
             #[cfg(feature = "tls")]
             ChannelError::Tls(e) => write!(f, "TLS: {e}"),
         }
@@ -35,6 +41,15 @@ impl fmt::Display for ChannelError {
 }
 
 impl std::error::Error for ChannelError {}
+
+impl From<WaitError> for ChannelError {
+    fn from(e: WaitError) -> Self {
+        match e {
+            WaitError::OnExecutor => ChannelError::OnExecutor,
+            _ => ChannelError::Closed,
+        }
+    }
+}
 
 impl<M> From<PostError<M>> for ChannelError {
     fn from(e: PostError<M>) -> Self {

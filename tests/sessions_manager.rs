@@ -50,3 +50,40 @@ fn blocking_reads_on_the_thread_that_built_the_manager_are_not_interrupted() {
          the pool sets up its rings and arms their wake-up reads on this thread"
     );
 }
+
+#[test]
+fn a_blocking_call_from_a_callback_fails_with_on_executor_instead_of_deadlocking() {
+    each_backend(|manager| {
+        let other = manager
+            .add_tcp_client(channel_config("other"), free_address(), None)
+            .expect("client channel");
+        let (tx, rx) = std::sync::mpsc::channel();
+        let mut tx = Some(tx);
+        let listener = move |_state: rdnp3::ChannelState| {
+            // Runs on an executor: adding a master blocks until the channel answers.
+            if let Some(tx) = tx.take() {
+                let result = other.add_master(
+                    rdnp3::MasterConfig::default(),
+                    Box::new(rdnp3::stack::master::NullReadHandler),
+                );
+                let _ = tx.send(result.err().map(|e| e.to_string()));
+            }
+        };
+        let channel = manager
+            .add_tcp_client(
+                channel_config("calls"),
+                free_address(),
+                Some(Box::new(listener)),
+            )
+            .expect("client channel");
+        channel
+            .add_master(
+                rdnp3::MasterConfig::default(),
+                Box::new(rdnp3::stack::master::NullReadHandler),
+            )
+            .expect("a master added from a plain thread");
+        let error = rx.recv_timeout(WAIT).expect("the listener ran");
+        let expected = rdnp3::ChannelError::OnExecutor.to_string();
+        assert_eq!(error.as_deref(), Some(expected.as_str()));
+    });
+}

@@ -1,6 +1,7 @@
 //! A small oneshot for replies: a [`Promise`] completed on an executor and a [`Completion`]
 //! that a plain thread can wait on or any async runtime can await.
 
+use std::cell::Cell;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
@@ -8,6 +9,21 @@ use std::task::{Context as TaskContext, Poll, Waker};
 use std::time::{Duration, Instant};
 
 use crate::error::{Canceled, WaitError};
+
+thread_local! {
+    /// True on executor threads: a blocking wait there is refused.
+    static ON_EXECUTOR: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Marks the calling thread as an executor thread (for its whole life).
+pub(crate) fn mark_executor_thread() {
+    ON_EXECUTOR.with(|on| on.set(true));
+}
+
+/// True on an executor thread.
+fn on_executor() -> bool {
+    ON_EXECUTOR.with(Cell::get)
+}
 
 enum State<T> {
     Pending(Option<Waker>),
@@ -97,12 +113,17 @@ impl<T> Completion<T> {
         }
     }
 
-    /// Blocks the calling thread until the value arrives (never call it on an executor).
-    pub fn wait(self) -> Result<T, Canceled> {
+    /// Blocks the calling thread until the value arrives. On an executor thread (inside an
+    /// actor's callback) it returns [`WaitError::OnExecutor`] at once instead of blocking the
+    /// executor, which could deadlock: await the completion there instead.
+    pub fn wait(self) -> Result<T, WaitError> {
+        if on_executor() {
+            return Err(WaitError::OnExecutor);
+        }
         let mut state = self.shared.lock();
         loop {
             if let Some(result) = Self::take(&mut state) {
-                return result;
+                return result.map_err(|Canceled| WaitError::Canceled);
             }
             state = self
                 .shared
@@ -113,7 +134,11 @@ impl<T> Completion<T> {
     }
 
     /// Blocks up to `timeout`; on [`WaitError::TimedOut`] the completion can be waited again.
+    /// Refused on an executor thread, like [`Completion::wait`].
     pub fn wait_timeout(&mut self, timeout: Duration) -> Result<T, WaitError> {
+        if on_executor() {
+            return Err(WaitError::OnExecutor);
+        }
         let deadline = Instant::now() + timeout;
         let mut state = self.shared.lock();
         loop {
@@ -161,6 +186,19 @@ mod tests {
         let (promise, done) = completion();
         std::thread::spawn(move || promise.complete(42));
         assert_eq!(done.wait(), Ok(42));
+    }
+
+    #[test]
+    fn a_blocking_wait_on_an_executor_thread_is_refused() {
+        let (promise, done) = completion::<u8>();
+        let refused = std::thread::spawn(move || {
+            mark_executor_thread();
+            done.wait()
+        })
+        .join()
+        .expect("thread");
+        assert_eq!(refused, Err(WaitError::OnExecutor));
+        drop(promise);
     }
 
     #[test]

@@ -147,7 +147,8 @@ impl fmt::Display for Canceled {
 
 impl std::error::Error for Canceled {}
 
-/// Why [`Completion::wait_timeout`](crate::Completion::wait_timeout) returned without a value.
+/// Why [`Completion::wait`](crate::Completion::wait) or
+/// [`Completion::wait_timeout`](crate::Completion::wait_timeout) returned without a value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum WaitError {
@@ -155,6 +156,10 @@ pub enum WaitError {
     TimedOut,
     /// The promise was dropped without a value.
     Canceled,
+    /// A blocking wait was called on an executor thread. It would stop that executor, and
+    /// the reply may be due from an actor of the same executor: a deadlock. Await the
+    /// completion, or hand the work to another thread.
+    OnExecutor,
 }
 
 impl fmt::Display for WaitError {
@@ -162,6 +167,9 @@ impl fmt::Display for WaitError {
         match self {
             WaitError::TimedOut => f.write_str("timed out waiting for the completion"),
             WaitError::Canceled => Canceled.fmt(f),
+            WaitError::OnExecutor => f.write_str(
+                "a blocking wait on an executor thread would deadlock: await the completion instead",
+            ),
         }
     }
 }

@@ -161,6 +161,7 @@ impl Executor {
 
     /// Runs until the pool shuts down, then closes everything this executor owns.
     pub(crate) fn run(mut self) {
+        crate::completion::mark_executor_thread();
         let _span = tracing::info_span!("executor", index = self.core.index).entered();
         while self.pool.is_running() {
             self.start_channels();

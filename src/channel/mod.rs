@@ -61,9 +61,7 @@ impl Channel {
     fn add_session(&self, kind: SessionKind) -> Result<u32, ChannelError> {
         let (promise, done) = completion();
         self.handle.post(ChannelMsg::AddSession(kind, promise))?;
-        done.wait()
-            .map_err(|_| ChannelError::Closed)?
-            .map_err(ChannelError::Session)
+        done.wait()?.map_err(ChannelError::Session)
     }
 
     /// Adds a master association; measurements go to `handler`. Blocks until it is added.

@@ -4,7 +4,7 @@
 use std::sync::mpsc;
 use std::thread;
 
-use rdnp3_reactor::{completion, Actor, Backend, Canceled, Context, Pool, PostError, Promise};
+use rdnp3_reactor::{completion, Actor, Backend, Context, Pool, PostError, Promise, WaitError};
 
 use crate::util::{self, block_on};
 
@@ -20,6 +20,8 @@ enum Msg {
     },
     Echo(u64, Promise<u64>),
     Hold(Promise<u64>),
+    /// Waits (blocking) on a completion inside the callback, and reports what the wait said.
+    WaitInside(Promise<Result<u64, WaitError>>),
     Stop,
 }
 
@@ -60,6 +62,10 @@ impl Actor for Sink {
             }
             Msg::Echo(n, reply) => reply.complete(n),
             Msg::Hold(reply) => self.held.push(reply),
+            Msg::WaitInside(report) => {
+                let (_never, pending) = completion::<u64>();
+                report.complete(pending.wait());
+            }
             Msg::Stop => cx.stop(),
         }
     }
@@ -161,7 +167,7 @@ pub fn a_stopped_channel_refuses_posts_and_cancels_pending_replies(backend: Back
     assert!(matches!(handle.post(Msg::Stop), Err(PostError::Closed(_))));
     assert_eq!(
         held_done.wait(),
-        Err(Canceled),
+        Err(WaitError::Canceled),
         "a reply the actor held is cancelled"
     );
     pool.shutdown();
@@ -182,5 +188,18 @@ pub fn a_completion_can_be_waited_on_or_awaited(backend: Backend) {
         block_on(done)
     });
     assert_eq!(from_thread.join().expect("thread"), Ok(9));
+    pool.shutdown();
+}
+
+pub fn a_blocking_wait_inside_a_callback_returns_an_error_instead_of_deadlocking(backend: Backend) {
+    let pool = util::pool(backend, 1);
+    let handle = pool.spawn(Sink::new(1)).expect("spawn");
+    let (report, done) = completion();
+    handle.post(Msg::WaitInside(report)).expect("post");
+    assert_eq!(done.wait(), Ok(Err(WaitError::OnExecutor)));
+    // The executor is still serving its actors.
+    let (reply, done) = completion();
+    handle.post(Msg::Echo(5, reply)).expect("post");
+    assert_eq!(done.wait(), Ok(5));
     pool.shutdown();
 }
