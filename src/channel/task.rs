@@ -203,24 +203,24 @@ impl ChannelTask {
     /// Sends everything the router has, within the room of the send queue.
     pub(super) fn pump(&mut self, cx: &mut Cx<'_>) {
         if let Some(conn) = self.conn {
-            #[cfg(feature = "tls")]
-            let tls = self.tls.is_some();
-            #[cfg(not(feature = "tls"))]
-            let tls = false;
-            if tls {
-                #[cfg(feature = "tls")]
-                self.pump_tls(cx, conn);
-            } else {
-                let room = cx.send_room(conn);
-                self.out.clear();
-                if self.router.poll_send(&clock::now(), &mut self.out, room) > 0 {
-                    if let Err(e) = cx.send(conn, &self.out) {
-                        tracing::warn!("send failed: {e}");
-                    }
-                }
-            }
+            self.send_output(cx, conn);
         }
         self.reschedule(cx);
+    }
+
+    /// Writes the router's output on the connection, through the TLS filter if there is one.
+    fn send_output(&mut self, cx: &mut Cx<'_>, conn: SourceId) {
+        #[cfg(feature = "tls")]
+        if self.tls.is_some() {
+            return self.pump_tls(cx, conn);
+        }
+        let room = cx.send_room(conn);
+        self.out.clear();
+        if self.router.poll_send(&clock::now(), &mut self.out, room) > 0 {
+            if let Err(e) = cx.send(conn, &self.out) {
+                tracing::warn!("send failed: {e}");
+            }
+        }
     }
 
     /// Keeps one reactor timer armed at the earliest deadline.
