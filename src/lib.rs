@@ -63,7 +63,7 @@ pub use serial::{DataBits, FlowControl, Parity, SerialSettings, StopBits};
 #[cfg(feature = "tls")]
 pub use tls::{PeerAuthentication, TlsConfig, TlsConfigError, TlsError, TlsVersion};
 
-pub use rdnp3_reactor::{Backend, Completion};
+pub use rdnp3_reactor::{Backend, Completion, FdLimit};
 pub use rdnp3_stack::master::{
     AnalogOutput, Classes, Command, CommandMode, CommandResult, MasterConfig, MasterStats,
     Measurement, MeasurementValue, PollId, ReadHandler, ReadHeader, ReadRequest, ResponseInfo,

@@ -4,7 +4,7 @@
 use crate::channel::{Channel, ChannelTask, Connector, TcpClient, TcpServer};
 use crate::config::{ChannelConfig, ChannelListener};
 use crate::error::ChannelError;
-use rdnp3_reactor::{Backend, Pool};
+use rdnp3_reactor::{Backend, FdLimit, Pool};
 use rdnp3_stack::router::{ChannelCounters, Router};
 use std::fmt;
 use std::net::SocketAddr;
@@ -57,8 +57,25 @@ impl ManagerBuilder {
         self
     }
 
-    /// Starts the pool.
+    /// Starts the pool. First the process's soft open-file limit is raised to its hard limit
+    /// (every channel holds one descriptor, a TCP server one more for its listener), and the
+    /// limit in force is logged at info and kept in [`Manager::fd_limit`].
     pub fn build(self) -> Result<Manager, ChannelError> {
+        let fd_limit = match rdnp3_reactor::raise_fd_limit() {
+            Ok(limit) => {
+                tracing::info!(
+                    soft = limit.soft,
+                    hard = limit.hard,
+                    was = limit.was,
+                    "open-file limit"
+                );
+                Some(limit)
+            }
+            Err(e) => {
+                tracing::warn!("cannot read or raise the open-file limit: {e}");
+                None
+            }
+        };
         let mut b = Pool::builder()
             .backend(self.backend)
             .recv_buffer(self.recv_buffer)
@@ -69,6 +86,7 @@ impl ManagerBuilder {
         }
         Ok(Manager {
             pool: b.build().map_err(ChannelError::Pool)?,
+            fd_limit,
         })
     }
 }
@@ -76,6 +94,7 @@ impl ManagerBuilder {
 /// Owns the reactor pool on which every channel runs.
 pub struct Manager {
     pool: Pool,
+    fd_limit: Option<FdLimit>,
 }
 
 impl fmt::Debug for Manager {
@@ -102,6 +121,12 @@ impl Manager {
             send_capacity: 16 * 1024,
             mailbox_capacity: 64,
         }
+    }
+
+    /// The open-file limits as the manager left them when it started (`None` if they could
+    /// not be read): how many connections this process can hold.
+    pub fn fd_limit(&self) -> Option<FdLimit> {
+        self.fd_limit
     }
 
     /// The backend in use.

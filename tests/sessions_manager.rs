@@ -87,3 +87,12 @@ fn a_blocking_call_from_a_callback_fails_with_on_executor_instead_of_deadlocking
         assert_eq!(error.as_deref(), Some(expected.as_str()));
     });
 }
+
+#[test]
+fn a_manager_raises_the_open_file_limit_to_the_hard_limit_and_reports_it() {
+    let manager = Manager::builder().threads(1).build().expect("manager");
+    let limit = manager.fd_limit().expect("the limits can be read");
+    assert_eq!(limit.soft, limit.hard);
+    assert_eq!(rdnp3_testkit::process::fd_limit(), limit.soft);
+    manager.shutdown();
+}
