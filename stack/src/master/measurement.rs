@@ -1,7 +1,7 @@
 //! Measurements as the master delivers them: typed values with flags and time, handed to the
 //! user's [`ReadHandler`] one by one straight from the response bytes.
 
-use crate::app::Iin;
+use crate::app::{AppErrorKind, Iin};
 use crate::objects::{flags, DoubleBit, Point, PointType, Timestamp, Value, Variation};
 
 /// A measurement's value, typed by its kind.
@@ -104,6 +104,31 @@ pub struct ResponseInfo {
     pub iin: Iin,
 }
 
+/// An object header of a response that the master could not parse.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct UnsupportedObject {
+    /// Its group (0 when the fragment ended before the group byte).
+    pub group: u8,
+    /// Its variation (0 when the fragment ended before the variation byte).
+    pub variation: u8,
+    /// Why it could not be parsed: `UnknownObject` for a group/variation this stack does not
+    /// know, another kind for a malformed header.
+    pub error: AppErrorKind,
+}
+
+impl std::fmt::Display for UnsupportedObject {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "g{}v{} ({})",
+            self.group,
+            self.variation,
+            self.error.name()
+        )
+    }
+}
+
 /// Receives measurements. Runs on the channel's executor: it must not block (hand slow work
 /// to another thread, e.g. over a bounded queue).
 pub trait ReadHandler: Send {
@@ -112,6 +137,11 @@ pub trait ReadHandler: Send {
 
     /// One measurement, in the order of the response.
     fn measurement(&mut self, m: &Measurement<'_>);
+
+    /// An object header this master cannot parse (an unknown group/variation, or a malformed
+    /// header). The headers before it were delivered; the rest of the fragment is dropped and
+    /// the fragment is not confirmed, so the outstation keeps its events.
+    fn unsupported(&mut self, _object: &UnsupportedObject) {}
 
     /// The fragment ends.
     fn end(&mut self, _info: ResponseInfo) {}

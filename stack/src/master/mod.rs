@@ -19,7 +19,9 @@ mod tasks;
 pub use crate::objects::Classes;
 pub use association::{MasterSession, MasterStats};
 pub use config::MasterConfig;
-pub use measurement::{Measurement, MeasurementValue, NullReadHandler, ReadHandler, ResponseInfo};
+pub use measurement::{
+    Measurement, MeasurementValue, NullReadHandler, ReadHandler, ResponseInfo, UnsupportedObject,
+};
 pub use polls::PollId;
 pub use request::{
     AnalogOutput, Command, CommandMode, CommandResult, ReadHeader, ReadRequest, Reply, RestartKind,

@@ -1,0 +1,190 @@
+//! What the master does with the objects of a response: every standard object reaches the read
+//! handler with its flags and time, and one it cannot parse does not blank the outstation.
+
+use rdnp3_stack::link::AddressKind;
+use rdnp3_stack::master::{
+    Classes, MasterConfig, MasterSession, Measurement, ReadHandler, ReadRequest, Reply, TaskError,
+    UnsupportedObject,
+};
+use rdnp3_stack::objects::Timestamp;
+use rdnp3_stack::session::{Now, Session};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+fn hex(s: &str) -> Vec<u8> {
+    s.split_whitespace()
+        .map(|b| u8::from_str_radix(b, 16).unwrap())
+        .collect()
+}
+
+fn to_hex(b: &[u8]) -> String {
+    b.iter()
+        .map(|x| format!("{x:02X}"))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// What the handler heard, as text lines in the order it heard them.
+type Heard = Arc<Mutex<Vec<String>>>;
+
+struct Recorder(Heard);
+
+impl ReadHandler for Recorder {
+    fn measurement(&mut self, m: &Measurement<'_>) {
+        self.0.lock().unwrap().push(format!(
+            "{} {} {} 0x{:02X}",
+            m.kind.name(),
+            m.index,
+            m.value,
+            m.flags
+        ));
+    }
+
+    fn unsupported(&mut self, o: &UnsupportedObject) {
+        self.0.lock().unwrap().push(format!("unsupported {o}"));
+    }
+}
+
+struct Harness {
+    master: MasterSession,
+    now: Now,
+    heard: Heard,
+}
+
+impl Harness {
+    /// An online master with no startup sequence: only the test's reads go out.
+    fn online() -> Self {
+        let config = MasterConfig::default()
+            .with_startup_integrity(false)
+            .with_disable_unsolicited_at_startup(false)
+            .with_unsolicited_classes(Classes::NONE);
+        let heard: Heard = Arc::default();
+        let mut master = MasterSession::new(config, Box::new(Recorder(heard.clone())));
+        let now = Now {
+            instant: Instant::now(),
+            wall: Timestamp(100),
+        };
+        master.on_link_up(&now);
+        Harness { master, now, heard }
+    }
+
+    fn sent(&mut self) -> String {
+        let mut out = [0u8; 2048];
+        match self.master.next_fragment(&self.now, &mut out) {
+            Some(n) => to_hex(&out[..n]),
+            None => String::new(),
+        }
+    }
+
+    fn respond(&mut self, s: &str) {
+        let bytes = hex(s);
+        self.master
+            .on_fragment(&self.now, 1024, AddressKind::Station, &bytes);
+    }
+
+    /// Queues an event poll and returns where its result lands.
+    fn poll(&mut self) -> Slot {
+        let slot: Slot = Arc::default();
+        let s = slot.clone();
+        let reply: Reply<()> = Box::new(move |r| *s.lock().unwrap() = Some(r));
+        self.master
+            .read(ReadRequest::classes(Classes::EVENTS), reply);
+        slot
+    }
+
+    fn heard(&self) -> Vec<String> {
+        std::mem::take(&mut *self.heard.lock().unwrap())
+    }
+}
+
+type Slot = Arc<Mutex<Option<Result<(), TaskError>>>>;
+
+const G30V1_INDEX0_VALUE7: &str = "1E 01 00 00 00 01 07 00 00 00";
+
+#[test]
+fn an_unknown_object_after_analogs_delivers_the_analogs_and_is_not_confirmed() {
+    let mut h = Harness::online();
+    let result = h.poll();
+    assert_eq!(h.sent(), "C0 01 3C 02 06 3C 03 06 3C 04 06");
+    // CON set; g30v1 index 0, then g99v1, which no standard defines.
+    h.respond(&format!(
+        "E0 81 00 00 {G30V1_INDEX0_VALUE7} 63 01 00 00 00 01"
+    ));
+    assert_eq!(
+        h.heard(),
+        ["analog 0 7 0x01", "unsupported g99v1 (UNKNOWN_OBJECT)"]
+    );
+    assert_eq!(h.sent(), "", "no confirm: the outstation keeps its events");
+    assert_eq!(
+        result.lock().unwrap().take(),
+        Some(Err(TaskError::UnsupportedObject {
+            group: 99,
+            variation: 1
+        }))
+    );
+    assert_eq!(h.master.stats().unsupported, 1);
+    assert_eq!(h.master.stats().confirms, 0);
+    assert_eq!(h.master.stats().polls, 0);
+}
+
+#[test]
+fn polls_after_an_unknown_object_succeed() {
+    let mut h = Harness::online();
+    let first = h.poll();
+    assert_eq!(h.sent(), "C0 01 3C 02 06 3C 03 06 3C 04 06");
+    h.respond(&format!(
+        "E0 81 00 00 {G30V1_INDEX0_VALUE7} 1F 09 00 00 00 01"
+    ));
+    assert!(matches!(
+        first.lock().unwrap().take(),
+        Some(Err(TaskError::UnsupportedObject {
+            group: 31,
+            variation: 9
+        }))
+    ));
+    h.heard();
+    let second = h.poll();
+    assert_eq!(h.sent(), "C1 01 3C 02 06 3C 03 06 3C 04 06");
+    h.respond(&format!("E1 81 00 00 {G30V1_INDEX0_VALUE7}"));
+    assert_eq!(h.sent(), "C1 00", "a parsable fragment is confirmed");
+    assert_eq!(second.lock().unwrap().take(), Some(Ok(())));
+    assert_eq!(h.heard(), ["analog 0 7 0x01"]);
+    assert_eq!(h.master.stats().polls, 1);
+}
+
+#[test]
+fn a_malformed_header_is_reported_with_its_group_and_variation() {
+    let mut h = Harness::online();
+    let result = h.poll();
+    h.sent();
+    // g30v1 announcing two objects but carrying one.
+    h.respond(&format!(
+        "E0 81 00 00 {G30V1_INDEX0_VALUE7} 1E 01 00 01 02 01 07 00 00 00"
+    ));
+    assert_eq!(
+        h.heard(),
+        ["analog 0 7 0x01", "unsupported g30v1 (TRUNCATED)"]
+    );
+    assert_eq!(h.sent(), "");
+    assert!(matches!(
+        result.lock().unwrap().take(),
+        Some(Err(TaskError::UnsupportedObject {
+            group: 30,
+            variation: 1
+        }))
+    ));
+}
+
+#[test]
+fn an_unsolicited_response_with_an_unknown_object_is_delivered_up_to_it_and_not_confirmed() {
+    let mut h = Harness::online();
+    h.respond(&format!(
+        "F3 82 00 00 {G30V1_INDEX0_VALUE7} 63 01 00 00 00 01"
+    ));
+    assert_eq!(
+        h.heard(),
+        ["analog 0 7 0x01", "unsupported g99v1 (UNKNOWN_OBJECT)"]
+    );
+    assert_eq!(h.sent(), "");
+    assert_eq!(h.master.stats().unsupported, 1);
+}
