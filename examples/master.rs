@@ -49,7 +49,9 @@ OPTIONS:
 
 OUTPUT (stdout):
     <type> <index> <value> <flags as 0xNN>   for every measurement, types binary, double-bit,
-        counter, frozen-counter, analog, binary-output-status, analog-output-status
+        counter, frozen-counter, analog, frozen-analog, binary-output-status,
+        analog-output-status, binary-command-event, analog-command-event (command events:
+        the commanded state or value)
     unsupported g<G>v<V>                     for an object the master cannot parse (the
         objects before it are printed; the fragment is not confirmed)
     command <index> <STATUS>                 for every control sent (NOT_OPERATED for a

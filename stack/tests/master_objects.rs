@@ -31,13 +31,23 @@ struct Recorder(Heard);
 
 impl ReadHandler for Recorder {
     fn measurement(&mut self, m: &Measurement<'_>) {
-        self.0.lock().unwrap().push(format!(
+        let mut line = format!(
             "{} {} {} 0x{:02X}",
             m.kind.name(),
             m.index,
             m.value,
             m.flags
-        ));
+        );
+        if let Some(t) = m.time {
+            line += &format!(" t={} {}", t.0, m.time_quality.name());
+        }
+        if let Some(s) = m.status {
+            line += &format!(" status={}", s.name());
+        }
+        if m.event {
+            line += " event";
+        }
+        self.0.lock().unwrap().push(line);
     }
 
     fn unsupported(&mut self, o: &UnsupportedObject) {
@@ -187,4 +197,75 @@ fn an_unsolicited_response_with_an_unknown_object_is_delivered_up_to_it_and_not_
     );
     assert_eq!(h.sent(), "");
     assert_eq!(h.master.stats().unsupported, 1);
+}
+
+/// Answers one event poll with `objects` (CON set) and returns what the handler heard.
+fn poll_answered_with(iin: &str, objects: &str) -> Vec<String> {
+    let mut h = Harness::online();
+    let result = h.poll();
+    assert_eq!(h.sent(), "C0 01 3C 02 06 3C 03 06 3C 04 06");
+    h.respond(&format!("E0 81 {iin} {objects}"));
+    assert_eq!(h.sent(), "C0 00", "confirmed");
+    assert_eq!(result.lock().unwrap().take(), Some(Ok(())));
+    h.heard()
+}
+
+#[test]
+fn frozen_analogs_are_delivered_with_flags_and_time_of_freeze() {
+    // g31v3 index 3 = 100000 frozen at 1234 ms; g33v7 event index 4 = 2.5 at 1234 ms;
+    // g31v6 index 5 = 7 (no flags: ONLINE).
+    let heard = poll_answered_with(
+        "00 00",
+        "1F 03 17 01 03 01 A0 86 01 00 D2 04 00 00 00 00 \
+         21 07 17 01 04 21 00 00 20 40 D2 04 00 00 00 00 \
+         1F 06 00 05 05 07 00",
+    );
+    assert_eq!(
+        heard,
+        [
+            "frozen-analog 3 100000 0x01 t=1234 synchronized",
+            "frozen-analog 4 2.5 0x21 t=1234 synchronized event",
+            "frozen-analog 5 7 0x01",
+        ]
+    );
+}
+
+#[test]
+fn command_events_are_delivered_with_their_command_status() {
+    // g13v2 index 1: commanded on, status 0 at 1234 ms; g43v5 index 2: 2.5, status NOT_SUPPORTED.
+    let heard = poll_answered_with(
+        "00 00",
+        "0D 02 17 01 01 80 D2 04 00 00 00 00 2B 05 17 01 02 04 00 00 20 40",
+    );
+    assert_eq!(
+        heard,
+        [
+            "binary-command-event 1 true 0x81 t=1234 synchronized status=SUCCESS event",
+            "analog-command-event 2 2.5 0x01 status=NOT_SUPPORTED event",
+        ]
+    );
+}
+
+#[test]
+fn times_relative_to_an_unsynchronized_cto_are_unsynchronized() {
+    // g51v2 CTO 1000 ms, g2v3 index 0 +10 ms; then g51v1 CTO 1000, g2v3 index 1 +20 ms.
+    let heard = poll_answered_with(
+        "00 00",
+        "33 02 07 01 E8 03 00 00 00 00 02 03 17 01 00 81 0A 00 \
+         33 01 07 01 E8 03 00 00 00 00 02 03 17 01 01 81 14 00",
+    );
+    assert_eq!(
+        heard,
+        [
+            "binary 0 true 0x81 t=1010 unsynchronized event",
+            "binary 1 true 0x81 t=1020 synchronized event",
+        ]
+    );
+}
+
+#[test]
+fn times_in_a_response_asking_for_time_are_unsynchronized() {
+    // IIN1.4 NEED_TIME; g2v2 index 0 at 1234 ms.
+    let heard = poll_answered_with("10 00", "02 02 17 01 00 81 D2 04 00 00 00 00");
+    assert_eq!(heard, ["binary 0 true 0x81 t=1234 unsynchronized event"]);
 }

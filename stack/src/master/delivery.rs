@@ -1,8 +1,9 @@
 //! Hands the measurements of a response to the user's [`ReadHandler`], one by one, straight
 //! from the response bytes, and counts them.
 
-use super::measurement::{Measurement, ReadHandler, ResponseInfo, UnsupportedObject};
-use crate::app::Fragment;
+use super::measurement::{Measurement, ReadHandler, ResponseInfo, TimeQuality, UnsupportedObject};
+use crate::app::{Fragment, Iin};
+use crate::objects::Variation;
 
 /// The user's read handler plus the association's measurement counter: what a task (or the
 /// unsolicited path) needs to deliver the data of a response.
@@ -43,6 +44,10 @@ impl<'a> MeasurementSink<'a> {
         };
         self.handler.begin(info);
         let mut unsupported = None;
+        // Times are unsynchronized when the outstation asks for time, or when they are
+        // relative to an unsynchronized CTO (IEEE 1815-2012, Annex A, g51v2).
+        let need_time = info.iin.contains(Iin::NEED_TIME);
+        let mut unsynchronized_cto = false;
         let mut objects = response.objects();
         while let Some(header) = objects.next() {
             let h = match header {
@@ -67,8 +72,17 @@ impl<'a> MeasurementSink<'a> {
                     break;
                 }
             };
+            match h.variation {
+                Variation::Group51Var1 => unsynchronized_cto = false,
+                Variation::Group51Var2 => unsynchronized_cto = true,
+                _ => {}
+            }
+            let unsynchronized = need_time || (unsynchronized_cto && h.variation.needs_cto());
             for p in h.points() {
-                if let Some(m) = Measurement::from_point(h.variation, &p) {
+                if let Some(mut m) = Measurement::from_point(h.variation, &p) {
+                    if unsynchronized && m.time.is_some() {
+                        m.time_quality = TimeQuality::Unsynchronized;
+                    }
                     *self.delivered += 1;
                     self.handler.measurement(&m);
                 }

@@ -2,19 +2,22 @@
 //! user's [`ReadHandler`] one by one straight from the response bytes.
 
 use crate::app::{AppErrorKind, Iin};
-use crate::objects::{flags, DoubleBit, Point, PointType, Timestamp, Value, Variation};
+use crate::objects::{
+    flags, CommandStatus, DoubleBit, Point, PointType, Timestamp, Value, Variation,
+};
 
 /// A measurement's value, typed by its kind.
 #[derive(Copy, Clone, Debug, PartialEq)]
 #[non_exhaustive]
 pub enum MeasurementValue<'a> {
-    /// Binary input or binary output status.
+    /// Binary input, binary output status, or the commanded state of a binary command event.
     Binary(bool),
     /// Double-bit input.
     DoubleBit(DoubleBit),
     /// Counter or frozen counter.
     Counter(u32),
-    /// Analog input or analog output status.
+    /// Analog input, frozen analog input, analog output status, or the value of an analog
+    /// command event.
     Analog(f64),
     /// Octet string bytes.
     OctetString(&'a [u8]),
@@ -51,8 +54,36 @@ pub struct Measurement<'a> {
     pub flags: u8,
     /// Time of the event or freeze, where the variation carries one.
     pub time: Option<Timestamp>,
-    /// True for event objects (g2, g4, g11, g22, g23, g32, g42, g111).
+    /// Whether `time` came from a synchronized clock.
+    pub time_quality: TimeQuality,
+    /// True for event objects (g2, g4, g11, g13, g22, g23, g32, g33, g42, g43, g111).
     pub event: bool,
+    /// The command status of a command event (g13, g43); `None` for the other kinds.
+    pub status: Option<CommandStatus>,
+}
+
+/// How far a measurement's time can be trusted.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum TimeQuality {
+    /// The time was set by a synchronized clock.
+    Synchronized,
+    /// The outstation's clock was not synchronized: the time came relative to an
+    /// unsynchronized CTO (g51v2), or the response's IIN asked for time (NEED_TIME).
+    Unsynchronized,
+    /// The object carries no time.
+    NoTime,
+}
+
+impl TimeQuality {
+    /// Lower-case name for logs and examples.
+    pub fn name(self) -> &'static str {
+        match self {
+            TimeQuality::Synchronized => "synchronized",
+            TimeQuality::Unsynchronized => "unsynchronized",
+            TimeQuality::NoTime => "none",
+        }
+    }
 }
 
 impl<'a> Measurement<'a> {
@@ -68,9 +99,14 @@ impl<'a> Measurement<'a> {
             (PointType::Counter | PointType::FrozenCounter, v) => {
                 MeasurementValue::Counter(v.as_i64()?.clamp(0, u32::MAX.into()) as u32)
             }
-            (PointType::AnalogInput | PointType::AnalogOutputStatus, v) => {
-                MeasurementValue::Analog(v.as_f64()?)
-            }
+            (PointType::BinaryCommandEvent, Value::Bool(b)) => MeasurementValue::Binary(b),
+            (
+                PointType::AnalogInput
+                | PointType::AnalogOutputStatus
+                | PointType::FrozenAnalogInput
+                | PointType::AnalogCommandEvent,
+                v,
+            ) => MeasurementValue::Analog(v.as_f64()?),
             (PointType::OctetString, Value::Bytes(b)) => MeasurementValue::OctetString(b),
             _ => return None,
         };
@@ -85,7 +121,18 @@ impl<'a> Measurement<'a> {
             value,
             flags,
             time: p.time,
+            time_quality: if p.time.is_some() {
+                TimeQuality::Synchronized
+            } else {
+                TimeQuality::NoTime
+            },
             event,
+            status: p.status.map(CommandStatus::from_u8).filter(|_| {
+                matches!(
+                    kind,
+                    PointType::BinaryCommandEvent | PointType::AnalogCommandEvent
+                )
+            }),
         })
     }
 }

@@ -20,7 +20,8 @@ pub use crate::objects::Classes;
 pub use association::{MasterSession, MasterStats};
 pub use config::MasterConfig;
 pub use measurement::{
-    Measurement, MeasurementValue, NullReadHandler, ReadHandler, ResponseInfo, UnsupportedObject,
+    Measurement, MeasurementValue, NullReadHandler, ReadHandler, ResponseInfo, TimeQuality,
+    UnsupportedObject,
 };
 pub use polls::PollId;
 pub use request::{
