@@ -3,8 +3,8 @@
 
 use rdnp3_stack::link::AddressKind;
 use rdnp3_stack::master::{
-    Classes, MasterConfig, MasterSession, Measurement, ReadHandler, ReadRequest, Reply, TaskError,
-    UnsupportedObject,
+    Classes, DeviceAttribute, MasterConfig, MasterSession, Measurement, ReadHandler, ReadRequest,
+    Reply, SecurityStatistic, TaskError, TimeObject, UnsupportedObject,
 };
 use rdnp3_stack::objects::Timestamp;
 use rdnp3_stack::session::{Now, Session};
@@ -48,6 +48,39 @@ impl ReadHandler for Recorder {
             line += " event";
         }
         self.0.lock().unwrap().push(line);
+    }
+
+    fn time(&mut self, t: &TimeObject) {
+        let (g, v) = t.variation.numbers();
+        self.0.lock().unwrap().push(format!(
+            "time g{g}v{v} {} t={} {:?} {}",
+            t.index,
+            t.time.0,
+            t.interval,
+            t.quality.name()
+        ));
+    }
+
+    fn security_statistic(&mut self, s: &SecurityStatistic) {
+        self.0.lock().unwrap().push(format!(
+            "security-statistic {} association={} {} 0x{:02X} {:?} event={}",
+            s.index,
+            s.association,
+            s.value,
+            s.flags,
+            s.time.map(|t| t.0),
+            s.event
+        ));
+    }
+
+    fn device_attribute(&mut self, a: &DeviceAttribute<'_>) {
+        self.0.lock().unwrap().push(format!(
+            "attribute set={} v{} type={} {:?}",
+            a.set,
+            a.variation,
+            a.value.data_type,
+            a.value.as_str()
+        ));
     }
 
     fn unsupported(&mut self, o: &UnsupportedObject) {
@@ -268,4 +301,42 @@ fn times_in_a_response_asking_for_time_are_unsynchronized() {
     // IIN1.4 NEED_TIME; g2v2 index 0 at 1234 ms.
     let heard = poll_answered_with("10 00", "02 02 17 01 00 81 D2 04 00 00 00 00");
     assert_eq!(heard, ["binary 0 true 0x81 t=1234 unsynchronized event"]);
+}
+
+#[test]
+fn time_objects_reach_their_callback_with_interval_and_quality() {
+    // g50v1 at 1234 ms, then g50v4 index 3 at 1234 ms every 3600 s (units 2).
+    let heard = poll_answered_with(
+        "00 00",
+        "32 01 07 01 D2 04 00 00 00 00 32 04 17 01 03 D2 04 00 00 00 00 10 0E 00 00 02",
+    );
+    assert_eq!(
+        heard,
+        [
+            "time g50v1 0 t=1234 None synchronized",
+            "time g50v4 3 t=1234 Some((3600, 2)) synchronized",
+        ]
+    );
+    let heard = poll_answered_with("10 00", "32 01 07 01 D2 04 00 00 00 00");
+    assert_eq!(heard, ["time g50v1 0 t=1234 None unsynchronized"]);
+}
+
+#[test]
+fn security_statistics_and_device_attributes_reach_their_callbacks() {
+    // g121v1 index 3: association 2, count 42; g122v2 the same as an event at 1234 ms;
+    // g0v242 of set 0: software version "1.0".
+    let heard = poll_answered_with(
+        "00 00",
+        "79 01 17 01 03 01 02 00 2A 00 00 00 \
+         7A 02 17 01 03 01 02 00 2A 00 00 00 D2 04 00 00 00 00 \
+         00 F2 00 00 00 01 03 31 2E 30",
+    );
+    assert_eq!(
+        heard,
+        [
+            "security-statistic 3 association=2 42 0x01 None event=false",
+            "security-statistic 3 association=2 42 0x01 Some(1234) event=true",
+            "attribute set=0 v242 type=1 Some(\"1.0\")",
+        ]
+    );
 }

@@ -1,6 +1,7 @@
 //! Hands the measurements of a response to the user's [`ReadHandler`], one by one, straight
 //! from the response bytes, and counts them.
 
+use super::device_data::DeviceData;
 use super::measurement::{Measurement, ReadHandler, ResponseInfo, TimeQuality, UnsupportedObject};
 use crate::app::{Fragment, Iin};
 use crate::objects::Variation;
@@ -85,6 +86,18 @@ impl<'a> MeasurementSink<'a> {
                     }
                     *self.delivered += 1;
                     self.handler.measurement(&m);
+                    continue;
+                }
+                let quality = if unsynchronized {
+                    TimeQuality::Unsynchronized
+                } else {
+                    TimeQuality::Synchronized
+                };
+                match DeviceData::from_point(h.variation, &p, quality) {
+                    Some(DeviceData::Time(t)) => self.handler.time(&t),
+                    Some(DeviceData::Statistic(s)) => self.handler.security_statistic(&s),
+                    Some(DeviceData::Attribute(a)) => self.handler.device_attribute(&a),
+                    None => {}
                 }
             }
         }

@@ -1,6 +1,7 @@
 //! Measurements as the master delivers them: typed values with flags and time, handed to the
 //! user's [`ReadHandler`] one by one straight from the response bytes.
 
+use super::device_data::{DeviceAttribute, SecurityStatistic, TimeObject};
 use crate::app::{AppErrorKind, Iin};
 use crate::objects::{
     flags, CommandStatus, DoubleBit, Point, PointType, Timestamp, Value, Variation,
@@ -184,6 +185,15 @@ pub trait ReadHandler: Send {
 
     /// One measurement, in the order of the response.
     fn measurement(&mut self, m: &Measurement<'_>);
+
+    /// A time object (g50) of a response.
+    fn time(&mut self, _time: &TimeObject) {}
+
+    /// A security statistic (g121) or security statistic event (g122).
+    fn security_statistic(&mut self, _statistic: &SecurityStatistic) {}
+
+    /// A device attribute (g0), e.g. in the response to a read of g0v254.
+    fn device_attribute(&mut self, _attribute: &DeviceAttribute<'_>) {}
 
     /// An object header this master cannot parse (an unknown group/variation, or a malformed
     /// header). The headers before it were delivered; the rest of the fragment is dropped and
