@@ -73,21 +73,10 @@ impl PointType {
         }
     }
 
-    /// The group of its static objects; `None` for the command events, which have none.
-    pub fn static_group(self) -> Option<u8> {
-        [
-            Some(1),
-            Some(3),
-            Some(10),
-            Some(20),
-            Some(21),
-            Some(30),
-            Some(40),
-            Some(110),
-            Some(31),
-            None,
-            None,
-        ][self.ordinal()]
+    /// The group of its static objects; 0 for the command events, which have none (group 0
+    /// holds device attributes, never points).
+    pub fn static_group(self) -> u8 {
+        [1, 3, 10, 20, 21, 30, 40, 110, 31, 0, 0][self.ordinal()]
     }
 
     /// The group of its event objects.
@@ -97,9 +86,10 @@ impl PointType {
 
     /// The type whose static objects are group `g`.
     pub fn from_static_group(g: u8) -> Option<PointType> {
-        PointType::ALL
-            .into_iter()
-            .find(|t| t.static_group() == Some(g))
+        if g == 0 {
+            return None;
+        }
+        PointType::ALL.into_iter().find(|t| t.static_group() == g)
     }
 
     /// The type whose event objects are group `g`.
@@ -148,7 +138,8 @@ mod tests {
     #[test]
     fn every_type_is_found_from_its_static_and_event_groups() {
         for ty in PointType::ALL {
-            if let Some(g) = ty.static_group() {
+            let g = ty.static_group();
+            if g != 0 {
                 let s = Variation::lookup(g, 0).or(Variation::lookup(g, 1));
                 assert_eq!(
                     PointType::of(s.expect("static variation")),
@@ -169,6 +160,7 @@ mod tests {
         );
         assert_eq!(PointType::of(Variation::Group12Var1), None);
         assert_eq!(PointType::of(Variation::Group41Var1), None);
+        assert_eq!(PointType::from_static_group(0), None);
         assert_eq!(PointType::of(Variation::Group50Var1), None);
         assert_eq!(PointType::AnalogInput.to_string(), "analog");
     }
