@@ -36,7 +36,8 @@ OUTPUT (stdout), one JSON object per line, in stream order:
         qualifier has them; flags, time (ms since 1970 UTC) and status where the variation has
         them. Binary values are true/false, double-bit states names, octet strings and
         free-format objects hex strings; CROBs show \"crob\":{\"op\",\"tcc\",\"clear\",\"queue\",
-        \"count\",\"on_time\",\"off_time\"}; device attributes \"attribute\":{\"type\",\"value\"}.
+        \"count\",\"on_time\",\"off_time\"}; device attributes \"attribute\":{\"type\",\"value\"}; security statistics
+        \"association\" and \"value\".
         Headers without object data (READ requests) list only prefixed indices.
     {\"error\":{\"layer\":\"link|transport|app\",\"kind\":\"NAME\",\"offset\":N}}
         link errors: offset in the input stream of the rejected bytes; transport errors: offset
@@ -277,6 +278,9 @@ fn point_json(p: &Point<'_>, s: &mut String) {
         }
         Value::Interval { interval, units } => {
             let _ = write!(s, ",\"interval\":{interval},\"units\":{units}");
+        }
+        Value::SecurityStatistic { association, value } => {
+            let _ = write!(s, ",\"association\":{association},\"value\":{value}");
         }
         Value::Bytes(b) => {
             s.push_str(",\"value\":");

@@ -6,7 +6,7 @@ mod common;
 use common::{Args, OrExit};
 use rdnp3::stack::master::{
     AnalogOutput, Classes, Command, CommandMode, MasterConfig, Measurement, ReadHandler,
-    ReadRequest, TaskError,
+    ReadRequest, TaskError, UnsupportedObject,
 };
 use rdnp3::stack::objects::{CommandStatus, Crob, OpType};
 use rdnp3::{ChannelConfig, ChannelListener, ChannelState, Manager, SerialSettings};
@@ -49,7 +49,11 @@ OPTIONS:
 
 OUTPUT (stdout):
     <type> <index> <value> <flags as 0xNN>   for every measurement, types binary, double-bit,
-        counter, frozen-counter, analog, binary-output-status, analog-output-status
+        counter, frozen-counter, analog, frozen-analog, binary-output-status,
+        analog-output-status, binary-command-event, analog-command-event (command events:
+        the commanded state or value)
+    unsupported g<G>v<V>                     for an object the master cannot parse (the
+        objects before it are printed; the fragment is not confirmed)
     command <index> <STATUS>                 for every control sent (NOT_OPERATED for a
         control that was selected but not operated because another one of the request was
         refused)
@@ -69,6 +73,11 @@ impl ReadHandler for Printer {
             m.value,
             m.flags
         );
+    }
+
+    fn unsupported(&mut self, object: &UnsupportedObject) {
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "unsupported g{}v{}", object.group, object.variation);
     }
 }
 

@@ -67,7 +67,7 @@ pub use rdnp3_reactor::{Backend, Completion, FdLimit};
 pub use rdnp3_stack::master::{
     AnalogOutput, Classes, Command, CommandMode, CommandResult, MasterConfig, MasterStats,
     Measurement, MeasurementValue, PollId, ReadHandler, ReadHeader, ReadRequest, ResponseInfo,
-    RestartKind, TaskError, TimeSyncMode,
+    RestartKind, TaskError, TimeQuality, TimeSyncMode, UnsupportedObject,
 };
 pub use rdnp3_stack::objects::{CommandStatus, Crob, DoubleBit, OpType, Timestamp};
 pub use rdnp3_stack::outstation::{

@@ -119,6 +119,41 @@ fn a_request_stream_split_and_surrounded_by_garbage_decodes() {
 }
 
 #[test]
+fn frozen_analogs_decode_with_their_values_flags_and_time() {
+    // A response with g31v1 index 3 = -5 and g33v7 index 4 = 2.5 at 1234 ms, flags ONLINE.
+    let input =
+        "05 64 24 44 01 00 00 04 E0 88 C0 C0 81 00 00 1F 01 17 01 03 01 FB FF FF FF 21 9F F4 \
+                 07 17 01 04 01 00 00 20 40 D2 04 00 00 00 00 8E F8";
+    let lines = decode(input);
+    let app = &lines[1]["app"];
+    assert_eq!(app["func"], "RESPONSE");
+    let frozen = &app["objects"][0];
+    assert_eq!(
+        (frozen["group"].as_u64(), frozen["variation"].as_u64()),
+        (Some(31), Some(1))
+    );
+    let p = &frozen["points"][0];
+    assert_eq!(
+        (
+            p["index"].as_u64(),
+            p["value"].as_i64(),
+            p["flags"].as_u64()
+        ),
+        (Some(3), Some(-5), Some(1))
+    );
+    let event = &app["objects"][1];
+    assert_eq!(
+        (event["group"].as_u64(), event["variation"].as_u64()),
+        (Some(33), Some(7))
+    );
+    let p = &event["points"][0];
+    assert_eq!(
+        (p["index"].as_u64(), p["value"].as_f64(), p["time"].as_u64()),
+        (Some(4), Some(2.5), Some(1234))
+    );
+}
+
+#[test]
 fn bad_input_is_refused_with_a_message() {
     let mut child = Command::new(decode_binary())
         .stdin(Stdio::piped())

@@ -189,6 +189,12 @@ impl<'a> ObjectParser<'a> {
         Ok(n)
     }
 
+    /// The bytes not parsed yet: after an error, they start with the header that failed, so a
+    /// caller can name its group and variation.
+    pub fn remaining(&self) -> &'a [u8] {
+        self.bytes.get(self.pos..).unwrap_or(&[])
+    }
+
     fn fail(
         &mut self,
         kind: AppErrorKind,

@@ -40,6 +40,9 @@ pub struct MasterStats {
     pub ignored: u64,
     /// Measurements delivered to the read handler.
     pub measurements: u64,
+    /// Object headers the master could not parse (unknown group/variation or malformed); the
+    /// fragments that carried them were not confirmed.
+    pub unsupported: u64,
     /// Completed polls (periodic, automatic and user reads).
     pub polls: u64,
 }
@@ -326,24 +329,30 @@ impl MasterSession {
     }
 
     fn on_unsolicited(&mut self, f: &Fragment<'_>) {
-        if !f.control.uns || f.objects().validate().is_err() {
+        if !f.control.uns {
             tracing::debug!(
                 seq = f.control.seq,
-                "malformed unsolicited response ignored"
+                "unsolicited response without UNS ignored"
             );
             self.stats.ignored += 1;
             return;
         }
         let iin = f.iin.unwrap_or_default();
         tracing::debug!(seq = f.control.seq, con = f.control.con, %iin, "unsolicited response");
-        self.stats.unsolicited += 1;
-        if f.control.con {
-            self.confirm = Some(AppControl {
-                uns: true,
-                ..AppControl::single(f.control.seq)
-            });
+        let mut sink = MeasurementSink::new(self.handler.as_mut(), &mut self.stats.measurements);
+        if sink.deliver(f, true).is_some() {
+            // The objects before it were delivered; without a confirm the outstation keeps
+            // its events and repeats them.
+            self.stats.unsupported += 1;
+        } else {
+            self.stats.unsolicited += 1;
+            if f.control.con {
+                self.confirm = Some(AppControl {
+                    uns: true,
+                    ..AppControl::single(f.control.seq)
+                });
+            }
         }
-        MeasurementSink::new(self.handler.as_mut(), &mut self.stats.measurements).deliver(f, true);
         self.scheduler.react_to_iin(iin, &self.config);
     }
 
@@ -363,7 +372,10 @@ impl MasterSession {
         let Some(Current { task, auto, .. }) = self.current.take() else {
             return;
         };
-        if f.objects().validate().is_err() {
+        // A read delivers the objects before one it cannot parse, then fails; the other tasks
+        // judge only well-formed responses.
+        let parsable = f.objects().validate().is_ok();
+        if !parsable && !task.counts_as_poll() {
             let error = TaskError::BadResponse("malformed objects");
             self.fail(task, auto, error, Some(now.instant));
             return;
@@ -374,13 +386,17 @@ impl MasterSession {
         self.stats.responses += 1;
         // A further fragment of this response comes with the next SEQ.
         self.seq = (c.seq + 1) & 0x0F;
-        if c.con {
+        // A fragment with an object the master cannot parse is not confirmed, so the
+        // outstation keeps the events it carried (IEEE 1815-2012, clause 4).
+        if c.con && parsable {
             self.confirm = Some(AppControl::single(c.seq));
         }
         self.scheduler.react_to_iin(iin, &self.config);
         let (name, is_poll) = (task.name(), task.counts_as_poll());
         let mut sink = MeasurementSink::new(self.handler.as_mut(), &mut self.stats.measurements);
         let outcome = task.on_response(now, f, &mut sink);
+        let unsupported = sink.unsupported();
+        self.stats.unsupported += unsupported;
         if is_poll && matches!(outcome, Outcome::Done(Ok(()))) {
             self.stats.polls += 1;
         }

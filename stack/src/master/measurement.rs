@@ -1,20 +1,24 @@
 //! Measurements as the master delivers them: typed values with flags and time, handed to the
 //! user's [`ReadHandler`] one by one straight from the response bytes.
 
-use crate::app::Iin;
-use crate::objects::{flags, DoubleBit, Point, PointType, Timestamp, Value, Variation};
+use super::device_data::{DeviceAttribute, SecurityStatistic, TimeObject};
+use crate::app::{AppErrorKind, Iin};
+use crate::objects::{
+    flags, CommandStatus, DoubleBit, Point, PointType, Timestamp, Value, Variation,
+};
 
 /// A measurement's value, typed by its kind.
 #[derive(Copy, Clone, Debug, PartialEq)]
 #[non_exhaustive]
 pub enum MeasurementValue<'a> {
-    /// Binary input or binary output status.
+    /// Binary input, binary output status, or the commanded state of a binary command event.
     Binary(bool),
     /// Double-bit input.
     DoubleBit(DoubleBit),
     /// Counter or frozen counter.
     Counter(u32),
-    /// Analog input or analog output status.
+    /// Analog input, frozen analog input, analog output status, or the value of an analog
+    /// command event.
     Analog(f64),
     /// Octet string bytes.
     OctetString(&'a [u8]),
@@ -51,8 +55,36 @@ pub struct Measurement<'a> {
     pub flags: u8,
     /// Time of the event or freeze, where the variation carries one.
     pub time: Option<Timestamp>,
-    /// True for event objects (g2, g4, g11, g22, g23, g32, g42, g111).
+    /// Whether `time` came from a synchronized clock.
+    pub time_quality: TimeQuality,
+    /// True for event objects (g2, g4, g11, g13, g22, g23, g32, g33, g42, g43, g111).
     pub event: bool,
+    /// The command status of a command event (g13, g43); `None` for the other kinds.
+    pub status: Option<CommandStatus>,
+}
+
+/// How far a measurement's time can be trusted.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum TimeQuality {
+    /// The time was set by a synchronized clock.
+    Synchronized,
+    /// The outstation's clock was not synchronized: the time came relative to an
+    /// unsynchronized CTO (g51v2), or the response's IIN asked for time (NEED_TIME).
+    Unsynchronized,
+    /// The object carries no time.
+    NoTime,
+}
+
+impl TimeQuality {
+    /// Lower-case name for logs and examples.
+    pub fn name(self) -> &'static str {
+        match self {
+            TimeQuality::Synchronized => "synchronized",
+            TimeQuality::Unsynchronized => "unsynchronized",
+            TimeQuality::NoTime => "none",
+        }
+    }
 }
 
 impl<'a> Measurement<'a> {
@@ -68,9 +100,14 @@ impl<'a> Measurement<'a> {
             (PointType::Counter | PointType::FrozenCounter, v) => {
                 MeasurementValue::Counter(v.as_i64()?.clamp(0, u32::MAX.into()) as u32)
             }
-            (PointType::AnalogInput | PointType::AnalogOutputStatus, v) => {
-                MeasurementValue::Analog(v.as_f64()?)
-            }
+            (PointType::BinaryCommandEvent, Value::Bool(b)) => MeasurementValue::Binary(b),
+            (
+                PointType::AnalogInput
+                | PointType::AnalogOutputStatus
+                | PointType::FrozenAnalogInput
+                | PointType::AnalogCommandEvent,
+                v,
+            ) => MeasurementValue::Analog(v.as_f64()?),
             (PointType::OctetString, Value::Bytes(b)) => MeasurementValue::OctetString(b),
             _ => return None,
         };
@@ -85,7 +122,18 @@ impl<'a> Measurement<'a> {
             value,
             flags,
             time: p.time,
+            time_quality: if p.time.is_some() {
+                TimeQuality::Synchronized
+            } else {
+                TimeQuality::NoTime
+            },
             event,
+            status: p.status.map(CommandStatus::from_u8).filter(|_| {
+                matches!(
+                    kind,
+                    PointType::BinaryCommandEvent | PointType::AnalogCommandEvent
+                )
+            }),
         })
     }
 }
@@ -104,6 +152,31 @@ pub struct ResponseInfo {
     pub iin: Iin,
 }
 
+/// An object header of a response that the master could not parse.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct UnsupportedObject {
+    /// Its group (0 when the fragment ended before the group byte).
+    pub group: u8,
+    /// Its variation (0 when the fragment ended before the variation byte).
+    pub variation: u8,
+    /// Why it could not be parsed: `UnknownObject` for a group/variation this stack does not
+    /// know, another kind for a malformed header.
+    pub error: AppErrorKind,
+}
+
+impl std::fmt::Display for UnsupportedObject {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "g{}v{} ({})",
+            self.group,
+            self.variation,
+            self.error.name()
+        )
+    }
+}
+
 /// Receives measurements. Runs on the channel's executor: it must not block (hand slow work
 /// to another thread, e.g. over a bounded queue).
 pub trait ReadHandler: Send {
@@ -112,6 +185,20 @@ pub trait ReadHandler: Send {
 
     /// One measurement, in the order of the response.
     fn measurement(&mut self, m: &Measurement<'_>);
+
+    /// A time object (g50) of a response.
+    fn time(&mut self, _time: &TimeObject) {}
+
+    /// A security statistic (g121) or security statistic event (g122).
+    fn security_statistic(&mut self, _statistic: &SecurityStatistic) {}
+
+    /// A device attribute (g0), e.g. in the response to a read of g0v254.
+    fn device_attribute(&mut self, _attribute: &DeviceAttribute<'_>) {}
+
+    /// An object header this master cannot parse (an unknown group/variation, or a malformed
+    /// header). The headers before it were delivered; the rest of the fragment is dropped and
+    /// the fragment is not confirmed, so the outstation keeps its events.
+    fn unsupported(&mut self, _object: &UnsupportedObject) {}
 
     /// The fragment ends.
     fn end(&mut self, _info: ResponseInfo) {}

@@ -10,6 +10,7 @@
 mod association;
 mod config;
 mod delivery;
+mod device_data;
 mod measurement;
 mod polls;
 mod request;
@@ -19,7 +20,11 @@ mod tasks;
 pub use crate::objects::Classes;
 pub use association::{MasterSession, MasterStats};
 pub use config::MasterConfig;
-pub use measurement::{Measurement, MeasurementValue, NullReadHandler, ReadHandler, ResponseInfo};
+pub use device_data::{DeviceAttribute, SecurityStatistic, TimeObject};
+pub use measurement::{
+    Measurement, MeasurementValue, NullReadHandler, ReadHandler, ResponseInfo, TimeQuality,
+    UnsupportedObject,
+};
 pub use polls::PollId;
 pub use request::{
     AnalogOutput, Command, CommandMode, CommandResult, ReadHeader, ReadRequest, Reply, RestartKind,

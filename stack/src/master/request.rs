@@ -201,6 +201,15 @@ pub enum TaskError {
     Rejected(Iin),
     /// The response was malformed or did not match the request.
     BadResponse(&'static str),
+    /// The response carried an object this master cannot parse (an unknown group/variation
+    /// or a malformed header). The objects before it were delivered; the fragment was not
+    /// confirmed, so the outstation keeps its events.
+    UnsupportedObject {
+        /// Its group.
+        group: u8,
+        /// Its variation.
+        variation: u8,
+    },
     /// The request does not fit in one fragment or is otherwise invalid.
     BadRequest(&'static str),
     /// Select-before-operate stopped after the SELECT: not every control was selected, so
@@ -217,6 +226,10 @@ impl fmt::Display for TaskError {
             TaskError::Shutdown => f.write_str("the association was shut down"),
             TaskError::Rejected(iin) => write!(f, "rejected by the outstation: {iin}"),
             TaskError::BadResponse(why) => write!(f, "bad response: {why}"),
+            TaskError::UnsupportedObject { group, variation } => write!(
+                f,
+                "the response carries g{group}v{variation}, which this master cannot parse"
+            ),
             TaskError::BadRequest(why) => write!(f, "bad request: {why}"),
             TaskError::SelectFailed(statuses) => {
                 write!(f, "select refused, nothing operated:")?;

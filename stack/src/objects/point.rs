@@ -38,6 +38,8 @@ pub enum Field {
     CrobBody,
     /// Interval u32 and units u8 (g50v4).
     IntervalUnits,
+    /// Association id u16 and count u32 (g121, g122).
+    SecurityStatistic,
 }
 
 impl Field {
@@ -53,7 +55,7 @@ impl Field {
             Field::U16 | Field::I16 | Field::Time16 => 2,
             Field::U32 | Field::I32 | Field::F32 => 4,
             Field::IntervalUnits => 5,
-            Field::Time48 => 6,
+            Field::Time48 | Field::SecurityStatistic => 6,
             Field::F64 => 8,
             Field::CrobBody => 10,
         }
@@ -137,6 +139,13 @@ pub enum Value<'a> {
         interval: u32,
         /// Units code (IEEE 1815-2012, Annex A).
         units: u8,
+    },
+    /// A security statistic (g121, g122): the association it counts for and its count.
+    SecurityStatistic {
+        /// Association id.
+        association: u16,
+        /// The statistic's count.
+        value: u32,
     },
     /// Raw bytes: octet strings and free-format objects.
     Bytes(&'a [u8]),
@@ -280,6 +289,13 @@ pub(crate) fn decode_fields<'a>(
                     units: a[4],
                 };
             }
+            Field::SecurityStatistic => {
+                let a = array::<6>(b);
+                p.value = Value::SecurityStatistic {
+                    association: u16::from_le_bytes([a[0], a[1]]),
+                    value: u32::from_le_bytes([a[2], a[3], a[4], a[5]]),
+                };
+            }
         }
     }
     p
@@ -368,6 +384,14 @@ pub(crate) fn encode_fields(
                 };
                 o[..4].copy_from_slice(&interval.to_le_bytes());
                 o[4] = units;
+            }
+            Field::SecurityStatistic => {
+                let (association, value) = match p.value {
+                    Value::SecurityStatistic { association, value } => (association, value),
+                    _ => (0, saturate(&p.value, 0, u32::MAX.into()) as u32),
+                };
+                o[..2].copy_from_slice(&association.to_le_bytes());
+                o[2..].copy_from_slice(&value.to_le_bytes());
             }
         }
     }

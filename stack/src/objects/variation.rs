@@ -161,6 +161,15 @@ variations! {
     Group30Var4 = (30, 4, "Analog input - 16-bit without flags", f(&[I16]));
     Group30Var5 = (30, 5, "Analog input - single-precision float with flags", f(&[Flags, F32]));
     Group30Var6 = (30, 6, "Analog input - double-precision float with flags", f(&[Flags, F64]));
+    Group31Var0 = (31, 0, "Frozen analog input - any variation", NONE);
+    Group31Var1 = (31, 1, "Frozen analog input - 32-bit with flags", f(&[Flags, I32]));
+    Group31Var2 = (31, 2, "Frozen analog input - 16-bit with flags", f(&[Flags, I16]));
+    Group31Var3 = (31, 3, "Frozen analog input - 32-bit with time of freeze", f(&[Flags, I32, Time48]));
+    Group31Var4 = (31, 4, "Frozen analog input - 16-bit with time of freeze", f(&[Flags, I16, Time48]));
+    Group31Var5 = (31, 5, "Frozen analog input - 32-bit without flags", f(&[I32]));
+    Group31Var6 = (31, 6, "Frozen analog input - 16-bit without flags", f(&[I16]));
+    Group31Var7 = (31, 7, "Frozen analog input - single-precision float with flags", f(&[Flags, F32]));
+    Group31Var8 = (31, 8, "Frozen analog input - double-precision float with flags", f(&[Flags, F64]));
     Group32Var0 = (32, 0, "Analog input event - any variation", NONE);
     Group32Var1 = (32, 1, "Analog input event - 32-bit", f(&[Flags, I32]));
     Group32Var2 = (32, 2, "Analog input event - 16-bit", f(&[Flags, I16]));
@@ -170,6 +179,15 @@ variations! {
     Group32Var6 = (32, 6, "Analog input event - double-precision float", f(&[Flags, F64]));
     Group32Var7 = (32, 7, "Analog input event - single-precision float with time", f(&[Flags, F32, Time48]));
     Group32Var8 = (32, 8, "Analog input event - double-precision float with time", f(&[Flags, F64, Time48]));
+    Group33Var0 = (33, 0, "Frozen analog input event - any variation", NONE);
+    Group33Var1 = (33, 1, "Frozen analog input event - 32-bit", f(&[Flags, I32]));
+    Group33Var2 = (33, 2, "Frozen analog input event - 16-bit", f(&[Flags, I16]));
+    Group33Var3 = (33, 3, "Frozen analog input event - 32-bit with time", f(&[Flags, I32, Time48]));
+    Group33Var4 = (33, 4, "Frozen analog input event - 16-bit with time", f(&[Flags, I16, Time48]));
+    Group33Var5 = (33, 5, "Frozen analog input event - single-precision float", f(&[Flags, F32]));
+    Group33Var6 = (33, 6, "Frozen analog input event - double-precision float", f(&[Flags, F64]));
+    Group33Var7 = (33, 7, "Frozen analog input event - single-precision float with time", f(&[Flags, F32, Time48]));
+    Group33Var8 = (33, 8, "Frozen analog input event - double-precision float with time", f(&[Flags, F64, Time48]));
     Group34Var0 = (34, 0, "Analog input deadband - any variation", NONE);
     Group34Var1 = (34, 1, "Analog input deadband - 16-bit", f(&[U16]));
     Group34Var2 = (34, 2, "Analog input deadband - 32-bit", f(&[U32]));
@@ -222,6 +240,11 @@ variations! {
     Group70Var8 = (70, 8, "File control - file specification string", Layout::FreeFormat);
     Group80Var1 = (80, 1, "Internal indications - packed", Layout::Bits);
     Group102Var1 = (102, 1, "Unsigned 8-bit integer", f(&[U8]));
+    Group121Var0 = (121, 0, "Security statistic - any variation", NONE);
+    Group121Var1 = (121, 1, "Security statistic - 32-bit with flags", f(&[Flags, SecurityStatistic]));
+    Group122Var0 = (122, 0, "Security statistic event - any variation", NONE);
+    Group122Var1 = (122, 1, "Security statistic event - 32-bit with flags", f(&[Flags, SecurityStatistic]));
+    Group122Var2 = (122, 2, "Security statistic event - 32-bit with flags and time", f(&[Flags, SecurityStatistic, Time48]));
 }
 
 impl Variation {
@@ -263,6 +286,7 @@ mod tests {
         assert_eq!(Variation::lookup(1, 9), None);
         assert_eq!(Variation::lookup(0, 0), None);
         assert_eq!(Variation::lookup(120, 1), None);
+        assert_eq!(Variation::lookup(31, 9), None);
     }
 
     #[test]
@@ -292,6 +316,25 @@ mod tests {
             ((30, 4), 2),
             ((30, 5), 5),
             ((30, 6), 9),
+            ((31, 1), 5),
+            ((31, 2), 3),
+            ((31, 3), 11),
+            ((31, 4), 9),
+            ((31, 5), 4),
+            ((31, 6), 2),
+            ((31, 7), 5),
+            ((31, 8), 9),
+            ((33, 1), 5),
+            ((33, 2), 3),
+            ((33, 3), 11),
+            ((33, 4), 9),
+            ((33, 5), 5),
+            ((33, 6), 9),
+            ((33, 7), 11),
+            ((33, 8), 15),
+            ((121, 1), 7),
+            ((122, 1), 7),
+            ((122, 2), 13),
             ((32, 3), 11),
             ((32, 4), 9),
             ((32, 7), 11),

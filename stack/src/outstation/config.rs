@@ -57,6 +57,10 @@ impl EventBufferConfig {
             self.analog,
             self.analog_output_status,
             self.octet_string,
+            // Frozen analogs and command events: the outstation does not serve them yet.
+            0,
+            0,
+            0,
         ]
     }
 }

@@ -83,7 +83,13 @@ impl MasterTask for ReadTask {
             return Outcome::Failed(self.into(), TaskError::BadResponse("FIR out of order"));
         }
         self.fragments += 1;
-        sink.deliver(response, false);
+        if let Some(o) = sink.deliver(response, false) {
+            let error = TaskError::UnsupportedObject {
+                group: o.group,
+                variation: o.variation,
+            };
+            return Outcome::Failed(self.into(), error);
+        }
         if !response.control.fin {
             return Outcome::Await(self.into());
         }

@@ -161,3 +161,17 @@ fn octet_strings_keep_their_bytes() {
     assert_eq!((r.applied, r.rejected, r.events), (1, 1, 1));
     assert_eq!(db.octet_string(4), Some(&b"abc"[..]));
 }
+
+#[test]
+fn types_the_outstation_does_not_serve_cannot_hold_points() {
+    for ty in [
+        PointType::FrozenAnalogInput,
+        PointType::BinaryCommandEvent,
+        PointType::AnalogCommandEvent,
+    ] {
+        let built = DatabaseBuilder::new()
+            .add(ty, 0..1, PointConfig::default())
+            .build();
+        assert!(built.is_err(), "{ty}");
+    }
+}
