@@ -10,6 +10,7 @@
 mod association;
 mod config;
 mod delivery;
+mod functions;
 mod measurement;
 mod polls;
 mod request;
@@ -19,6 +20,11 @@ mod tasks;
 pub use crate::objects::Classes;
 pub use association::{MasterSession, MasterStats};
 pub use config::MasterConfig;
+pub use functions::{
+    assign_class_headers, attributes_header, unsolicited_headers, ClassAssignment, Deadband,
+    FreezeKind, FreezeRequest, ObjectHeaders, PointRange, WriteRequest, ALL_ATTRIBUTES,
+    MAX_OBJECT_BYTES,
+};
 pub use measurement::{Measurement, MeasurementValue, NullReadHandler, ReadHandler, ResponseInfo};
 pub use polls::PollId;
 pub use request::{

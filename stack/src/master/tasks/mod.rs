@@ -7,6 +7,7 @@
 
 mod clear_restart;
 mod command;
+mod function;
 mod read;
 mod restart;
 mod time_sync;
@@ -14,6 +15,7 @@ mod unsolicited;
 
 pub(crate) use clear_restart::ClearRestartTask;
 pub(crate) use command::CommandTask;
+pub(crate) use function::FunctionTask;
 pub(crate) use read::ReadTask;
 pub(crate) use restart::RestartTask;
 pub(crate) use time_sync::TimeSyncTask;
@@ -156,6 +158,8 @@ tasks! {
     Unsolicited(UnsolicitedTask),
     /// Clearing the outstation's DEVICE_RESTART bit.
     ClearRestart(ClearRestartTask),
+    /// Any other function: freezes, ASSIGN_CLASS, WRITEs, attribute reads, generic requests.
+    Function(FunctionTask),
 }
 
 /// IIN2 bits that make a request fail (IEEE 1815-2012, clause 4).
