@@ -69,6 +69,11 @@ pub use rdnp3_stack::master::{
     Measurement, MeasurementValue, PollId, ReadHandler, ReadHeader, ReadRequest, ResponseInfo,
     RestartKind, TaskError, TimeSyncMode,
 };
+pub use rdnp3_stack::master::{
+    ClassAssignment, Deadband, FreezeKind, FreezeRequest, ObjectHeaders, PointRange, WriteRequest,
+    ALL_ATTRIBUTES,
+};
+pub use rdnp3_stack::app::FunctionCode;
 pub use rdnp3_stack::objects::{CommandStatus, Crob, DoubleBit, OpType, Timestamp};
 pub use rdnp3_stack::outstation::{
     ControlHandler, Database, EventClass, OutstationApplication, OutstationConfig, OutstationStats,
