@@ -9,7 +9,10 @@ use rdnp3::stack::master::{
     ReadRequest, TaskError,
 };
 use rdnp3::stack::objects::{CommandStatus, Crob, OpType};
-use rdnp3::{ChannelConfig, ChannelListener, ChannelState, Manager, SerialSettings};
+use rdnp3::{
+    ChannelConfig, ChannelListener, ChannelState, FreezeKind, FreezeRequest, Manager, Master,
+    SerialSettings,
+};
 use std::io::Write;
 use std::net::SocketAddr;
 use std::sync::mpsc;
@@ -40,8 +43,11 @@ OPTIONS:
                             (repeatable)
     --analog INDEX:VALUE    send an analog output (g41v3 float; repeatable)
     --direct                direct operate instead of select-before-operate
-    --once                  exit after the startup integrity poll and the commands; exit code
-                            0 only if everything succeeded
+    --freeze                IMMEDIATE_FREEZE of all counters (g20v0, qualifier 06), then an
+                            integrity poll that reports the frozen counters
+    --freeze-clear          FREEZE_AND_CLEAR of all counters, then an integrity poll
+    --once                  exit after the startup integrity poll, the commands and the
+                            freezes; exit code 0 only if everything succeeded
     --seconds S             exit after S seconds (default: run until killed)
     --backend B             auto, epoll or io-uring (default auto)
     --threads T             reactor threads (default 1)
@@ -50,6 +56,7 @@ OPTIONS:
 OUTPUT (stdout):
     <type> <index> <value> <flags as 0xNN>   for every measurement, types binary, double-bit,
         counter, frozen-counter, analog, binary-output-status, analog-output-status
+        (failed freezes are reported on stderr)
     command <index> <STATUS>                 for every control sent (NOT_OPERATED for a
         control that was selected but not operated because another one of the request was
         refused)
@@ -119,6 +126,13 @@ fn main() {
     let crobs = args.all("--crob");
     let analogs = args.all("--analog");
     let direct = args.switch("--direct");
+    let mut freezes = Vec::new();
+    if args.switch("--freeze") {
+        freezes.push(FreezeKind::Immediate);
+    }
+    if args.switch("--freeze-clear") {
+        freezes.push(FreezeKind::Clear);
+    }
     let once = args.switch("--once");
     let seconds: Option<u64> = args
         .all("--seconds")
@@ -185,7 +199,8 @@ fn main() {
             Duration::from_millis(poll_ms.max(1)),
         );
         let _ = master.add_poll(ReadRequest::integrity(), Duration::from_secs(60));
-        if !commands.is_empty() && !wait_open(&state_rx, Duration::from_secs(10)) {
+        let requests = !commands.is_empty() || !freezes.is_empty();
+        if requests && !wait_open(&state_rx, Duration::from_secs(10)) {
             eprintln!("error: could not connect to {peer}");
         }
     }
@@ -223,6 +238,9 @@ fn main() {
             }
         }
     }
+    for kind in freezes {
+        ok &= freeze_then_poll(&master, kind);
+    }
     if once {
         manager.shutdown();
         std::process::exit(if ok { 0 } else { 1 });
@@ -234,6 +252,25 @@ fn main() {
         },
     }
     manager.shutdown();
+}
+
+/// Freezes every counter, then reads everything so the frozen counters are printed; false
+/// when either failed.
+fn freeze_then_poll(master: &Master, kind: FreezeKind) -> bool {
+    if let Err(e) = flatten(master.freeze(FreezeRequest::all(kind)).wait()) {
+        eprintln!("freeze failed: {e}");
+        return false;
+    }
+    if let Err(e) = flatten(master.read(ReadRequest::integrity()).wait()) {
+        eprintln!("integrity poll after the freeze failed: {e}");
+        return false;
+    }
+    true
+}
+
+/// A completion's result, with a completion dropped unanswered as a shutdown.
+fn flatten<E>(r: Result<Result<(), TaskError>, E>) -> Result<(), TaskError> {
+    r.unwrap_or(Err(TaskError::Shutdown))
 }
 
 /// Waits until the channel reports Open.
