@@ -46,10 +46,15 @@ struct Harness {
 impl Harness {
     /// An online master with no startup sequence, so the first request is the test's.
     fn online() -> Self {
-        let config = MasterConfig::default()
-            .with_disable_unsolicited_at_startup(false)
-            .with_startup_integrity(false)
-            .with_unsolicited_classes(Classes::NONE);
+        Self::online_with(
+            MasterConfig::default()
+                .with_disable_unsolicited_at_startup(false)
+                .with_startup_integrity(false)
+                .with_unsolicited_classes(Classes::NONE),
+        )
+    }
+
+    fn online_with(config: MasterConfig) -> Self {
         let seen: Seen = Arc::default();
         let mut master = MasterSession::new(config, Box::new(Recorder(seen.clone())));
         let now = Now {
@@ -355,4 +360,35 @@ fn requests_while_offline_fail_with_link_down() {
     h.master
         .freeze(FreezeRequest::all(FreezeKind::Immediate), reply);
     assert_eq!(result(&slot), Some(Err(TaskError::LinkDown)));
+}
+
+fn analog_inputs_to_class_2() -> MasterConfig {
+    MasterConfig::default().with_startup_assign_class(vec![ClassAssignment::new(
+        EventClass::Class2,
+        vec![(Variation::Group30Var0, PointRange::All)],
+    )])
+}
+
+#[test]
+fn startup_assigns_classes_after_disabling_unsolicited_and_before_the_integrity_poll() {
+    let mut h = Harness::online_with(analog_inputs_to_class_2());
+    assert_eq!(h.sent(), "C0 15 3C 02 06 3C 03 06 3C 04 06");
+    h.respond("C0 81 00 00");
+    assert_eq!(h.sent(), "C1 16 3C 03 06 1E 00 06");
+    h.respond("C1 81 00 00");
+    assert_eq!(h.sent(), "C2 01 3C 02 06 3C 03 06 3C 04 06 3C 01 06");
+    h.respond("C2 81 00 00");
+    assert_eq!(h.sent(), "C3 14 3C 02 06 3C 03 06 3C 04 06");
+    h.respond("C3 81 00 00");
+    assert_eq!(h.sent(), "");
+}
+
+#[test]
+fn a_refused_startup_assign_class_does_not_hold_up_the_integrity_poll() {
+    let mut h = Harness::online_with(analog_inputs_to_class_2());
+    h.sent();
+    h.respond("C0 81 00 00");
+    assert_eq!(h.sent(), "C1 16 3C 03 06 1E 00 06");
+    h.respond("C1 81 00 01");
+    assert_eq!(h.sent(), "C2 01 3C 02 06 3C 03 06 3C 04 06 3C 01 06");
 }

@@ -1,5 +1,6 @@
 //! Master association settings.
 
+use super::functions::ClassAssignment;
 use super::request::TimeSyncMode;
 use crate::objects::Classes;
 use std::time::Duration;
@@ -23,6 +24,10 @@ pub struct MasterConfig {
     pub disable_unsolicited_at_startup: bool,
     /// Run an integrity poll on every new connection and after an outstation restart.
     pub startup_integrity: bool,
+    /// Points to move between event classes with ASSIGN_CLASS on every new connection and
+    /// after an outstation restart, after DISABLE_UNSOLICITED and before the integrity poll
+    /// (empty: none).
+    pub startup_assign_class: Vec<ClassAssignment>,
     /// Classes to ENABLE_UNSOLICITED after the startup integrity poll (empty: leave disabled).
     pub unsolicited_classes: Classes,
     /// Time synchronisation to run when the outstation sets NEED_TIME (`None`: never).
@@ -45,6 +50,7 @@ crate::setters!(MasterConfig {
     max_rx_fragment: usize => with_max_rx_fragment,
     disable_unsolicited_at_startup: bool => with_disable_unsolicited_at_startup,
     startup_integrity: bool => with_startup_integrity,
+    startup_assign_class: Vec<ClassAssignment> => with_startup_assign_class,
     unsolicited_classes: Classes => with_unsolicited_classes,
     time_sync: Option<TimeSyncMode> => with_time_sync,
     integrity_on_overflow: bool => with_integrity_on_overflow,
@@ -63,6 +69,7 @@ impl Default for MasterConfig {
             max_rx_fragment: 2048,
             disable_unsolicited_at_startup: true,
             startup_integrity: true,
+            startup_assign_class: Vec::new(),
             unsolicited_classes: Classes::EVENTS,
             time_sync: None,
             integrity_on_overflow: true,

@@ -3,9 +3,10 @@
 //! (IEEE 1815-2012, clause 4: master startup and IIN reactions).
 
 use super::config::MasterConfig;
+use super::functions::assign_class_headers;
 use super::request::TaskError;
-use super::tasks::{ClearRestartTask, ReadTask, Task, TimeSyncTask, UnsolicitedTask};
-use crate::app::Iin;
+use super::tasks::{ClearRestartTask, FunctionTask, ReadTask, Task, TimeSyncTask, UnsolicitedTask};
+use crate::app::{FunctionCode, Iin};
 use std::time::{Duration, Instant};
 
 /// The tasks a master runs on its own, in priority order: the first pending one runs first.
@@ -15,6 +16,8 @@ pub(crate) enum AutoTask {
     ClearRestart,
     /// DISABLE_UNSOLICITED at startup.
     DisableUnsolicited,
+    /// ASSIGN_CLASS of the configured points, at startup and after a restart.
+    AssignClass,
     /// Integrity poll at startup, after a restart or an event buffer overflow.
     Integrity,
     /// Time synchronisation when the outstation asks for it.
@@ -25,9 +28,10 @@ pub(crate) enum AutoTask {
 
 impl AutoTask {
     /// Every automatic task, in priority order.
-    const ALL: [AutoTask; 5] = [
+    const ALL: [AutoTask; 6] = [
         AutoTask::ClearRestart,
         AutoTask::DisableUnsolicited,
+        AutoTask::AssignClass,
         AutoTask::Integrity,
         AutoTask::TimeSync,
         AutoTask::EnableUnsolicited,
@@ -38,6 +42,7 @@ impl AutoTask {
         match self {
             AutoTask::ClearRestart => "clear restart",
             AutoTask::DisableUnsolicited => "disable unsolicited",
+            AutoTask::AssignClass => "assign class",
             AutoTask::Integrity => "integrity poll",
             AutoTask::TimeSync => "time sync",
             AutoTask::EnableUnsolicited => "enable unsolicited",
@@ -54,6 +59,15 @@ impl AutoTask {
         Some(match self {
             AutoTask::ClearRestart => ClearRestartTask.into(),
             AutoTask::DisableUnsolicited => UnsolicitedTask::disable().into(),
+            AutoTask::AssignClass => FunctionTask::automatic(
+                "assign class",
+                FunctionCode::AssignClass,
+                // A list too long for one fragment fails the task, which drops it.
+                assign_class_headers(&config.startup_assign_class)
+                    .map_err(|_| "the startup class assignments do not fit one fragment"),
+                None,
+            )
+            .into(),
             AutoTask::Integrity => ReadTask::integrity().into(),
             AutoTask::TimeSync => TimeSyncTask::automatic(config.time_sync?).into(),
             AutoTask::EnableUnsolicited => {
@@ -110,6 +124,9 @@ impl Scheduler {
         if config.disable_unsolicited_at_startup {
             self.schedule(AutoTask::DisableUnsolicited);
         }
+        if !config.startup_assign_class.is_empty() {
+            self.schedule(AutoTask::AssignClass);
+        }
         if config.startup_integrity {
             self.schedule(AutoTask::Integrity);
         }
@@ -125,6 +142,9 @@ impl Scheduler {
         self.seen = iin & WATCHED;
         if rising.contains(Iin::DEVICE_RESTART) {
             self.react("DEVICE_RESTART", AutoTask::ClearRestart);
+            if !config.startup_assign_class.is_empty() {
+                self.react("DEVICE_RESTART", AutoTask::AssignClass);
+            }
             if config.startup_integrity {
                 self.react("DEVICE_RESTART", AutoTask::Integrity);
             }
@@ -158,19 +178,23 @@ impl Scheduler {
     }
 
     /// The automatic tasks that may start now, in priority order. Startup order holds:
-    /// the integrity poll waits for DISABLE_UNSOLICITED, and ENABLE_UNSOLICITED waits for both.
+    /// ASSIGN_CLASS waits for DISABLE_UNSOLICITED, the integrity poll for both, and
+    /// ENABLE_UNSOLICITED for all three.
     pub(crate) fn ready(&self, now: Instant) -> impl Iterator<Item = AutoTask> + '_ {
         AutoTask::ALL.into_iter().filter(move |&task| {
             let s = &self.slots[task.slot()];
             let due = s.pending && s.retry_at.is_none_or(|t| t <= now);
-            let allowed = match task {
-                AutoTask::Integrity => !self.pending(AutoTask::DisableUnsolicited),
-                AutoTask::EnableUnsolicited => {
-                    !self.pending(AutoTask::DisableUnsolicited)
-                        && !self.pending(AutoTask::Integrity)
-                }
-                _ => true,
+            let before: &[AutoTask] = match task {
+                AutoTask::AssignClass => &[AutoTask::DisableUnsolicited],
+                AutoTask::Integrity => &[AutoTask::DisableUnsolicited, AutoTask::AssignClass],
+                AutoTask::EnableUnsolicited => &[
+                    AutoTask::DisableUnsolicited,
+                    AutoTask::AssignClass,
+                    AutoTask::Integrity,
+                ],
+                _ => &[],
             };
+            let allowed = before.iter().all(|&b| !self.pending(b));
             due && allowed
         })
     }
@@ -243,6 +267,34 @@ mod tests {
             s.finish(task, &Ok(()), Some(now), &config);
         }
         assert_eq!(first(&s, now), None);
+    }
+
+    #[test]
+    fn startup_assign_class_runs_after_disable_and_before_the_integrity_poll() {
+        use crate::master::functions::{ClassAssignment, PointRange};
+        use crate::objects::{EventClass, Variation};
+        let config = MasterConfig::default().with_startup_assign_class(vec![ClassAssignment::new(
+            EventClass::Class2,
+            vec![(Variation::Group30Var0, PointRange::All)],
+        )]);
+        let mut s = Scheduler::new(&config);
+        s.on_link_up(&config);
+        let now = Instant::now();
+        for task in [
+            AutoTask::DisableUnsolicited,
+            AutoTask::AssignClass,
+            AutoTask::Integrity,
+            AutoTask::EnableUnsolicited,
+        ] {
+            assert_eq!(s.ready(now).collect::<Vec<_>>(), [task]);
+            s.finish(task, &Ok(()), Some(now), &config);
+        }
+        s.react_to_iin(Iin::DEVICE_RESTART, &config);
+        let after_restart: Vec<_> = s.ready(now).collect();
+        assert_eq!(
+            after_restart,
+            [AutoTask::ClearRestart, AutoTask::AssignClass]
+        );
     }
 
     #[test]

@@ -14,7 +14,8 @@ use crate::session::Now;
 pub(crate) struct FunctionTask {
     name: &'static str,
     function: FunctionCode,
-    headers: ObjectHeaders,
+    /// The headers, or why they could not be encoded (the task fails when it would send).
+    headers: Result<ObjectHeaders, &'static str>,
     reply: Option<Reply<()>>,
     /// Response fragments received so far (only a READ's response may have several).
     fragments: u32,
@@ -32,14 +33,14 @@ impl FunctionTask {
         if function.is_response() || function == FunctionCode::Confirm {
             return Err((TaskError::BadRequest("not a request function code"), reply));
         }
-        Ok(Self::automatic(name, function, headers, Some(reply)))
+        Ok(Self::automatic(name, function, Ok(headers), Some(reply)))
     }
 
     /// A request the association runs on its own (`reply` is `None`) or for a user.
     pub(crate) fn automatic(
         name: &'static str,
         function: FunctionCode,
-        headers: ObjectHeaders,
+        headers: Result<ObjectHeaders, &'static str>,
         reply: Option<Reply<()>>,
     ) -> Self {
         FunctionTask {
@@ -68,8 +69,12 @@ impl MasterTask for FunctionTask {
     }
 
     fn write(&mut self, _now: &Now, seq: u8, out: &mut [u8]) -> Result<usize, TaskError> {
+        let headers = self
+            .headers
+            .as_ref()
+            .map_err(|&why| TaskError::BadRequest(why))?;
         FragmentWriter::request(out, AppControl::single(seq), self.function)
-            .and_then(|mut w| w.put(self.headers.as_bytes()).map(|()| w.len()))
+            .and_then(|mut w| w.put(headers.as_bytes()).map(|()| w.len()))
             .map_err(|_| TaskError::BadRequest("the objects do not fit one fragment"))
     }
 
