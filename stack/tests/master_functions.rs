@@ -392,3 +392,33 @@ fn a_refused_startup_assign_class_does_not_hold_up_the_integrity_poll() {
     h.respond("C1 81 00 01");
     assert_eq!(h.sent(), "C2 01 3C 02 06 3C 03 06 3C 04 06 3C 01 06");
 }
+
+#[test]
+fn class_data_available_triggers_a_read_of_the_configured_classes_only_when_asked() {
+    let mut off = Harness::online();
+    off.respond("F0 82 06 00");
+    assert_eq!(off.sent(), "D0 00");
+    assert_eq!(off.sent(), "", "off by default");
+
+    let mut h = Harness::online_with(
+        MasterConfig::default()
+            .with_disable_unsolicited_at_startup(false)
+            .with_startup_integrity(false)
+            .with_unsolicited_classes(Classes::NONE)
+            .with_event_scan(Classes::CLASS1.union(Classes::CLASS2)),
+    );
+    // Class 3 data is not in the mask: nothing but the confirm.
+    h.respond("F0 82 08 00");
+    assert_eq!(h.sent(), "D0 00");
+    assert_eq!(h.sent(), "");
+    // Class 2 data available: confirm, then read classes 1 and 2.
+    h.respond("F1 82 04 00");
+    assert_eq!(h.sent(), "D1 00");
+    assert_eq!(h.sent(), "C0 01 3C 02 06 3C 03 06");
+    h.respond("C0 81 04 00 1E 01 00 00 00 01 2A 00 00 00");
+    assert_eq!(*h.seen.lock().unwrap(), [(0, "42".to_string())]);
+    // Still more: scan again; then nothing left.
+    assert_eq!(h.sent(), "C1 01 3C 02 06 3C 03 06");
+    h.respond("C1 81 00 00");
+    assert_eq!(h.sent(), "");
+}

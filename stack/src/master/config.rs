@@ -30,6 +30,10 @@ pub struct MasterConfig {
     pub startup_assign_class: Vec<ClassAssignment>,
     /// Classes to ENABLE_UNSOLICITED after the startup integrity poll (empty: leave disabled).
     pub unsolicited_classes: Classes,
+    /// Event classes read (all of them, in one READ) whenever a response or unsolicited
+    /// response reports data available in one of them (IIN1.1–1.3); empty (the default):
+    /// never.
+    pub event_scan: Classes,
     /// Time synchronisation to run when the outstation sets NEED_TIME (`None`: never).
     pub time_sync: Option<TimeSyncMode>,
     /// Run an integrity poll when the outstation reports EVENT_BUFFER_OVERFLOW.
@@ -52,6 +56,7 @@ crate::setters!(MasterConfig {
     startup_integrity: bool => with_startup_integrity,
     startup_assign_class: Vec<ClassAssignment> => with_startup_assign_class,
     unsolicited_classes: Classes => with_unsolicited_classes,
+    event_scan: Classes => with_event_scan,
     time_sync: Option<TimeSyncMode> => with_time_sync,
     integrity_on_overflow: bool => with_integrity_on_overflow,
     task_retry_min: Duration => with_task_retry_min,
@@ -71,6 +76,7 @@ impl Default for MasterConfig {
             startup_integrity: true,
             startup_assign_class: Vec::new(),
             unsolicited_classes: Classes::EVENTS,
+            event_scan: Classes::NONE,
             time_sync: None,
             integrity_on_overflow: true,
             task_retry_min: Duration::from_secs(5),

@@ -3,10 +3,11 @@
 //! (IEEE 1815-2012, clause 4: master startup and IIN reactions).
 
 use super::config::MasterConfig;
-use super::functions::assign_class_headers;
+use super::functions::{assign_class_headers, ObjectHeaders};
 use super::request::TaskError;
 use super::tasks::{ClearRestartTask, FunctionTask, ReadTask, Task, TimeSyncTask, UnsolicitedTask};
 use crate::app::{FunctionCode, Iin};
+use crate::objects::Classes;
 use std::time::{Duration, Instant};
 
 /// The tasks a master runs on its own, in priority order: the first pending one runs first.
@@ -24,17 +25,20 @@ pub(crate) enum AutoTask {
     TimeSync,
     /// ENABLE_UNSOLICITED once the integrity poll is done.
     EnableUnsolicited,
+    /// READ of the configured event classes when a response reports class data available.
+    EventScan,
 }
 
 impl AutoTask {
     /// Every automatic task, in priority order.
-    const ALL: [AutoTask; 6] = [
+    const ALL: [AutoTask; 7] = [
         AutoTask::ClearRestart,
         AutoTask::DisableUnsolicited,
         AutoTask::AssignClass,
         AutoTask::Integrity,
         AutoTask::TimeSync,
         AutoTask::EnableUnsolicited,
+        AutoTask::EventScan,
     ];
 
     /// The name used in logs.
@@ -46,6 +50,7 @@ impl AutoTask {
             AutoTask::Integrity => "integrity poll",
             AutoTask::TimeSync => "time sync",
             AutoTask::EnableUnsolicited => "enable unsolicited",
+            AutoTask::EventScan => "event scan",
         }
     }
 
@@ -73,6 +78,14 @@ impl AutoTask {
             AutoTask::EnableUnsolicited => {
                 UnsolicitedTask::enable(config.unsolicited_classes).into()
             }
+            AutoTask::EventScan => {
+                let mut headers = ObjectHeaders::new();
+                for v in config.event_scan.event_variations() {
+                    // Three 3-byte headers always fit.
+                    headers.all(v).ok()?;
+                }
+                FunctionTask::automatic("event scan", FunctionCode::Read, Ok(headers), None).into()
+            }
         })
     }
 }
@@ -96,6 +109,9 @@ pub(crate) struct Scheduler {
     slots: [Slot; AutoTask::ALL.len()],
     /// The watched IIN bits of the last response, for edge detection.
     seen: Iin,
+    /// Class data was reported available while an event scan was pending (or running: its
+    /// own response is judged after the IIN): scan again once it is done.
+    rescan: bool,
 }
 
 impl Scheduler {
@@ -109,6 +125,7 @@ impl Scheduler {
         Scheduler {
             slots: [idle; AutoTask::ALL.len()],
             seen: Iin::NONE,
+            rescan: false,
         }
     }
 
@@ -117,6 +134,7 @@ impl Scheduler {
     /// connection stay pending).
     pub(crate) fn on_link_up(&mut self, config: &MasterConfig) {
         self.seen = Iin::NONE;
+        self.rescan = false;
         for s in self.slots.iter_mut() {
             s.retry_at = None;
             s.backoff = config.task_retry_min;
@@ -151,6 +169,19 @@ impl Scheduler {
             if !config.unsolicited_classes.is_empty() {
                 self.react("DEVICE_RESTART", AutoTask::EnableUnsolicited);
             }
+        }
+        // Level, not edge: data left over after a scan calls for another one.
+        let available = [
+            (Iin::CLASS_1_EVENTS, Classes::CLASS1),
+            (Iin::CLASS_2_EVENTS, Classes::CLASS2),
+            (Iin::CLASS_3_EVENTS, Classes::CLASS3),
+        ]
+        .into_iter()
+        .any(|(bit, class)| iin.contains(bit) && config.event_scan.contains(class));
+        if available && self.pending(AutoTask::EventScan) {
+            self.rescan = true;
+        } else if available {
+            self.react("CLASS_n_EVENTS", AutoTask::EventScan);
         }
         if rising.contains(Iin::NEED_TIME) && config.time_sync.is_some() {
             self.react("NEED_TIME", AutoTask::TimeSync);
@@ -192,6 +223,8 @@ impl Scheduler {
                     AutoTask::AssignClass,
                     AutoTask::Integrity,
                 ],
+                // The integrity poll reads the events too.
+                AutoTask::EventScan => &[AutoTask::DisableUnsolicited, AutoTask::Integrity],
                 _ => &[],
             };
             let allowed = before.iter().all(|&b| !self.pending(b));
@@ -210,10 +243,11 @@ impl Scheduler {
         now: Option<Instant>,
         config: &MasterConfig,
     ) {
+        let rescan = task == AutoTask::EventScan && std::mem::take(&mut self.rescan);
         let s = &mut self.slots[task.slot()];
         match result {
             Ok(()) => {
-                s.pending = false;
+                s.pending = rescan;
                 s.retry_at = None;
                 s.backoff = config.task_retry_min;
             }
