@@ -224,6 +224,15 @@ EOF
       "$log" "opendnp3 outstation"
   fi
 
+  # 6. IMMED_FREEZE of all counters, then an integrity poll: frozen counters = counters.
+  run_master "a6: our master, --freeze copies every counter into its frozen counter" 0 \
+    --crob 3:LATCH_ON --analog 2:7.5 --crob 5:PULSE_ON --crob 3:LATCH_OFF --analog 4:-2.25 \
+    --freeze -- --freeze
+  # 7. FREEZE_CLEAR: the frozen counters keep the values, the counters read 0.
+  run_master "a7: our master, --freeze-clear freezes then clears every counter" 0 \
+    --crob 3:LATCH_ON --analog 2:7.5 --crob 5:PULSE_ON --crob 3:LATCH_OFF --analog 4:-2.25 \
+    --freeze-clear -- --freeze-clear
+
   stop_pid "$peer"
 }
 

@@ -1,11 +1,14 @@
 //! The DNP3 master: one [`MasterSession`] per outstation association — startup sequence,
 //! periodic polls, unsolicited responses with confirms, IIN reactions, commands (select before
 //! operate, direct operate, direct operate without ack), time synchronisation (LAN and
-//! non-LAN), restarts and arbitrary reads — as a sans-I/O state machine (see [`crate::session`]).
+//! non-LAN), restarts, freezes, unsolicited enable/disable on demand, ASSIGN_CLASS, WRITEs,
+//! device attribute reads and generic requests of any function code — as a sans-I/O state
+//! machine (see [`crate::session`]).
 //!
 //! `association.rs` is the core (queue, SEQ, confirms, timeouts, the `Session` contract);
 //! `scheduler.rs` and `polls.rs` decide what runs next; `tasks/` holds one file per master task,
-//! each writing its own requests and judging its own responses.
+//! each writing its own requests and judging its own responses; `functions.rs` builds the
+//! object headers of the functions run by the generic function task.
 
 mod association;
 mod config;

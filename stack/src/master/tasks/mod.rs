@@ -2,8 +2,10 @@
 //! responses; the association (see `association.rs`) only schedules them, numbers their requests,
 //! times them out and routes responses to them through [`MasterTask`].
 //!
-//! Adding a task (freeze, ASSIGN_CLASS, deadband writes, device attributes, a generic request …)
-//! means one new file implementing [`MasterTask`] and one line in the `tasks!` list below.
+//! Adding a task means one new file implementing [`MasterTask`] and one line in the `tasks!`
+//! list below. Functions that are one request with objects known up front (freezes,
+//! ASSIGN_CLASS, WRITEs, attribute reads, generic requests) need no new task: they run as a
+//! [`FunctionTask`] with headers built in `master/functions.rs`.
 
 mod clear_restart;
 mod command;
