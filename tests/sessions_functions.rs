@@ -234,3 +234,26 @@ fn a_generic_read_delivers_its_objects_to_the_read_handler() {
         manager.shutdown();
     });
 }
+
+#[test]
+fn with_event_scan_on_class_data_reported_in_any_response_is_read_at_once() {
+    each_backend(|manager| {
+        let station = demo_station(&manager);
+        let config = MasterConfig::default()
+            .with_unsolicited_classes(Classes::NONE)
+            .with_event_scan(Classes::EVENTS);
+        let client = start_master(&manager, station.address, config);
+        wait_startup(&client.master);
+        apply(&station.outstation, vec![Update::binary(1, false)]);
+        // A class 0 read carries no events, but its IIN reports class 1 data available.
+        read(&client.master, ReadRequest::classes(Classes::CLASS0));
+        let events = wait_until(
+            "the event read by the scan",
+            || client.recorder.events_of(PointType::BinaryInput),
+            |e| !e.is_empty(),
+        );
+        assert_eq!(events.len(), 1, "{events:?}");
+        assert_eq!((events[0].index, events[0].unsolicited), (1, false));
+        manager.shutdown();
+    });
+}
