@@ -8,10 +8,10 @@ use rdnp3::stack::master::{
     AnalogOutput, Classes, Command, CommandMode, MasterConfig, Measurement, ReadHandler,
     ReadRequest, TaskError,
 };
-use rdnp3::stack::objects::{CommandStatus, Crob, OpType};
+use rdnp3::stack::objects::{CommandStatus, Crob, OpType, PointType, Variation};
 use rdnp3::{
-    ChannelConfig, ChannelListener, ChannelState, FreezeKind, FreezeRequest, Manager, Master,
-    SerialSettings,
+    ChannelConfig, ChannelListener, ChannelState, ClassAssignment, EventClass, FreezeKind,
+    FreezeRequest, Manager, Master, PointRange, SerialSettings,
 };
 use std::io::Write;
 use std::net::SocketAddr;
@@ -43,6 +43,9 @@ OPTIONS:
                             (repeatable)
     --analog INDEX:VALUE    send an analog output (g41v3 float; repeatable)
     --direct                direct operate instead of select-before-operate
+    --assign-class C:TYPE   ASSIGN_CLASS of every point of TYPE (a type name as printed, e.g.
+                            analog) to class C (0-3); repeatable, all sent in one request
+                            after the commands
     --freeze                IMMEDIATE_FREEZE of all counters (g20v0, qualifier 06), then an
                             integrity poll that reports the frozen counters
     --freeze-clear          FREEZE_AND_CLEAR of all counters, then an integrity poll
@@ -114,6 +117,26 @@ fn parse_command(args: &Args, spec: &str, crob: bool) -> Command {
     }
 }
 
+/// `C:TYPE`: every point of a type to a class.
+fn parse_assignment(args: &Args, spec: &str) -> ClassAssignment {
+    let Some((class, name)) = spec.split_once(':') else {
+        args.fail(&format!("expected CLASS:TYPE, got {spec:?}"));
+    };
+    let class = match class {
+        "0" => EventClass::None,
+        "1" => EventClass::Class1,
+        "2" => EventClass::Class2,
+        "3" => EventClass::Class3,
+        other => args.fail(&format!("bad class {other:?} (0-3)")),
+    };
+    let variation = PointType::ALL
+        .into_iter()
+        .find(|t| t.name() == name)
+        .and_then(|t| Variation::lookup(t.static_group(), 0))
+        .unwrap_or_else(|| args.fail(&format!("unknown point type {name:?}")));
+    ClassAssignment::new(class, vec![(variation, PointRange::All)])
+}
+
 fn main() {
     common::init_logging();
     let mut args = Args::read(HELP);
@@ -126,6 +149,11 @@ fn main() {
     let crobs = args.all("--crob");
     let analogs = args.all("--analog");
     let direct = args.switch("--direct");
+    let assignments: Vec<ClassAssignment> = args
+        .all("--assign-class")
+        .iter()
+        .map(|spec| parse_assignment(&args, spec))
+        .collect();
     let mut freezes = Vec::new();
     if args.switch("--freeze") {
         freezes.push(FreezeKind::Immediate);
@@ -199,7 +227,7 @@ fn main() {
             Duration::from_millis(poll_ms.max(1)),
         );
         let _ = master.add_poll(ReadRequest::integrity(), Duration::from_secs(60));
-        let requests = !commands.is_empty() || !freezes.is_empty();
+        let requests = !commands.is_empty() || !freezes.is_empty() || !assignments.is_empty();
         if requests && !wait_open(&state_rx, Duration::from_secs(10)) {
             eprintln!("error: could not connect to {peer}");
         }
@@ -236,6 +264,12 @@ fn main() {
                 }
                 ok = false;
             }
+        }
+    }
+    if !assignments.is_empty() {
+        if let Err(e) = flatten(master.assign_class(assignments).wait()) {
+            eprintln!("assign class failed: {e}");
+            ok = false;
         }
     }
     for kind in freezes {
