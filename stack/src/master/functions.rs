@@ -113,6 +113,7 @@ impl ObjectHeaders {
 
 /// Which points of a type a request addresses.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum PointRange {
     /// Every point (qualifier 06).
     All,
