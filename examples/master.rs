@@ -8,8 +8,11 @@ use rdnp3::stack::master::{
     AnalogOutput, Classes, Command, CommandMode, MasterConfig, Measurement, ReadHandler,
     ReadRequest, TaskError, UnsupportedObject,
 };
-use rdnp3::stack::objects::{CommandStatus, Crob, OpType};
-use rdnp3::{ChannelConfig, ChannelListener, ChannelState, Manager, SerialSettings};
+use rdnp3::stack::objects::{CommandStatus, Crob, OpType, PointType, Variation};
+use rdnp3::{
+    ChannelConfig, ChannelListener, ChannelState, ClassAssignment, EventClass, FreezeKind,
+    FreezeRequest, Manager, Master, PointRange, SerialSettings,
+};
 use std::io::Write;
 use std::net::SocketAddr;
 use std::sync::mpsc;
@@ -40,8 +43,14 @@ OPTIONS:
                             (repeatable)
     --analog INDEX:VALUE    send an analog output (g41v3 float; repeatable)
     --direct                direct operate instead of select-before-operate
-    --once                  exit after the startup integrity poll and the commands; exit code
-                            0 only if everything succeeded
+    --assign-class C:TYPE   ASSIGN_CLASS of every point of TYPE (a type name as printed, e.g.
+                            analog) to class C (0-3); repeatable, all sent in one request
+                            after the commands
+    --freeze                IMMEDIATE_FREEZE of all counters (g20v0, qualifier 06), then an
+                            integrity poll that reports the frozen counters
+    --freeze-clear          FREEZE_AND_CLEAR of all counters, then an integrity poll
+    --once                  exit after the startup integrity poll, the commands and the
+                            freezes; exit code 0 only if everything succeeded
     --seconds S             exit after S seconds (default: run until killed)
     --backend B             auto, epoll or io-uring (default auto)
     --threads T             reactor threads (default 1)
@@ -51,7 +60,7 @@ OUTPUT (stdout):
     <type> <index> <value> <flags as 0xNN>   for every measurement, types binary, double-bit,
         counter, frozen-counter, analog, frozen-analog, binary-output-status,
         analog-output-status, binary-command-event, analog-command-event (command events:
-        the commanded state or value)
+        the commanded state or value); failed freezes are reported on stderr
     unsupported g<G>v<V>                     for an object the master cannot parse (the
         objects before it are printed; the fragment is not confirmed)
     command <index> <STATUS>                 for every control sent (NOT_OPERATED for a
@@ -116,6 +125,26 @@ fn parse_command(args: &Args, spec: &str, crob: bool) -> Command {
     }
 }
 
+/// `C:TYPE`: every point of a type to a class.
+fn parse_assignment(args: &Args, spec: &str) -> ClassAssignment {
+    let Some((class, name)) = spec.split_once(':') else {
+        args.fail(&format!("expected CLASS:TYPE, got {spec:?}"));
+    };
+    let class = match class {
+        "0" => EventClass::None,
+        "1" => EventClass::Class1,
+        "2" => EventClass::Class2,
+        "3" => EventClass::Class3,
+        other => args.fail(&format!("bad class {other:?} (0-3)")),
+    };
+    let variation = PointType::ALL
+        .into_iter()
+        .find(|t| t.name() == name)
+        .and_then(|t| Variation::lookup(t.static_group(), 0))
+        .unwrap_or_else(|| args.fail(&format!("unknown point type {name:?}")));
+    ClassAssignment::new(class, vec![(variation, PointRange::All)])
+}
+
 fn main() {
     common::init_logging();
     let mut args = Args::read(HELP);
@@ -128,6 +157,18 @@ fn main() {
     let crobs = args.all("--crob");
     let analogs = args.all("--analog");
     let direct = args.switch("--direct");
+    let assignments: Vec<ClassAssignment> = args
+        .all("--assign-class")
+        .iter()
+        .map(|spec| parse_assignment(&args, spec))
+        .collect();
+    let mut freezes = Vec::new();
+    if args.switch("--freeze") {
+        freezes.push(FreezeKind::Immediate);
+    }
+    if args.switch("--freeze-clear") {
+        freezes.push(FreezeKind::Clear);
+    }
     let once = args.switch("--once");
     let seconds: Option<u64> = args
         .all("--seconds")
@@ -194,7 +235,8 @@ fn main() {
             Duration::from_millis(poll_ms.max(1)),
         );
         let _ = master.add_poll(ReadRequest::integrity(), Duration::from_secs(60));
-        if !commands.is_empty() && !wait_open(&state_rx, Duration::from_secs(10)) {
+        let requests = !commands.is_empty() || !freezes.is_empty() || !assignments.is_empty();
+        if requests && !wait_open(&state_rx, Duration::from_secs(10)) {
             eprintln!("error: could not connect to {peer}");
         }
     }
@@ -232,6 +274,15 @@ fn main() {
             }
         }
     }
+    if !assignments.is_empty() {
+        if let Err(e) = flatten(master.assign_class(assignments).wait()) {
+            eprintln!("assign class failed: {e}");
+            ok = false;
+        }
+    }
+    for kind in freezes {
+        ok &= freeze_then_poll(&master, kind);
+    }
     if once {
         manager.shutdown();
         std::process::exit(if ok { 0 } else { 1 });
@@ -243,6 +294,25 @@ fn main() {
         },
     }
     manager.shutdown();
+}
+
+/// Freezes every counter, then reads everything so the frozen counters are printed; false
+/// when either failed.
+fn freeze_then_poll(master: &Master, kind: FreezeKind) -> bool {
+    if let Err(e) = flatten(master.freeze(FreezeRequest::all(kind)).wait()) {
+        eprintln!("freeze failed: {e}");
+        return false;
+    }
+    if let Err(e) = flatten(master.read(ReadRequest::integrity()).wait()) {
+        eprintln!("integrity poll after the freeze failed: {e}");
+        return false;
+    }
+    true
+}
+
+/// A completion's result, with a completion dropped unanswered as a shutdown.
+fn flatten<E>(r: Result<Result<(), TaskError>, E>) -> Result<(), TaskError> {
+    r.unwrap_or(Err(TaskError::Shutdown))
 }
 
 /// Waits until the channel reports Open.

@@ -64,10 +64,15 @@ pub use serial::{DataBits, FlowControl, Parity, SerialSettings, StopBits};
 pub use tls::{PeerAuthentication, TlsConfig, TlsConfigError, TlsError, TlsVersion};
 
 pub use rdnp3_reactor::{Backend, Completion, FdLimit};
+pub use rdnp3_stack::app::FunctionCode;
 pub use rdnp3_stack::master::{
     AnalogOutput, Classes, Command, CommandMode, CommandResult, MasterConfig, MasterStats,
     Measurement, MeasurementValue, PollId, ReadHandler, ReadHeader, ReadRequest, ResponseInfo,
     RestartKind, TaskError, TimeQuality, TimeSyncMode, UnsupportedObject,
+};
+pub use rdnp3_stack::master::{
+    ClassAssignment, Deadband, FreezeKind, FreezeRequest, ObjectHeaders, PointRange, WriteRequest,
+    ALL_ATTRIBUTES,
 };
 pub use rdnp3_stack::objects::{CommandStatus, Crob, DoubleBit, OpType, Timestamp};
 pub use rdnp3_stack::outstation::{

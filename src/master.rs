@@ -4,10 +4,12 @@
 use crate::channel::{ChannelMsg, MasterOp};
 use crate::error::ChannelError;
 use rdnp3_reactor::{completion, Completion, Handle, PostError};
+use rdnp3_stack::app::FunctionCode;
 use rdnp3_stack::master::{
-    Command, CommandMode, CommandResult, MasterStats, PollId, ReadRequest, Reply, RestartKind,
-    TaskError, TimeSyncMode,
+    ClassAssignment, Command, CommandMode, CommandResult, FreezeRequest, MasterStats,
+    ObjectHeaders, PollId, ReadRequest, Reply, RestartKind, TaskError, TimeSyncMode, WriteRequest,
 };
+use rdnp3_stack::objects::Classes;
 use std::fmt;
 use std::time::Duration;
 
@@ -67,6 +69,51 @@ impl Master {
     /// Restarts the outstation; the result is the time until it is back.
     pub fn restart(&self, kind: RestartKind) -> Completion<Result<Duration, TaskError>> {
         self.request(|r| MasterOp::Restart(kind, r))
+    }
+
+    /// Freezes counters (IMMED_FREEZE, FREEZE_CLEAR, FREEZE_AT_TIME or their no-response
+    /// forms, which complete once sent). Read the frozen counters afterwards.
+    pub fn freeze(&self, request: FreezeRequest) -> Completion<Result<(), TaskError>> {
+        self.request(|r| MasterOp::Freeze(request, r))
+    }
+
+    /// Asks the outstation to send unsolicited responses for the event classes of `classes`.
+    pub fn enable_unsolicited(&self, classes: Classes) -> Completion<Result<(), TaskError>> {
+        self.request(|r| MasterOp::Unsolicited(true, classes, r))
+    }
+
+    /// Asks the outstation to stop unsolicited responses for the event classes of `classes`.
+    pub fn disable_unsolicited(&self, classes: Classes) -> Completion<Result<(), TaskError>> {
+        self.request(|r| MasterOp::Unsolicited(false, classes, r))
+    }
+
+    /// Moves points between event classes with one ASSIGN_CLASS request.
+    pub fn assign_class(
+        &self,
+        assignments: Vec<ClassAssignment>,
+    ) -> Completion<Result<(), TaskError>> {
+        self.request(|r| MasterOp::AssignClass(assignments, r))
+    }
+
+    /// Writes deadbands, a time and interval, or clears an IIN bit.
+    pub fn write(&self, request: WriteRequest) -> Completion<Result<(), TaskError>> {
+        self.request(|r| MasterOp::Write(request, r))
+    }
+
+    /// Reads device attribute `variation` of attribute set `set` (0: the standard set;
+    /// [`crate::ALL_ATTRIBUTES`]: all of them); the values go to the read handler.
+    pub fn read_attributes(&self, set: u8, variation: u8) -> Completion<Result<(), TaskError>> {
+        self.request(|r| MasterOp::ReadAttributes(set, variation, r))
+    }
+
+    /// Sends a request of any function code with any object headers; objects in the
+    /// responses go to the read handler. Response and CONFIRM codes are refused.
+    pub fn send_request(
+        &self,
+        function: FunctionCode,
+        headers: ObjectHeaders,
+    ) -> Completion<Result<(), TaskError>> {
+        self.request(|r| MasterOp::Request(function, headers, r))
     }
 
     /// Adds a periodic poll.

@@ -2,10 +2,12 @@
 //! the promise or reply it carries.
 
 use rdnp3_reactor::Promise;
+use rdnp3_stack::app::FunctionCode;
 use rdnp3_stack::master::{
-    Command, CommandMode, MasterStats, PollId, ReadRequest, Reply, RestartKind, TaskError,
-    TimeSyncMode,
+    ClassAssignment, Command, CommandMode, FreezeRequest, MasterStats, ObjectHeaders, PollId,
+    ReadRequest, Reply, RestartKind, TaskError, TimeSyncMode, WriteRequest,
 };
+use rdnp3_stack::objects::Classes;
 use rdnp3_stack::objects::CommandStatus;
 use rdnp3_stack::outstation::{OutstationStats, Update};
 use rdnp3_stack::router::{AddSessionError, SessionKind};
@@ -32,6 +34,14 @@ pub(crate) enum MasterOp {
     Command(CommandMode, Vec<Command>, Reply<Vec<CommandStatus>>),
     TimeSync(TimeSyncMode, Reply<()>),
     Restart(RestartKind, Reply<Duration>),
+    Freeze(FreezeRequest, Reply<()>),
+    /// ENABLE_UNSOLICITED (true) or DISABLE_UNSOLICITED for these classes.
+    Unsolicited(bool, Classes, Reply<()>),
+    AssignClass(Vec<ClassAssignment>, Reply<()>),
+    Write(WriteRequest, Reply<()>),
+    /// READ of device attributes: set, variation.
+    ReadAttributes(u8, u8, Reply<()>),
+    Request(FunctionCode, ObjectHeaders, Reply<()>),
     AddPoll(ReadRequest, Duration, Promise<PollId>),
     RemovePoll(PollId),
     DemandPoll(PollId),
@@ -42,7 +52,14 @@ impl MasterOp {
     /// Answers a request that cannot run (its session is gone, or the mailbox refused it).
     pub(crate) fn fail(self, error: TaskError) {
         match self {
-            MasterOp::Read(_, r) | MasterOp::TimeSync(_, r) => r(Err(error)),
+            MasterOp::Read(_, r)
+            | MasterOp::TimeSync(_, r)
+            | MasterOp::Freeze(_, r)
+            | MasterOp::Unsolicited(_, _, r)
+            | MasterOp::AssignClass(_, r)
+            | MasterOp::Write(_, r)
+            | MasterOp::ReadAttributes(_, _, r)
+            | MasterOp::Request(_, _, r) => r(Err(error)),
             MasterOp::Command(_, _, r) => r(Err(error)),
             MasterOp::Restart(_, r) => r(Err(error)),
             MasterOp::AddPoll(..)

@@ -259,6 +259,16 @@ impl ChannelTask {
             MasterOp::Command(mode, commands, reply) => m.command(mode, commands, reply),
             MasterOp::TimeSync(mode, reply) => m.time_sync(mode, reply),
             MasterOp::Restart(kind, reply) => m.restart(kind, reply),
+            MasterOp::Freeze(request, reply) => m.freeze(request, reply),
+            MasterOp::Unsolicited(enable, classes, reply) => {
+                m.set_unsolicited(enable, classes, reply)
+            }
+            MasterOp::AssignClass(assignments, reply) => m.assign_class(&assignments, reply),
+            MasterOp::Write(request, reply) => m.write(&request, reply),
+            MasterOp::ReadAttributes(set, variation, reply) => {
+                m.read_attributes(set, variation, reply)
+            }
+            MasterOp::Request(function, headers, reply) => m.request(function, headers, reply),
             MasterOp::AddPoll(request, period, promise) => {
                 promise.complete(m.add_poll(&now, request, period))
             }

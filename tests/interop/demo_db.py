@@ -181,9 +181,16 @@ def main_check(argv):
         raise SystemExit("usage: demo_db.py check-master-output FILE [options]")
     path, rest = argv[0], argv[1:]
     crobs, analogs, commands = [], [], []
+    freeze, clear = False, False
     i = 0
     while i < len(rest):
         opt = rest[i]
+        if opt in ("--freeze", "--freeze-clear"):
+            # The counters were frozen (and cleared) after the controls.
+            freeze = True
+            clear = clear or opt == "--freeze-clear"
+            i += 1
+            continue
         if i + 1 >= len(rest):
             raise SystemExit(f"demo_db: {opt} needs a value")
         val = rest[i + 1]
@@ -202,6 +209,10 @@ def main_check(argv):
         i += 2
     db = demo_database()
     apply_controls(db, crobs, analogs)
+    if freeze:
+        db["frozen-counter"] = dict(db["counter"])
+    if clear:
+        db["counter"] = {i: 0 for i in db["counter"]}
     with open(path, encoding="utf-8", errors="replace") as f:
         lines = f.read().splitlines()
     failures = check_master_output(lines, db, commands)

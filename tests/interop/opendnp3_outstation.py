@@ -7,7 +7,8 @@ Usage:
 
 Prints `READY HOST:PORT` on stdout once the server socket listens, then one line per channel
 state change (`channel OPEN`, ...) and per control received
-(`control crob|analog INDEX VALUE select|operate STATUS`). Runs until SIGTERM/SIGINT or for
+(`control crob|analog INDEX VALUE select|operate STATUS`) and class assignment
+(`assign-class TYPE CLASS START STOP`). Runs until SIGTERM/SIGINT or for
 --seconds, then shuts the stack down (from a helper thread, bounded; see README).
 
 Needs the `yadnp3` wheel (import name `opendnp3`), pinned to 3.2.1.4: the point configuration
@@ -282,7 +283,11 @@ class DemoCommandHandler(dnp.ICommandHandler):
 
 
 class App(dnp.IOutstationApplication):
-    pass
+    def SupportsAssignClass(self):
+        return True
+
+    def RecordClassAssignment(self, type, clazz, start, stop):
+        say("assign-class", type.name, clazz.name, start, stop)
 
 
 class Listener(dnp.IChannelListener):

@@ -224,6 +224,28 @@ EOF
       "$log" "opendnp3 outstation"
   fi
 
+  # 6. IMMED_FREEZE of all counters, then an integrity poll: frozen counters = counters.
+  run_master "a6: our master, --freeze copies every counter into its frozen counter" 0 \
+    --crob 3:LATCH_ON --analog 2:7.5 --crob 5:PULSE_ON --crob 3:LATCH_OFF --analog 4:-2.25 \
+    --freeze -- --freeze
+  # 7. FREEZE_CLEAR: the frozen counters keep the values, the counters read 0.
+  run_master "a7: our master, --freeze-clear freezes then clears every counter" 0 \
+    --crob 3:LATCH_ON --analog 2:7.5 --crob 5:PULSE_ON --crob 3:LATCH_OFF --analog 4:-2.25 \
+    --freeze-clear -- --freeze-clear
+  # 8. ASSIGN_CLASS of all analog inputs to class 2 and all counters to class 0, one request.
+  run_master "a8: our master, --assign-class 2:analog --assign-class 0:counter" 0 \
+    --crob 3:LATCH_ON --analog 2:7.5 --crob 5:PULSE_ON --crob 3:LATCH_OFF --analog 4:-2.25 \
+    --freeze-clear -- --assign-class 2:analog --assign-class 0:counter
+  want="$WORK/a9.want" got="$WORK/a9.got"
+  printf 'assign-class AnalogInput Class2 0 9\nassign-class Counter Class0 0 9\n' >"$want"
+  grep '^assign-class ' "$log" >"$got"
+  if diff -u "$want" "$got" >"$WORK/a9.diff"; then
+    pass "a9: opendnp3 outstation recorded both class assignments"
+  else
+    fail "a9: opendnp3 outstation recorded both class assignments" "$WORK/a9.diff" "diff want got" \
+      "$log" "opendnp3 outstation"
+  fi
+
   stop_pid "$peer"
 }
 

@@ -1,5 +1,6 @@
 //! Master association settings.
 
+use super::functions::ClassAssignment;
 use super::request::TimeSyncMode;
 use crate::objects::Classes;
 use std::time::Duration;
@@ -23,8 +24,16 @@ pub struct MasterConfig {
     pub disable_unsolicited_at_startup: bool,
     /// Run an integrity poll on every new connection and after an outstation restart.
     pub startup_integrity: bool,
+    /// Points to move between event classes with ASSIGN_CLASS on every new connection and
+    /// after an outstation restart, after DISABLE_UNSOLICITED and before the integrity poll
+    /// (empty: none).
+    pub startup_assign_class: Vec<ClassAssignment>,
     /// Classes to ENABLE_UNSOLICITED after the startup integrity poll (empty: leave disabled).
     pub unsolicited_classes: Classes,
+    /// Event classes read (all of them, in one READ) whenever a response or unsolicited
+    /// response reports data available in one of them (IIN1.1–1.3); empty (the default):
+    /// never.
+    pub event_scan: Classes,
     /// Time synchronisation to run when the outstation sets NEED_TIME (`None`: never).
     pub time_sync: Option<TimeSyncMode>,
     /// Run an integrity poll when the outstation reports EVENT_BUFFER_OVERFLOW.
@@ -45,7 +54,9 @@ crate::setters!(MasterConfig {
     max_rx_fragment: usize => with_max_rx_fragment,
     disable_unsolicited_at_startup: bool => with_disable_unsolicited_at_startup,
     startup_integrity: bool => with_startup_integrity,
+    startup_assign_class: Vec<ClassAssignment> => with_startup_assign_class,
     unsolicited_classes: Classes => with_unsolicited_classes,
+    event_scan: Classes => with_event_scan,
     time_sync: Option<TimeSyncMode> => with_time_sync,
     integrity_on_overflow: bool => with_integrity_on_overflow,
     task_retry_min: Duration => with_task_retry_min,
@@ -63,7 +74,9 @@ impl Default for MasterConfig {
             max_rx_fragment: 2048,
             disable_unsolicited_at_startup: true,
             startup_integrity: true,
+            startup_assign_class: Vec::new(),
             unsolicited_classes: Classes::EVENTS,
+            event_scan: Classes::NONE,
             time_sync: None,
             integrity_on_overflow: true,
             task_retry_min: Duration::from_secs(5),

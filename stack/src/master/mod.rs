@@ -1,16 +1,20 @@
 //! The DNP3 master: one [`MasterSession`] per outstation association — startup sequence,
 //! periodic polls, unsolicited responses with confirms, IIN reactions, commands (select before
 //! operate, direct operate, direct operate without ack), time synchronisation (LAN and
-//! non-LAN), restarts and arbitrary reads — as a sans-I/O state machine (see [`crate::session`]).
+//! non-LAN), restarts, freezes, unsolicited enable/disable on demand, ASSIGN_CLASS, WRITEs,
+//! device attribute reads and generic requests of any function code — as a sans-I/O state
+//! machine (see [`crate::session`]).
 //!
 //! `association.rs` is the core (queue, SEQ, confirms, timeouts, the `Session` contract);
 //! `scheduler.rs` and `polls.rs` decide what runs next; `tasks/` holds one file per master task,
-//! each writing its own requests and judging its own responses.
+//! each writing its own requests and judging its own responses; `functions.rs` builds the
+//! object headers of the functions run by the generic function task.
 
 mod association;
 mod config;
 mod delivery;
 mod device_data;
+mod functions;
 mod measurement;
 mod polls;
 mod request;
@@ -21,6 +25,11 @@ pub use crate::objects::Classes;
 pub use association::{MasterSession, MasterStats};
 pub use config::MasterConfig;
 pub use device_data::{DeviceAttribute, SecurityStatistic, TimeObject};
+pub use functions::{
+    assign_class_headers, attributes_header, unsolicited_headers, ClassAssignment, Deadband,
+    FreezeKind, FreezeRequest, ObjectHeaders, PointRange, WriteRequest, ALL_ATTRIBUTES,
+    MAX_OBJECT_BYTES,
+};
 pub use measurement::{
     Measurement, MeasurementValue, NullReadHandler, ReadHandler, ResponseInfo, TimeQuality,
     UnsupportedObject,

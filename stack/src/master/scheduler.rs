@@ -3,9 +3,11 @@
 //! (IEEE 1815-2012, clause 4: master startup and IIN reactions).
 
 use super::config::MasterConfig;
+use super::functions::{assign_class_headers, ObjectHeaders};
 use super::request::TaskError;
-use super::tasks::{ClearRestartTask, ReadTask, Task, TimeSyncTask, UnsolicitedTask};
-use crate::app::Iin;
+use super::tasks::{ClearRestartTask, FunctionTask, ReadTask, Task, TimeSyncTask, UnsolicitedTask};
+use crate::app::{FunctionCode, Iin};
+use crate::objects::Classes;
 use std::time::{Duration, Instant};
 
 /// The tasks a master runs on its own, in priority order: the first pending one runs first.
@@ -15,22 +17,28 @@ pub(crate) enum AutoTask {
     ClearRestart,
     /// DISABLE_UNSOLICITED at startup.
     DisableUnsolicited,
+    /// ASSIGN_CLASS of the configured points, at startup and after a restart.
+    AssignClass,
     /// Integrity poll at startup, after a restart or an event buffer overflow.
     Integrity,
     /// Time synchronisation when the outstation asks for it.
     TimeSync,
     /// ENABLE_UNSOLICITED once the integrity poll is done.
     EnableUnsolicited,
+    /// READ of the configured event classes when a response reports class data available.
+    EventScan,
 }
 
 impl AutoTask {
     /// Every automatic task, in priority order.
-    const ALL: [AutoTask; 5] = [
+    const ALL: [AutoTask; 7] = [
         AutoTask::ClearRestart,
         AutoTask::DisableUnsolicited,
+        AutoTask::AssignClass,
         AutoTask::Integrity,
         AutoTask::TimeSync,
         AutoTask::EnableUnsolicited,
+        AutoTask::EventScan,
     ];
 
     /// The name used in logs.
@@ -38,9 +46,11 @@ impl AutoTask {
         match self {
             AutoTask::ClearRestart => "clear restart",
             AutoTask::DisableUnsolicited => "disable unsolicited",
+            AutoTask::AssignClass => "assign class",
             AutoTask::Integrity => "integrity poll",
             AutoTask::TimeSync => "time sync",
             AutoTask::EnableUnsolicited => "enable unsolicited",
+            AutoTask::EventScan => "event scan",
         }
     }
 
@@ -54,10 +64,27 @@ impl AutoTask {
         Some(match self {
             AutoTask::ClearRestart => ClearRestartTask.into(),
             AutoTask::DisableUnsolicited => UnsolicitedTask::disable().into(),
+            AutoTask::AssignClass => FunctionTask::automatic(
+                "assign class",
+                FunctionCode::AssignClass,
+                // A list too long for one fragment fails the task, which drops it.
+                assign_class_headers(&config.startup_assign_class)
+                    .map_err(|_| "the startup class assignments do not fit one fragment"),
+                None,
+            )
+            .into(),
             AutoTask::Integrity => ReadTask::integrity().into(),
             AutoTask::TimeSync => TimeSyncTask::automatic(config.time_sync?).into(),
             AutoTask::EnableUnsolicited => {
                 UnsolicitedTask::enable(config.unsolicited_classes).into()
+            }
+            AutoTask::EventScan => {
+                let mut headers = ObjectHeaders::new();
+                for v in config.event_scan.event_variations() {
+                    // Three 3-byte headers always fit.
+                    headers.all(v).ok()?;
+                }
+                FunctionTask::automatic("event scan", FunctionCode::Read, Ok(headers), None).into()
             }
         })
     }
@@ -82,6 +109,9 @@ pub(crate) struct Scheduler {
     slots: [Slot; AutoTask::ALL.len()],
     /// The watched IIN bits of the last response, for edge detection.
     seen: Iin,
+    /// Class data was reported available while an event scan was pending (or running: its
+    /// own response is judged after the IIN): scan again once it is done.
+    rescan: bool,
 }
 
 impl Scheduler {
@@ -95,6 +125,7 @@ impl Scheduler {
         Scheduler {
             slots: [idle; AutoTask::ALL.len()],
             seen: Iin::NONE,
+            rescan: false,
         }
     }
 
@@ -103,12 +134,16 @@ impl Scheduler {
     /// connection stay pending).
     pub(crate) fn on_link_up(&mut self, config: &MasterConfig) {
         self.seen = Iin::NONE;
+        self.rescan = false;
         for s in self.slots.iter_mut() {
             s.retry_at = None;
             s.backoff = config.task_retry_min;
         }
         if config.disable_unsolicited_at_startup {
             self.schedule(AutoTask::DisableUnsolicited);
+        }
+        if !config.startup_assign_class.is_empty() {
+            self.schedule(AutoTask::AssignClass);
         }
         if config.startup_integrity {
             self.schedule(AutoTask::Integrity);
@@ -125,12 +160,28 @@ impl Scheduler {
         self.seen = iin & WATCHED;
         if rising.contains(Iin::DEVICE_RESTART) {
             self.react("DEVICE_RESTART", AutoTask::ClearRestart);
+            if !config.startup_assign_class.is_empty() {
+                self.react("DEVICE_RESTART", AutoTask::AssignClass);
+            }
             if config.startup_integrity {
                 self.react("DEVICE_RESTART", AutoTask::Integrity);
             }
             if !config.unsolicited_classes.is_empty() {
                 self.react("DEVICE_RESTART", AutoTask::EnableUnsolicited);
             }
+        }
+        // Level, not edge: data left over after a scan calls for another one.
+        let available = [
+            (Iin::CLASS_1_EVENTS, Classes::CLASS1),
+            (Iin::CLASS_2_EVENTS, Classes::CLASS2),
+            (Iin::CLASS_3_EVENTS, Classes::CLASS3),
+        ]
+        .into_iter()
+        .any(|(bit, class)| iin.contains(bit) && config.event_scan.contains(class));
+        if available && self.pending(AutoTask::EventScan) {
+            self.rescan = true;
+        } else if available {
+            self.react("CLASS_n_EVENTS", AutoTask::EventScan);
         }
         if rising.contains(Iin::NEED_TIME) && config.time_sync.is_some() {
             self.react("NEED_TIME", AutoTask::TimeSync);
@@ -158,19 +209,25 @@ impl Scheduler {
     }
 
     /// The automatic tasks that may start now, in priority order. Startup order holds:
-    /// the integrity poll waits for DISABLE_UNSOLICITED, and ENABLE_UNSOLICITED waits for both.
+    /// ASSIGN_CLASS waits for DISABLE_UNSOLICITED, the integrity poll for both, and
+    /// ENABLE_UNSOLICITED for all three.
     pub(crate) fn ready(&self, now: Instant) -> impl Iterator<Item = AutoTask> + '_ {
         AutoTask::ALL.into_iter().filter(move |&task| {
             let s = &self.slots[task.slot()];
             let due = s.pending && s.retry_at.is_none_or(|t| t <= now);
-            let allowed = match task {
-                AutoTask::Integrity => !self.pending(AutoTask::DisableUnsolicited),
-                AutoTask::EnableUnsolicited => {
-                    !self.pending(AutoTask::DisableUnsolicited)
-                        && !self.pending(AutoTask::Integrity)
-                }
-                _ => true,
+            let before: &[AutoTask] = match task {
+                AutoTask::AssignClass => &[AutoTask::DisableUnsolicited],
+                AutoTask::Integrity => &[AutoTask::DisableUnsolicited, AutoTask::AssignClass],
+                AutoTask::EnableUnsolicited => &[
+                    AutoTask::DisableUnsolicited,
+                    AutoTask::AssignClass,
+                    AutoTask::Integrity,
+                ],
+                // The integrity poll reads the events too.
+                AutoTask::EventScan => &[AutoTask::DisableUnsolicited, AutoTask::Integrity],
+                _ => &[],
             };
+            let allowed = before.iter().all(|&b| !self.pending(b));
             due && allowed
         })
     }
@@ -186,10 +243,11 @@ impl Scheduler {
         now: Option<Instant>,
         config: &MasterConfig,
     ) {
+        let rescan = task == AutoTask::EventScan && std::mem::take(&mut self.rescan);
         let s = &mut self.slots[task.slot()];
         match result {
             Ok(()) => {
-                s.pending = false;
+                s.pending = rescan;
                 s.retry_at = None;
                 s.backoff = config.task_retry_min;
             }
@@ -243,6 +301,34 @@ mod tests {
             s.finish(task, &Ok(()), Some(now), &config);
         }
         assert_eq!(first(&s, now), None);
+    }
+
+    #[test]
+    fn startup_assign_class_runs_after_disable_and_before_the_integrity_poll() {
+        use crate::master::functions::{ClassAssignment, PointRange};
+        use crate::objects::{EventClass, Variation};
+        let config = MasterConfig::default().with_startup_assign_class(vec![ClassAssignment::new(
+            EventClass::Class2,
+            vec![(Variation::Group30Var0, PointRange::All)],
+        )]);
+        let mut s = Scheduler::new(&config);
+        s.on_link_up(&config);
+        let now = Instant::now();
+        for task in [
+            AutoTask::DisableUnsolicited,
+            AutoTask::AssignClass,
+            AutoTask::Integrity,
+            AutoTask::EnableUnsolicited,
+        ] {
+            assert_eq!(s.ready(now).collect::<Vec<_>>(), [task]);
+            s.finish(task, &Ok(()), Some(now), &config);
+        }
+        s.react_to_iin(Iin::DEVICE_RESTART, &config);
+        let after_restart: Vec<_> = s.ready(now).collect();
+        assert_eq!(
+            after_restart,
+            [AutoTask::ClearRestart, AutoTask::AssignClass]
+        );
     }
 
     #[test]

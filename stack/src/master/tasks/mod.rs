@@ -2,11 +2,14 @@
 //! responses; the association (see `association.rs`) only schedules them, numbers their requests,
 //! times them out and routes responses to them through [`MasterTask`].
 //!
-//! Adding a task (freeze, ASSIGN_CLASS, deadband writes, device attributes, a generic request …)
-//! means one new file implementing [`MasterTask`] and one line in the `tasks!` list below.
+//! Adding a task means one new file implementing [`MasterTask`] and one line in the `tasks!`
+//! list below. Functions that are one request with objects known up front (freezes,
+//! ASSIGN_CLASS, WRITEs, attribute reads, generic requests) need no new task: they run as a
+//! [`FunctionTask`] with headers built in `master/functions.rs`.
 
 mod clear_restart;
 mod command;
+mod function;
 mod read;
 mod restart;
 mod time_sync;
@@ -14,6 +17,7 @@ mod unsolicited;
 
 pub(crate) use clear_restart::ClearRestartTask;
 pub(crate) use command::CommandTask;
+pub(crate) use function::FunctionTask;
 pub(crate) use read::ReadTask;
 pub(crate) use restart::RestartTask;
 pub(crate) use time_sync::TimeSyncTask;
@@ -156,6 +160,8 @@ tasks! {
     Unsolicited(UnsolicitedTask),
     /// Clearing the outstation's DEVICE_RESTART bit.
     ClearRestart(ClearRestartTask),
+    /// Any other function: freezes, ASSIGN_CLASS, WRITEs, attribute reads, generic requests.
+    Function(FunctionTask),
 }
 
 /// IIN2 bits that make a request fail (IEEE 1815-2012, clause 4).
