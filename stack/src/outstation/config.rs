@@ -4,8 +4,8 @@
 use crate::objects::{PointType, TYPE_COUNT};
 use std::time::Duration;
 
-/// How many events of each type the outstation buffers. Each buffer is allocated once when
-/// the session is created; a type whose points have no event class gets no buffer at all.
+/// How many events of each type the outstation buffers. Each buffer grows as events arrive
+/// up to its capacity and keeps its memory; a type without points gets no buffer at all.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct EventBufferConfig {

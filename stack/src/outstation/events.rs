@@ -65,11 +65,8 @@ impl EventRing {
         EventRing {
             records: VecDeque::new(),
             capacity,
-            octets: if octet {
-                vec![0; capacity * OCTET_SLOT]
-            } else {
-                Vec::new()
-            },
+            // Octet slots are allocated as they are first used.
+            octets: Vec::new(),
             free_slots: if octet {
                 (0..capacity as u16).rev().collect()
             } else {
@@ -158,6 +155,9 @@ impl EventBuffers {
             };
             slot = s;
             let at = usize::from(s) * OCTET_SLOT;
+            if ring.octets.len() < at + OCTET_SLOT {
+                ring.octets.resize(at + OCTET_SLOT, 0);
+            }
             let n = e.bytes.len().min(OCTET_SLOT);
             if let Some(dst) = ring.octets.get_mut(at..at + n) {
                 dst.copy_from_slice(&e.bytes[..n]);
@@ -249,14 +249,13 @@ impl EventBuffers {
     /// Removes the events of a confirmed fragment; returns how many.
     pub fn remove_written(&mut self) -> usize {
         let mut removed = 0;
-        for ring in &mut self.rings {
+        for (ring, ty) in self.rings.iter_mut().zip(PointType::ALL) {
             let EventRing {
                 records,
                 free_slots,
-                octets,
                 ..
             } = ring;
-            let octet = !octets.is_empty();
+            let octet = ty == PointType::OctetString;
             records.retain(|r| {
                 if r.state != EventState::Written {
                     return true;

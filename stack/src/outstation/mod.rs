@@ -23,6 +23,7 @@
 //! ```
 
 mod application;
+mod assign;
 mod config;
 mod control;
 mod database;

@@ -5,6 +5,7 @@
 //! at construction (and once per buffer growth of the kept request).
 
 use super::application::{OutstationApplication, APPLICATION_IIN};
+use super::assign;
 use super::config::OutstationConfig;
 use super::control::{ControlHandler, SelectState};
 use super::database::Database;
@@ -279,6 +280,10 @@ impl OutstationSession {
             }
             FunctionCode::EnableUnsolicited | FunctionCode::DisableUnsolicited => {
                 self.respond_unsolicited_control(now, frag, true)
+            }
+            FunctionCode::AssignClass => {
+                let result = assign::assign_class(frag.objects(), &mut self.db);
+                self.respond_null(now, seq, result.err().unwrap_or(Iin::NONE));
             }
             f if f.expects_no_response() => {
                 tracing::debug!(function = %f, "unsupported function without response ignored")

@@ -212,19 +212,17 @@ impl Database {
         report
     }
 
-    /// This database with event buffers sized by `config`. A type whose points have no
-    /// event class gets no buffer. Sessions call this on the database they are given.
+    /// This database with event buffers sized by `config`. A type without points gets no
+    /// buffer; the others get theirs even when no point has a class yet, since ASSIGN_CLASS
+    /// may give them one (a ring allocates only as events arrive). Sessions call this on the
+    /// database they are given.
     pub fn with_event_buffers(mut self, config: &EventBufferConfig) -> Self {
         let caps = config.as_array();
         let sizes = std::array::from_fn(|i| {
-            let classed = self.tables[i]
-                .entries
-                .iter()
-                .any(|e| e.class != EventClass::None);
-            if classed {
-                usize::from(caps[i])
-            } else {
+            if self.tables[i].entries.is_empty() {
                 0
+            } else {
+                usize::from(caps[i])
             }
         });
         self.events = EventBuffers::new(sizes);
@@ -233,6 +231,10 @@ impl Database {
 
     pub(crate) fn table(&self, ty: PointType) -> &PointTable {
         &self.tables[ty.ordinal()]
+    }
+
+    pub(crate) fn table_mut(&mut self, ty: PointType) -> &mut PointTable {
+        &mut self.tables[ty.ordinal()]
     }
 
     /// The bytes of the octet string point at table position `pos`.
