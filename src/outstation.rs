@@ -34,6 +34,25 @@ impl Outstation {
         ))?)
     }
 
+    /// Sets or clears IIN1.4 NEED_TIME in the outstation's responses, e.g. when the
+    /// application knows its clock drifted (or was set by other means than the master).
+    /// Fails with `Busy` when the channel's mailbox is full.
+    pub fn set_need_time(&self, need: bool) -> Result<(), ChannelError> {
+        Ok(self.handle.post(ChannelMsg::Outstation(
+            self.id,
+            OutstationOp::SetNeedTime(need),
+        ))?)
+    }
+
+    /// Sets IIN1.7 DEVICE_RESTART again, e.g. after the application restarted, so the
+    /// master clears it and re-reads the outstation's data. Fails with `Busy` when the
+    /// channel's mailbox is full.
+    pub fn set_restart(&self) -> Result<(), ChannelError> {
+        Ok(self
+            .handle
+            .post(ChannelMsg::Outstation(self.id, OutstationOp::SetRestart))?)
+    }
+
     /// The outstation's counters.
     pub fn stats(&self) -> Completion<OutstationStats> {
         let (promise, done) = completion();

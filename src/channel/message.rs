@@ -24,6 +24,8 @@ pub(crate) enum ChannelMsg {
 pub(crate) enum OutstationOp {
     Update(Vec<Update>),
     Stats(Promise<OutstationStats>),
+    SetNeedTime(bool),
+    SetRestart,
 }
 
 /// Work for one master association.

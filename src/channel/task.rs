@@ -281,6 +281,8 @@ impl ChannelTask {
                 o.apply(&clock::now(), &updates);
             }
             OutstationOp::Stats(promise) => promise.complete(o.stats()),
+            OutstationOp::SetNeedTime(need) => o.set_need_time(need),
+            OutstationOp::SetRestart => o.set_restart(),
         }
     }
 

@@ -205,9 +205,17 @@ impl OutstationSession {
         iin
     }
 
-    /// Sets or clears IIN1.4 NEED_TIME (e.g. when the application's clock drifted).
+    /// Sets or clears IIN1.4 NEED_TIME (e.g. when the application's clock drifted, or was
+    /// set by other means than the master).
     pub fn set_need_time(&mut self, need: bool) {
         self.need_time = need;
+    }
+
+    /// Sets IIN1.7 DEVICE_RESTART again (e.g. after the application restarted the device's
+    /// process image), so the master re-reads everything; it clears when the master writes
+    /// it to 0 (IEEE 1815-2012, clause 4).
+    pub fn set_restart(&mut self) {
+        self.restart_iin = true;
     }
 
     /// The classes the master enabled for unsolicited reporting.
