@@ -87,3 +87,64 @@ fn points_without_a_class_at_start_get_events_after_assign_class() {
     assert_eq!(h.s.database().buffered_events(), 4);
     assert_eq!(h.s.stats().events_dropped, 0);
 }
+
+fn counters(deadband: f64) -> Harness {
+    let c = online()
+        .with_class(EventClass::Class1)
+        .with_deadband(deadband);
+    let mut h = Harness::new(
+        config(),
+        database(&[
+            (PointType::Counter, 0..1, c),
+            (PointType::FrozenCounter, 0..1, c),
+        ]),
+    );
+    h.clear_restart();
+    h
+}
+
+#[test]
+fn counter_changes_within_the_deadband_create_no_event() {
+    let mut h = counters(10.0);
+    assert_eq!(h.apply(&[Update::counter(0, 5)]).events, 0);
+    assert_eq!(h.apply(&[Update::counter(0, 10)]).events, 0);
+    assert_eq!(h.apply(&[Update::counter(0, 11)]).events, 1);
+    // The reference is now 11.
+    assert_eq!(h.apply(&[Update::counter(0, 20)]).events, 0);
+    assert_eq!(h.apply(&[Update::counter(0, 22)]).events, 1);
+    // A flags change is always an event.
+    let lost = Update::counter(0, 22).with_flags(rdnp3_stack::objects::flags::COMM_LOST);
+    assert_eq!(h.apply(&[lost]).events, 1);
+}
+
+#[test]
+fn a_counter_without_deadband_reports_every_change() {
+    let mut h = counters(0.0);
+    assert_eq!(h.apply(&[Update::counter(0, 1)]).events, 1);
+    assert_eq!(h.apply(&[Update::counter(0, 1)]).events, 0);
+    assert_eq!(h.apply(&[Update::counter(0, 2)]).events, 1);
+}
+
+#[test]
+fn frozen_counters_report_a_freeze_only_beyond_their_deadband() {
+    let mut h = counters(10.0);
+    h.apply(&[Update::counter(0, 11)]);
+    let before = h.s.database().buffered_events_of(PointType::FrozenCounter);
+    // IMMED_FREEZE of all counters: 11 − 0 > 10, an event.
+    assert_eq!(h.ask("C1 07 14 00 06").unwrap(), "C1 81 02 00");
+    let frozen = h.s.database().buffered_events_of(PointType::FrozenCounter);
+    assert_eq!(frozen, before + 1);
+    h.apply(&[Update::counter(0, 15)]);
+    assert_eq!(h.ask("C2 07 14 00 06").unwrap(), "C2 81 02 00");
+    let unchanged = h.s.database().buffered_events_of(PointType::FrozenCounter);
+    assert_eq!(unchanged, frozen, "15 − 11 is within the deadband");
+
+    let mut h = counters(0.0);
+    h.ask("C1 07 14 00 06");
+    h.ask("C2 07 14 00 06");
+    assert_eq!(
+        h.s.database().buffered_events_of(PointType::FrozenCounter),
+        2,
+        "without a deadband every freeze is an event"
+    );
+}

@@ -128,7 +128,9 @@ pub struct PointConfig {
     pub static_variation: Option<Variation>,
     /// Event variation (`None`: the type's default).
     pub event_variation: Option<Variation>,
-    /// Analogs only: a change creates an event when |new − last reported| > deadband.
+    /// Analogs, counters and frozen counters: a change creates an event only when
+    /// |new − last reported| > deadband (0: every change does; a frozen counter with 0
+    /// reports every freeze).
     pub deadband: f64,
     /// Flags until the first update: RESTART by default, e.g. ONLINE for points that are
     /// valid from the start.
@@ -174,7 +176,7 @@ impl PointConfig {
         self
     }
 
-    /// Sets the analog deadband.
+    /// Sets the deadband (analogs, counters, frozen counters).
     pub fn with_deadband(mut self, deadband: f64) -> Self {
         self.deadband = deadband;
         self

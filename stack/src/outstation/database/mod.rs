@@ -74,8 +74,10 @@ pub(crate) struct PointEntry {
     pub class: EventClass,
     pub static_variation: Variation,
     pub event_variation: Variation,
-    deadband: f64,
-    /// Analogs: the value last reported in an event (deadband reference).
+    /// Analogs, counters and frozen counters: see [`PointConfig::deadband`].
+    pub deadband: f64,
+    /// Analogs, counters and frozen counters: the value last reported in an event (the
+    /// deadband's reference).
     reported: f64,
     pub state: PointState,
 }
@@ -301,9 +303,9 @@ impl Database {
     }
 
     /// Applies `updates` in order, creating events for points with a class: binary,
-    /// double-bit and output status on any change of state or flags, counters on any
-    /// change, analogs when |Δ| exceeds the deadband or the flags change, octet strings
-    /// when the bytes change. Events are stamped with the update's time or `now.wall`.
+    /// double-bit and output status on any change of state or flags; analogs, counters and
+    /// frozen counters when |new − last reported| exceeds the deadband or the flags change
+    /// (a deadband of 0: on any change); octet strings when the bytes change. Events are stamped with the update's time or `now.wall`.
     pub fn apply(&mut self, now: &Now, updates: &[Update]) -> ApplyReport {
         let mut report = ApplyReport::default();
         for u in updates {
@@ -361,14 +363,22 @@ impl Database {
                     || delta > entry.deadband
                     || (new.is_nan() != entry.reported.is_nan())
             }
+            (PointValue::Counter(_), PointValue::Counter(new)) if entry.deadband > 0.0 => {
+                old.flags != new_flags || (f64::from(new) - entry.reported).abs() > entry.deadband
+            }
             (PointValue::OctetString { .. }, _) => octet_changed,
             (a, b) => a != b || old.flags != new_flags,
         };
-        if !changed || entry.class == EventClass::None {
+        if !changed {
             return Some(false);
         }
-        if let PointValue::Analog(new) = value {
-            entry.reported = new;
+        match value {
+            PointValue::Analog(new) => entry.reported = new,
+            PointValue::Counter(new) => entry.reported = f64::from(new),
+            _ => {}
+        }
+        if entry.class == EventClass::None {
+            return Some(false);
         }
         let event = NewEvent {
             ty,
@@ -397,12 +407,24 @@ impl Database {
             let (index, counter) = (c.index, c.state);
             let frozen = &mut self.tables[PointType::FrozenCounter.ordinal()];
             if let Some(f) = frozen.find(index).and_then(|p| frozen.entries.get_mut(p)) {
+                let old_flags = f.state.flags;
                 f.state = PointState {
                     value: counter.value,
                     flags: counter.flags,
                     time: now.wall,
                 };
-                if f.class != EventClass::None {
+                // Every freeze is an event, unless a deadband asks for a larger change.
+                let value = match counter.value {
+                    PointValue::Counter(c) => f64::from(c),
+                    _ => 0.0,
+                };
+                let report = f.deadband <= 0.0
+                    || old_flags != counter.flags
+                    || (value - f.reported).abs() > f.deadband;
+                if report {
+                    f.reported = value;
+                }
+                if report && f.class != EventClass::None {
                     let event = NewEvent {
                         ty: PointType::FrozenCounter,
                         index,
