@@ -37,7 +37,7 @@ mod unsolicited;
 mod update;
 
 pub use crate::objects::{Classes, EventClass, PointType};
-pub use application::{DefaultApplication, OutstationApplication};
+pub use application::{DefaultApplication, OutstationApplication, WriteOutcome};
 pub use config::{EventBufferConfig, OutstationConfig};
 pub use control::{ControlHandler, MirrorOutputs, OperateType, RejectControls};
 pub use database::{Database, DatabaseBuilder, DatabaseError, DatabaseHandle};

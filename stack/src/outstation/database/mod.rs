@@ -252,6 +252,27 @@ impl Database {
             .map(|e| e.state)
     }
 
+    /// The deadband of an analog input, `None` when it does not exist.
+    pub fn deadband(&self, index: u16) -> Option<f64> {
+        let t = self.table(PointType::AnalogInput);
+        t.find(index)
+            .and_then(|p| t.entries.get(p))
+            .map(|e| e.deadband)
+    }
+
+    /// Sets the deadband of an analog input (a master's WRITE of g34); false when there is
+    /// no such point or the deadband is negative or not a number.
+    pub(crate) fn set_deadband(&mut self, index: u16, deadband: f64) -> bool {
+        let t = self.table_mut(PointType::AnalogInput);
+        match t.find(index).and_then(|p| t.entries.get_mut(p)) {
+            Some(e) if deadband >= 0.0 => {
+                e.deadband = deadband;
+                true
+            }
+            _ => false,
+        }
+    }
+
     /// The bytes of an octet string point.
     pub fn octet_string(&self, index: u16) -> Option<&[u8]> {
         let t = self.table(PointType::OctetString);

@@ -212,10 +212,13 @@ impl OutstationSession {
         let seq = frag.control.seq;
         let record = self.record.take();
         let after_record = record.filter(|&(s, _)| (s + 1) & 0x0F == seq);
-        let iin = match requests::plan_write(frag.objects(), after_record.is_some()) {
+        let iin = match requests::plan_write(frag.objects(), after_record.is_some(), &self.db) {
             Err(iin) => iin,
             Ok(plan) => {
                 let mut iin = Iin::NONE;
+                if plan.deadbands || plan.indexed_times {
+                    iin |= self.write_indexed(frag);
+                }
                 if plan.clear_restart {
                     tracing::info!("master cleared DEVICE_RESTART");
                     self.restart_iin = false;
@@ -242,6 +245,35 @@ impl OutstationSession {
         if respond {
             self.respond_null(now, seq, iin);
         }
+    }
+
+    /// The g34 deadbands and g50v4 indexed times of a checked WRITE.
+    fn write_indexed(&mut self, frag: &Fragment<'_>) -> Iin {
+        let mut iin = Iin::NONE;
+        for h in frag.objects().flatten() {
+            let deadband = h.variation.numbers().0 == 34;
+            if !deadband && h.variation != Variation::Group50Var4 {
+                continue;
+            }
+            for p in h.points() {
+                let Ok(index) = u16::try_from(p.index) else {
+                    continue;
+                };
+                if deadband {
+                    if let Some(d) = requests::deadband_value(&p.value) {
+                        tracing::debug!(index, deadband = d, "deadband written");
+                        self.db.set_deadband(index, d);
+                    }
+                } else if let (Some(time), Value::Interval { interval, units }) = (p.time, p.value)
+                {
+                    iin |= self
+                        .app
+                        .on_indexed_time_write(index, time, interval, units)
+                        .iin();
+                }
+            }
+        }
+        iin
     }
 
     /// IMMED_FREEZE and FREEZE_CLEAR, with or without response (IEEE 1815-2012, clause 4).
