@@ -127,3 +127,102 @@ fn indexed_absolute_times_are_unsupported_by_default() {
     let req = "C1 02 32 04 17 01 03 E8 03 00 00 00 00 0F 00 00 00 03";
     assert_eq!(h.ask(req).unwrap(), "C1 81 00 01");
 }
+
+fn described() -> Harness {
+    let attributes = DeviceAttributes::default()
+        .with_vendor_name("rdnp3".into())
+        .with_product_name("RTU".into())
+        .with_software_version("1.0".into());
+    let mut h = Harness::new(
+        config().with_device_attributes(attributes),
+        DatabaseBuilder::new()
+            .add(PointType::BinaryInput, 0..3, online())
+            .add(PointType::AnalogInput, [5], online())
+            .build()
+            .unwrap(),
+    );
+    h.clear_restart();
+    h
+}
+
+#[test]
+fn single_device_attributes_are_read_from_the_configuration_and_the_database() {
+    let mut h = described();
+    // g0v242 software version, set 0: a visible string (type 1) "1.0".
+    assert_eq!(
+        h.ask("C1 01 00 F2 00 00 00").unwrap(),
+        "C1 81 00 00 00 F2 00 00 00 01 03 31 2E 30"
+    );
+    // g0v239 number of binary inputs: an unsigned integer (type 2) of one byte, 3.
+    assert_eq!(
+        h.ask("C2 01 00 EF 00 00 00").unwrap(),
+        "C2 81 00 00 00 EF 00 00 00 02 01 03"
+    );
+    // g0v232 maximum analog input index: 5.
+    assert_eq!(
+        h.ask("C3 01 00 E8 06").unwrap(),
+        "C3 81 00 00 00 E8 00 00 00 02 01 05"
+    );
+    // An attribute not configured, and a set other than 0.
+    assert_eq!(h.ask("C4 01 00 F3 00 00 00").unwrap(), "C4 81 00 02");
+    assert_eq!(h.ask("C5 01 00 F2 00 01 01").unwrap(), "C5 81 00 04");
+}
+
+#[test]
+fn all_device_attributes_are_read_with_g0v254() {
+    let mut h = described();
+    let uint = |v: u8, value: &str| format!("00 {v:02X} 00 00 00 02 {value}");
+    let expected = [
+        "C1 81 00 00".to_string(),
+        uint(221, "01 00"),
+        uint(224, "01 00"),
+        uint(229, "01 00"),
+        uint(232, "01 05"),
+        uint(233, "01 01"),
+        uint(236, "01 00"),
+        uint(238, "01 02"),
+        uint(239, "01 03"),
+        uint(240, "02 00 08"),
+        uint(241, "02 00 08"),
+        "00 F2 00 00 00 01 03 31 2E 30".into(),
+        "00 FA 00 00 00 01 03 52 54 55".into(),
+        "00 FC 00 00 00 01 05 72 64 6E 70 33".into(),
+    ]
+    .join(" ");
+    assert_eq!(h.ask("C1 01 00 FE 00 00 00").unwrap(), expected);
+}
+
+#[test]
+fn all_device_attributes_continue_in_the_next_fragment_when_they_do_not_fit() {
+    let attributes = DeviceAttributes::default().with_vendor_name("x".repeat(40));
+    let mut h = Harness::new(
+        config()
+            .with_device_attributes(attributes)
+            .with_max_tx_fragment(60),
+        database(&[]),
+    );
+    h.clear_restart();
+    let first = h.ask("C1 01 00 FE 06").unwrap();
+    // FIR, CON, not FIN: the counts and the transmit size (60) fill the first fragment.
+    assert!(first.starts_with("A1 81 00 00 00 DD"), "{first}");
+    assert!(first.ends_with("00 F0 00 00 00 02 01 3C"), "{first}");
+    h.send("C1 00");
+    let second = h.poll().unwrap();
+    // FIN: the receive size, then the vendor name of 40 bytes.
+    let vendor = vec!["78"; 40].join(" ");
+    assert_eq!(
+        second,
+        format!("42 81 00 00 00 F1 00 00 00 02 02 00 08 00 FC 00 00 00 01 28 {vendor}")
+    );
+}
+
+#[test]
+fn the_list_of_attribute_variations_names_each_one_served() {
+    let mut h = Harness::new(config(), database(&[]));
+    h.clear_restart();
+    // Counts of each type (0), fragment sizes: 221 224 229 233 236 239 240 241.
+    assert_eq!(
+        h.ask("C1 01 00 FF 00 00 00").unwrap(),
+        "C1 81 00 00 00 FF 00 00 00 FE 10 DD 00 E0 00 E5 00 E9 00 EC 00 EF 00 F0 00 F1 00"
+    );
+}

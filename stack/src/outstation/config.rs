@@ -1,6 +1,7 @@
 //! Outstation configuration: addresses, fragment sizes, timers, unsolicited reporting and
 //! event buffer capacities (defaults follow common practice for DNP3 outstations, except where noted).
 
+use super::attributes::DeviceAttributes;
 use crate::objects::{PointType, TYPE_COUNT};
 use std::time::Duration;
 
@@ -85,6 +86,7 @@ crate::setters!(OutstationConfig {
     max_controls_per_request: Option<usize> => with_max_controls_per_request,
     need_time_at_start: bool => with_need_time_at_start,
     event_buffer: EventBufferConfig => with_event_buffer,
+    device_attributes: DeviceAttributes => with_device_attributes,
 });
 
 impl Default for EventBufferConfig {
@@ -130,6 +132,9 @@ pub struct OutstationConfig {
     pub need_time_at_start: bool,
     /// Event buffer capacities.
     pub event_buffer: EventBufferConfig,
+    /// The device attributes (g0) a master may read (default: none besides the fragment
+    /// sizes and point counts, which come from the configuration and the database).
+    pub device_attributes: DeviceAttributes,
 }
 
 impl Default for OutstationConfig {
@@ -147,6 +152,7 @@ impl Default for OutstationConfig {
             max_controls_per_request: None,
             need_time_at_start: true,
             event_buffer: EventBufferConfig::default(),
+            device_attributes: DeviceAttributes::default(),
         }
     }
 }

@@ -24,6 +24,7 @@
 
 mod application;
 mod assign;
+mod attributes;
 mod config;
 mod control;
 mod database;
@@ -38,6 +39,7 @@ mod update;
 
 pub use crate::objects::{Classes, EventClass, PointType};
 pub use application::{DefaultApplication, OutstationApplication, WriteOutcome};
+pub use attributes::DeviceAttributes;
 pub use config::{EventBufferConfig, OutstationConfig};
 pub use control::{ControlHandler, MirrorOutputs, OperateType, RejectControls};
 pub use database::{Database, DatabaseBuilder, DatabaseError, DatabaseHandle};

@@ -4,6 +4,7 @@
 //! fragment is built. A cursor records where the previous fragment stopped, so the request
 //! is simply walked again for the next one — nothing is allocated per request.
 
+use super::attributes::AttributeSource;
 use super::database::{Database, PointTable};
 use super::events::EventFilter;
 use super::point::{static_variation, to_point};
@@ -34,6 +35,8 @@ enum ReadTarget {
     Static(PointType, Option<Variation>, Points),
     /// The deadbands of analog inputs (g34), in the requested variation (`None`: g34v3).
     Deadbands(Variation, Points),
+    /// Device attribute N of set 0 (254: all, 255: their list).
+    Attribute(u8),
     /// The IIN bits `start..=stop` as g80v1.
     Iin(u32, u32),
     /// Not answerable: these IIN bits.
@@ -57,6 +60,12 @@ fn classify(h: &ObjectHeader<'_>) -> ReadTarget {
             let class = Classes::of_event_variation(h.variation).unwrap_or(Classes::NONE);
             event_limit(h).map(|l| ReadTarget::Events(EventFilter::Classes(class), l))
         }
+        Variation::DeviceAttribute(v) => match (h.prefix, h.range) {
+            (Prefix::None, Range::All | Range::StartStop { start: 0, stop: 0 }) => {
+                Ok(ReadTarget::Attribute(v))
+            }
+            _ => Err(Iin::PARAMETER_ERROR),
+        },
         Variation::Group80Var1 => match h.range {
             Range::All => Ok(ReadTarget::Iin(0, 15)),
             Range::StartStop { start, stop } if stop <= 15 && h.prefix == Prefix::None => {
@@ -111,12 +120,21 @@ fn static_points(h: &ObjectHeader<'_>) -> Result<Points, Iin> {
 
 /// Selects the requested events and checks the static selections; returns the error IIN
 /// bits to report (points missing from a range: IIN2.2; a type without points: IIN2.1).
-pub(crate) fn prepare(objects: ObjectParser<'_>, db: &mut Database) -> Iin {
+pub(crate) fn prepare(
+    objects: ObjectParser<'_>,
+    db: &mut Database,
+    attributes: &AttributeSource<'_>,
+) -> Iin {
     let mut iin = Iin::NONE;
     for h in objects.flatten() {
         tracing::debug!(?h.variation, qualifier = h.qualifier, "read header");
         match classify(&h) {
             ReadTarget::Class0 | ReadTarget::Iin(..) => {}
+            ReadTarget::Attribute(v) => {
+                if !attributes.serves(db, v) {
+                    iin |= Iin::OBJECT_UNKNOWN;
+                }
+            }
             ReadTarget::Events(filter, limit) => {
                 db.events.select(filter, limit);
             }
@@ -177,6 +195,7 @@ pub(crate) fn write_fragment(
     cursor: &mut ReadCursor,
     w: &mut FragmentWriter<'_>,
     iin: Iin,
+    attributes: &AttributeSource<'_>,
 ) -> (bool, bool) {
     let (events, all) = db.events.write_selected(w);
     if !all {
@@ -206,6 +225,7 @@ pub(crate) fn write_fragment(
                 write_static(db, ty, Some(v), points, &h, &mut cursor.pos, w)
             }
             ReadTarget::Iin(start, stop) => write_iin(iin, start, stop, w).is_ok(),
+            ReadTarget::Attribute(v) => attributes.write(db, v, &mut cursor.pos, w),
             ReadTarget::Events(..) | ReadTarget::Refused(_) => true,
         };
         if !done {

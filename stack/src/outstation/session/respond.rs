@@ -5,6 +5,7 @@
 use super::{BroadcastState, History, OutstationSession, ReadProgress, SolicitedState};
 use crate::app::{AppControl, Fragment, FragmentWriter, FunctionCode, Iin};
 use crate::objects::{Point, Timestamp, Value, Variation};
+use crate::outstation::attributes::AttributeSource;
 use crate::outstation::control::{self, ControlMode, OperateType};
 use crate::outstation::events::EventFilter;
 use crate::outstation::read::{self, ReadCursor};
@@ -107,7 +108,12 @@ impl OutstationSession {
         }
         // Only a solicited READ response ever owns events when a READ is answered.
         self.db.events.unselect_all();
-        let error_iin = read::prepare(frag.objects(), &mut self.db);
+        let source = AttributeSource {
+            attributes: &self.config.device_attributes,
+            max_tx: self.config.max_tx_fragment,
+            max_rx: self.config.max_rx_fragment,
+        };
+        let error_iin = read::prepare(frag.objects(), &mut self.db, &source);
         let progress = ReadProgress {
             cursor: ReadCursor::default(),
             error_iin,
@@ -134,8 +140,19 @@ impl OutstationSession {
         let Ok(mut w) = FragmentWriter::response(buf, c, FunctionCode::Response, Iin::NONE) else {
             return;
         };
-        let (mut complete, events) =
-            read::write_fragment(frag.objects(), &mut self.db, &mut p.cursor, &mut w, iin);
+        let source = AttributeSource {
+            attributes: &self.config.device_attributes,
+            max_tx: self.config.max_tx_fragment,
+            max_rx: self.config.max_rx_fragment,
+        };
+        let (mut complete, events) = read::write_fragment(
+            frag.objects(),
+            &mut self.db,
+            &mut p.cursor,
+            &mut w,
+            iin,
+            &source,
+        );
         let len = w.len();
         if !complete && len <= 4 {
             tracing::warn!(
