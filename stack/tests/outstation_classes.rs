@@ -148,3 +148,44 @@ fn frozen_counters_report_a_freeze_only_beyond_their_deadband() {
         "without a deadband every freeze is an event"
     );
 }
+
+fn relative_time_binaries() -> Harness {
+    let c = online()
+        .with_class(EventClass::Class1)
+        .with_event_variation(rdnp3_stack::objects::Variation::Group2Var3);
+    let mut h = Harness::new(config(), database(&[(PointType::BinaryInput, 0..3, c)]));
+    h.clear_restart();
+    h
+}
+
+#[test]
+fn relative_time_events_follow_one_cto_per_fragment() {
+    use rdnp3_stack::objects::Timestamp;
+    let mut h = relative_time_binaries();
+    h.apply(&[
+        Update::binary(0, true).with_time(Timestamp(1_000_000)),
+        Update::binary(1, true).with_time(Timestamp(1_000_500)),
+        // More than 65 535 ms after the CTO: the next fragment, with its own CTO.
+        Update::binary(2, true).with_time(Timestamp(1_100_000)),
+    ]);
+    assert_eq!(
+        h.ask("C1 01 3C 02 06").unwrap(),
+        "A1 81 02 00 33 01 07 01 40 42 0F 00 00 00 02 03 28 02 00 00 00 81 00 00 01 00 81 F4 01"
+    );
+    assert_eq!(
+        h.ask("C1 00").unwrap(),
+        "62 81 00 00 33 01 07 01 E0 C8 10 00 00 00 02 03 28 01 00 02 00 81 00 00"
+    );
+}
+
+#[test]
+fn an_unsynchronized_outstation_sends_its_cto_as_g51v2() {
+    use rdnp3_stack::objects::Timestamp;
+    let mut h = relative_time_binaries();
+    h.s.set_need_time(true);
+    h.apply(&[Update::binary(1, true).with_time(Timestamp(1_000_000))]);
+    assert_eq!(
+        h.ask("C1 01 3C 02 06").unwrap(),
+        "E1 81 10 00 33 02 07 01 40 42 0F 00 00 00 02 03 28 01 00 01 00 81 00 00"
+    );
+}

@@ -12,8 +12,8 @@
 use super::point::{event_variation, to_point, PointState, PointValue};
 use crate::app::{FragmentWriter, WriteError};
 use crate::objects::{Classes, EventClass};
+use crate::objects::{Point, Timestamp, Value, Variation};
 use crate::objects::{PointType, TYPE_COUNT};
-use crate::objects::{Timestamp, Variation};
 use std::collections::VecDeque;
 
 /// Bytes reserved per octet string event.
@@ -84,6 +84,31 @@ impl EventRing {
 fn slot_bytes(octets: &[u8], slot: u16) -> &[u8] {
     let at = usize::from(slot) * OCTET_SLOT;
     octets.get(at..at + OCTET_SLOT).unwrap_or(&[])
+}
+
+/// Smallest room for a CTO and a header with one relative-time event: g51 (3 + 1 + 6),
+/// a qualifier-28 header (5) and one object with its index (2 + 3).
+const CTO_ROOM: usize = 10 + 5 + 5;
+
+/// Writes the CTO of a fragment's relative-time events (IEEE 1815-2012, Annex A: g51v1
+/// when the outstation's time is synchronised, g51v2 otherwise); false when no relative
+/// event would fit after it.
+fn write_cto(w: &mut FragmentWriter<'_>, time: Timestamp, unsynchronized: bool) -> bool {
+    if w.remaining() < CTO_ROOM {
+        return false;
+    }
+    let v = if unsynchronized {
+        Variation::Group51Var2
+    } else {
+        Variation::Group51Var1
+    };
+    w.single(v, &Point::new(0, Value::None).with_time(time))
+        .is_ok()
+}
+
+/// True when `time` can be written relative to `cto` (16-bit milliseconds, not before it).
+fn relative_fits(cto: Timestamp, time: Timestamp) -> bool {
+    time.0.checked_sub(cto.0).is_some_and(|d| d <= 0xFFFF)
 }
 
 /// An event to buffer.
@@ -275,9 +300,16 @@ impl EventBuffers {
 
     /// Writes selected events into `w` (qualifier 28, one header per run of the same
     /// variation) and marks them written. Returns the number written and whether every
-    /// selected event fitted.
-    pub fn write_selected(&mut self, w: &mut FragmentWriter<'_>) -> (u32, bool) {
+    /// selected event fitted. Relative-time events (g2v3, g4v3) follow one CTO per fragment
+    /// (g51v1, or g51v2 when the outstation's clock is `unsynchronized`): the first of them
+    /// sets it, and one more than 65 535 ms after it (or before it) ends the fragment.
+    pub fn write_selected(
+        &mut self,
+        w: &mut FragmentWriter<'_>,
+        unsynchronized: bool,
+    ) -> (u32, bool) {
         let mut wrote = 0;
+        let mut cto: Option<Timestamp> = None;
         for ring in &mut self.rings {
             let EventRing {
                 records, octets, ..
@@ -290,9 +322,19 @@ impl EventBuffers {
                     continue;
                 }
                 let v = first.write_as;
+                let relative = v.needs_cto();
+                if relative && cto.is_none() {
+                    if !write_cto(w, first.time, unsynchronized) {
+                        return (wrote, false);
+                    }
+                    cto = Some(first.time);
+                }
                 let Ok(mut h) = w.prefixed(v, true) else {
                     return (wrote, false);
                 };
+                if let (true, Some(c)) = (relative, cto) {
+                    h.set_cto(c);
+                }
                 while let Some(r) = records.get_mut(i) {
                     if r.state != EventState::Selected {
                         i += 1;
@@ -300,6 +342,10 @@ impl EventBuffers {
                     }
                     if r.write_as != v {
                         break;
+                    }
+                    if relative && !cto.is_some_and(|c| relative_fits(c, r.time)) {
+                        h.finish();
+                        return (wrote, false);
                     }
                     let bytes = slot_bytes(octets, r.slot);
                     let state = PointState {
@@ -430,7 +476,7 @@ mod tests {
             Iin::NONE,
         )
         .unwrap();
-        assert_eq!(b.write_selected(&mut w), (1, true));
+        assert_eq!(b.write_selected(&mut w, false), (1, true));
         // The oldest kept event is index 1.
         assert_eq!(
             &w.as_bytes()[4..],
@@ -493,7 +539,7 @@ mod tests {
             Iin::NONE,
         )
         .unwrap();
-        assert_eq!(b.write_selected(&mut w), (2, false));
+        assert_eq!(b.write_selected(&mut w, false), (2, false));
         let f = Fragment::parse(w.as_bytes()).unwrap();
         let h = f.objects().next().unwrap().unwrap();
         assert_eq!((h.variation, h.count), (Variation::Group2Var2, 2));

@@ -65,13 +65,13 @@ impl PointType {
         }
     }
 
-    /// True when `v` is an event variation this outstation reports for the type. The
-    /// relative-time variations (g2v3, g4v3) are not offered: they need a CTO per fragment.
+    /// True when `v` is an event variation this outstation reports for the type (the
+    /// relative-time variations g2v3 and g4v3 are written after a CTO).
     pub fn accepts_event(self, v: Variation) -> bool {
         use Variation::*;
         match self {
-            PointType::BinaryInput => matches!(v, Group2Var1 | Group2Var2),
-            PointType::DoubleBitInput => matches!(v, Group4Var1 | Group4Var2),
+            PointType::BinaryInput => matches!(v, Group2Var1 | Group2Var2 | Group2Var3),
+            PointType::DoubleBitInput => matches!(v, Group4Var1 | Group4Var2 | Group4Var3),
             PointType::BinaryOutputStatus => matches!(v, Group11Var1 | Group11Var2),
             PointType::Counter => {
                 matches!(v, Group22Var1 | Group22Var2 | Group22Var5 | Group22Var6)

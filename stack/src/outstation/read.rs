@@ -197,7 +197,7 @@ pub(crate) fn write_fragment(
     iin: Iin,
     attributes: &AttributeSource<'_>,
 ) -> (bool, bool) {
-    let (events, all) = db.events.write_selected(w);
+    let (events, all) = db.events.write_selected(w, iin.contains(Iin::NEED_TIME));
     if !all {
         return (false, events > 0);
     }

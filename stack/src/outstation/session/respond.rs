@@ -389,7 +389,7 @@ impl OutstationSession {
         if events {
             let filter = EventFilter::Classes(self.unsol.enabled);
             self.db.events.select(filter, None);
-            let (n, _) = self.db.events.write_selected(&mut w);
+            let (n, _) = self.db.events.write_selected(&mut w, self.need_time);
             self.db.events.release_unwritten();
             if n == 0 {
                 return None;
