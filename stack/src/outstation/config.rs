@@ -87,6 +87,7 @@ crate::setters!(OutstationConfig {
     need_time_at_start: bool => with_need_time_at_start,
     event_buffer: EventBufferConfig => with_event_buffer,
     device_attributes: DeviceAttributes => with_device_attributes,
+    command_events: bool => with_command_events,
 });
 
 impl Default for EventBufferConfig {
@@ -135,6 +136,9 @@ pub struct OutstationConfig {
     /// The device attributes (g0) a master may read (default: none besides the fragment
     /// sizes and point counts, which come from the configuration and the database).
     pub device_attributes: DeviceAttributes,
+    /// Each executed operate creates a command event with its status (g13 for CROBs, g43
+    /// for analog outputs) in the class of the output's status point (default false).
+    pub command_events: bool,
 }
 
 impl Default for OutstationConfig {
@@ -153,6 +157,7 @@ impl Default for OutstationConfig {
             need_time_at_start: true,
             event_buffer: EventBufferConfig::default(),
             device_attributes: DeviceAttributes::default(),
+            command_events: false,
         }
     }
 }

@@ -3,6 +3,7 @@
 //! the request's own bytes with the status bytes filled in.
 
 use super::database::{Database, DatabaseHandle};
+use super::point::PointValue;
 use super::update::Update;
 use crate::app::{Iin, ObjectParser, Prefix};
 use crate::objects::PointType;
@@ -83,7 +84,7 @@ impl ControlHandler for RejectControls {}
 pub struct MirrorOutputs;
 
 impl MirrorOutputs {
-    fn target(crob: &Crob) -> Option<bool> {
+    pub(crate) fn target(crob: &Crob) -> Option<bool> {
         match (crob.code.trip_close(), crob.code.op_type()) {
             (TripClose::Close, _) => Some(true),
             (TripClose::Trip, _) => Some(false),
@@ -295,6 +296,16 @@ pub(crate) fn execute(
     outcome
 }
 
+/// The analog output command event (with time) matching the g41 variation operated.
+fn command_event_variation(g41: Variation) -> Variation {
+    match g41 {
+        Variation::Group41Var2 => Variation::Group43Var4,
+        Variation::Group41Var3 => Variation::Group43Var7,
+        Variation::Group41Var4 => Variation::Group43Var8,
+        _ => Variation::Group43Var3,
+    }
+}
+
 /// Selects or operates one object.
 fn one(
     mode: ControlMode,
@@ -315,7 +326,15 @@ fn one(
             match mode {
                 ControlMode::Select => handler.select_crob(index, crob, db),
                 ControlMode::Operate(op) => {
-                    handler.operate_crob(index, crob, op, &mut DatabaseHandle::new(db, *now))
+                    let status =
+                        handler.operate_crob(index, crob, op, &mut DatabaseHandle::new(db, *now));
+                    if db.command_events {
+                        let on = MirrorOutputs::target(crob).unwrap_or(false);
+                        let (ty, v) = (PointType::BinaryOutputStatus, Variation::Group13Var2);
+                        let value = PointValue::Binary(on);
+                        db.command_event(now, ty, index, v, value, status.to_u8());
+                    }
+                    status
                 }
                 ControlMode::Refuse(s) => s,
             }
@@ -326,13 +345,22 @@ fn one(
             };
             match mode {
                 ControlMode::Select => handler.select_analog(index, x, variation, db),
-                ControlMode::Operate(op) => handler.operate_analog(
-                    index,
-                    x,
-                    variation,
-                    op,
-                    &mut DatabaseHandle::new(db, *now),
-                ),
+                ControlMode::Operate(op) => {
+                    let status = handler.operate_analog(
+                        index,
+                        x,
+                        variation,
+                        op,
+                        &mut DatabaseHandle::new(db, *now),
+                    );
+                    if db.command_events {
+                        let ty = PointType::AnalogOutputStatus;
+                        let v = command_event_variation(variation);
+                        let value = PointValue::Analog(x);
+                        db.command_event(now, ty, index, v, value, status.to_u8());
+                    }
+                    status
+                }
                 ControlMode::Refuse(s) => s,
             }
         }

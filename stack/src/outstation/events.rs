@@ -212,7 +212,14 @@ impl EventBuffers {
         match filter {
             EventFilter::Classes(mask) if mask.includes(r.class) => Some(r.variation),
             EventFilter::Type(t, v) if t == ty && r.class != EventClass::None => Some(match v {
-                Some(v) if !matches!(r.value, PointValue::OctetString { .. }) => v,
+                // Only events of the requested group change variation: octet strings keep
+                // their length, command events (g13, g43) their group.
+                Some(v)
+                    if !matches!(r.value, PointValue::OctetString { .. })
+                        && v.numbers().0 == r.variation.numbers().0 =>
+                {
+                    v
+                }
                 _ => r.variation,
             }),
             _ => None,
@@ -353,7 +360,11 @@ impl EventBuffers {
                         flags: r.flags,
                         time: r.time,
                     };
-                    let point = to_point(r.index, v, &state, bytes);
+                    let mut point = to_point(r.index, v, &state, bytes);
+                    if matches!(v.numbers().0, 13 | 43) {
+                        // Command events carry the command status in the flags' place.
+                        point = point.with_status(r.flags);
+                    }
                     match h.push(&point) {
                         Ok(()) => {
                             tracing::trace!(?v, index = r.index, "event written");

@@ -121,7 +121,8 @@ impl OutstationSession {
         control_handler: Box<dyn ControlHandler + Send>,
         app_handler: Box<dyn OutstationApplication + Send>,
     ) -> Self {
-        let db = database.with_event_buffers(&config.event_buffer);
+        let mut db = database.with_event_buffers(&config.event_buffer);
+        db.command_events = config.command_events;
         let mut unsol = Unsolicited::new(
             config.allow_unsolicited,
             config.unsolicited_confirm_timeout,

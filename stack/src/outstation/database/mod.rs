@@ -117,6 +117,8 @@ pub struct Database {
     octets: Vec<u8>,
     pub(crate) events: EventBuffers,
     rejected: u64,
+    /// Operates create command events (g13, g43) in the output's class.
+    pub(crate) command_events: bool,
 }
 
 /// Collects point definitions and builds a [`Database`].
@@ -199,6 +201,7 @@ impl DatabaseBuilder {
             octets: vec![0; octet_points * 255],
             events: EventBuffers::default(),
             rejected: 0,
+            command_events: false,
         })
     }
 }
@@ -413,6 +416,41 @@ impl Database {
         };
         self.events.push(event);
         Some(true)
+    }
+
+    /// Buffers the command event of an executed operate on output `index` of `ty` (binary
+    /// or analog output status) in the output's class: `value` is the commanded value and
+    /// `status` the command status (IEEE 1815-2012, Annex A: g13, g43).
+    pub(crate) fn command_event(
+        &mut self,
+        now: &Now,
+        ty: PointType,
+        index: u16,
+        variation: Variation,
+        value: PointValue,
+        status: u8,
+    ) {
+        let t = self.table(ty);
+        let Some(class) = t
+            .find(index)
+            .and_then(|p| t.entries.get(p))
+            .map(|e| e.class)
+        else {
+            return;
+        };
+        if class == EventClass::None {
+            return;
+        }
+        self.events.push(NewEvent {
+            ty,
+            index,
+            class,
+            variation,
+            value,
+            flags: status,
+            time: now.wall,
+            bytes: &[],
+        });
     }
 
     /// Copies counters with `start <= index <= stop` (all when `None`) into the frozen
