@@ -98,3 +98,120 @@ fn without_the_switch_operates_create_no_command_events() {
         "only the output status change"
     );
 }
+
+// ---- controls answered later ------------------------------------------------------------
+
+use rdnp3_stack::objects::{CommandStatus, Crob};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// Defers every CROB operate and keeps the tokens; returns `NotSupported` when it cannot.
+#[derive(Clone, Default)]
+struct LaterControls(Arc<Mutex<Vec<ControlToken>>>);
+
+impl ControlHandler for LaterControls {
+    fn operate_crob(
+        &mut self,
+        _index: u16,
+        _crob: &Crob,
+        _op: OperateType,
+        db: &mut DatabaseHandle<'_>,
+    ) -> CommandStatus {
+        match db.defer() {
+            Some(token) => {
+                self.0.lock().unwrap().push(token);
+                CommandStatus::Success
+            }
+            None => CommandStatus::NotSupported,
+        }
+    }
+}
+
+fn later() -> (Harness, LaterControls) {
+    let controls = LaterControls::default();
+    let mut h = Harness::with(
+        config().with_async_control_timeout(Duration::from_secs(3)),
+        database(&[(PointType::BinaryOutputStatus, 0..2, online())]),
+        Box::new(controls.clone()),
+        Box::new(DefaultApplication),
+    );
+    h.clear_restart();
+    (h, controls)
+}
+
+const TWO_CROBS: &str = "0C 01 17 02 00 03 01 64 00 00 00 64 00 00 00 00 \
+                         01 03 01 64 00 00 00 64 00 00 00 00";
+
+#[test]
+fn a_deferred_operate_is_answered_once_every_control_is_completed() {
+    let (mut h, controls) = later();
+    assert_eq!(
+        h.ask(&format!("C1 05 {TWO_CROBS}")),
+        None,
+        "the response waits"
+    );
+    let tokens = controls.0.lock().unwrap().clone();
+    assert_eq!(tokens.len(), 2);
+    let now = h.now;
+    assert!(h
+        .s
+        .complete_control(&now, tokens[0], CommandStatus::Success));
+    assert_eq!(h.poll(), None, "one control is still open");
+    assert!(h
+        .s
+        .complete_control(&now, tokens[1], CommandStatus::HardwareError));
+    assert!(!h
+        .s
+        .complete_control(&now, tokens[1], CommandStatus::Success));
+    assert_eq!(
+        h.poll().unwrap(),
+        "C1 81 00 00 0C 01 17 02 00 03 01 64 00 00 00 64 00 00 00 00 \
+         01 03 01 64 00 00 00 64 00 00 00 06"
+    );
+}
+
+#[test]
+fn deferred_operates_not_completed_in_time_are_answered_timeout() {
+    let (mut h, controls) = later();
+    assert_eq!(h.ask(&format!("C1 05 {TWO_CROBS}")), None);
+    h.advance(Duration::from_secs(2));
+    assert_eq!(h.poll(), None);
+    let now = h.now;
+    let first = controls.0.lock().unwrap()[0];
+    assert!(h.s.complete_control(&now, first, CommandStatus::Success));
+    h.advance(Duration::from_secs(1));
+    assert_eq!(
+        h.poll().unwrap(),
+        "C1 81 00 00 0C 01 17 02 00 03 01 64 00 00 00 64 00 00 00 00 \
+         01 03 01 64 00 00 00 64 00 00 00 01"
+    );
+    let second = controls.0.lock().unwrap()[1];
+    let now = h.now;
+    assert!(!h.s.complete_control(&now, second, CommandStatus::Success));
+}
+
+#[test]
+fn a_new_request_abandons_a_held_control_response() {
+    let (mut h, controls) = later();
+    assert_eq!(h.ask(&format!("C1 05 {TWO_CROBS}")), None);
+    assert_eq!(
+        h.ask("C2 01 50 01 00 07 07").unwrap(),
+        "C2 81 00 00 50 01 00 07 07 00"
+    );
+    let token = controls.0.lock().unwrap()[0];
+    let now = h.now;
+    assert!(!h.s.complete_control(&now, token, CommandStatus::Success));
+    assert_eq!(h.poll(), None);
+}
+
+#[test]
+fn an_operate_without_response_cannot_be_deferred() {
+    let (mut h, controls) = later();
+    // DIRECT_OPERATE_NR: the handler's own status stands and nothing is held.
+    assert_eq!(h.ask(&format!("C1 06 {TWO_CROBS}")), None);
+    assert!(controls.0.lock().unwrap().is_empty());
+    assert_eq!(
+        h.ask("C2 01 50 01 00 07 07").unwrap(),
+        "C2 81 00 00 50 01 00 07 07 00"
+    );
+}

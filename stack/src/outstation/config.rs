@@ -88,6 +88,7 @@ crate::setters!(OutstationConfig {
     event_buffer: EventBufferConfig => with_event_buffer,
     device_attributes: DeviceAttributes => with_device_attributes,
     command_events: bool => with_command_events,
+    async_control_timeout: Duration => with_async_control_timeout,
 });
 
 impl Default for EventBufferConfig {
@@ -139,6 +140,10 @@ pub struct OutstationConfig {
     /// Each executed operate creates a command event with its status (g13 for CROBs, g43
     /// for analog outputs) in the class of the output's status point (default false).
     pub command_events: bool,
+    /// How long a response waits for controls answered later
+    /// ([`DatabaseHandle::defer`](super::DatabaseHandle::defer)) before those still open
+    /// are answered TIMEOUT (default 2 s; keep it below the master's response timeout).
+    pub async_control_timeout: Duration,
 }
 
 impl Default for OutstationConfig {
@@ -158,6 +163,7 @@ impl Default for OutstationConfig {
             event_buffer: EventBufferConfig::default(),
             device_attributes: DeviceAttributes::default(),
             command_events: false,
+            async_control_timeout: Duration::from_secs(2),
         }
     }
 }

@@ -272,6 +272,10 @@ pub(crate) fn execute(
         // Header offsets count from the start of the request; the echo starts at its body.
         let base = h.offset.saturating_sub(2) + first;
         for (i, p) in h.points().enumerate() {
+            let at = base + i * stride + stride - 1;
+            // Operates with a response may be answered later (at their status byte).
+            let deferrable = matches!(mode, ControlMode::Operate(_)) && echo.is_some();
+            db.deferrals.offer(deferrable.then_some(at));
             let status = match (mode, u16::try_from(p.index)) {
                 (ControlMode::Refuse(s), _) => s,
                 _ if max_controls.is_some_and(|m| n >= m) => CommandStatus::TooManyOps,
@@ -279,6 +283,13 @@ pub(crate) fn execute(
                 (mode, Ok(index)) => one(mode, index, h.variation, &p.value, handler, db, now),
             };
             n += 1;
+            // Still offered: not deferred.
+            let deferred = deferrable && !db.deferrals.offered();
+            db.deferrals.offer(None);
+            if deferred {
+                tracing::debug!(index = p.index, "control answered later");
+                continue;
+            }
             tracing::debug!(index = p.index, ?mode, status = status.name(), "control");
             if status != CommandStatus::Success {
                 outcome.all_success = false;
@@ -287,7 +298,7 @@ pub(crate) fn execute(
                 outcome.iin |= Iin::PARAMETER_ERROR;
             }
             if let Some(echo) = echo.as_deref_mut() {
-                if let Some(b) = echo.get_mut(base + i * stride + stride - 1) {
+                if let Some(b) = echo.get_mut(at) {
                     *b = status.to_u8();
                 }
             }
@@ -326,9 +337,12 @@ fn one(
             match mode {
                 ControlMode::Select => handler.select_crob(index, crob, db),
                 ControlMode::Operate(op) => {
+                    let offered = db.deferrals.offered();
                     let status =
                         handler.operate_crob(index, crob, op, &mut DatabaseHandle::new(db, *now));
-                    if db.command_events {
+                    // A deferred operate's event would carry a status not yet known.
+                    let deferred = offered && !db.deferrals.offered();
+                    if db.command_events && !deferred {
                         let on = MirrorOutputs::target(crob).unwrap_or(false);
                         let (ty, v) = (PointType::BinaryOutputStatus, Variation::Group13Var2);
                         let value = PointValue::Binary(on);
@@ -346,6 +360,7 @@ fn one(
             match mode {
                 ControlMode::Select => handler.select_analog(index, x, variation, db),
                 ControlMode::Operate(op) => {
+                    let offered = db.deferrals.offered();
                     let status = handler.operate_analog(
                         index,
                         x,
@@ -353,7 +368,8 @@ fn one(
                         op,
                         &mut DatabaseHandle::new(db, *now),
                     );
-                    if db.command_events {
+                    let deferred = offered && !db.deferrals.offered();
+                    if db.command_events && !deferred {
                         let ty = PointType::AnalogOutputStatus;
                         let v = command_event_variation(variation);
                         let value = PointValue::Analog(x);

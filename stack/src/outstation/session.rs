@@ -9,6 +9,7 @@ use super::assign;
 use super::config::OutstationConfig;
 use super::control::{ControlHandler, SelectState};
 use super::database::Database;
+use super::deferred::HeldResponse;
 use super::read::ReadCursor;
 use super::stats::OutstationStats;
 use super::unsolicited::{TimeoutOutcome, Unsolicited};
@@ -21,6 +22,7 @@ use crate::session::{Now, Session};
 use std::fmt;
 use std::time::Instant;
 
+mod held;
 mod respond;
 
 /// IIN1.0 after a broadcast (IEEE 1815-2012, clause 4).
@@ -99,6 +101,8 @@ pub struct OutstationSession {
     unsol: Unsolicited,
     online: bool,
     stats: OutstationStats,
+    /// A control response waiting for controls answered later.
+    held: Option<HeldResponse>,
 }
 
 impl fmt::Debug for OutstationSession {
@@ -151,6 +155,7 @@ impl OutstationSession {
             unsol,
             online: false,
             stats: OutstationStats::default(),
+            held: None,
         }
     }
 
@@ -484,13 +489,18 @@ impl Session for OutstationSession {
             SolicitedState::ConfirmWait { deadline, .. } => Some(deadline),
             SolicitedState::Idle => None,
         };
-        match (solicited, self.unsol.deadline()) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        [
+            solicited,
+            self.unsol.deadline(),
+            self.held.map(|h| h.deadline),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 
     fn on_timer(&mut self, now: &Now) {
+        self.expire_held(now);
         if let SolicitedState::ConfirmWait { deadline, seq, .. } = self.solicited {
             if now.instant >= deadline {
                 self.stats.confirm_timeouts += 1;

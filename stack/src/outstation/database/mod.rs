@@ -3,6 +3,7 @@
 //! changes feed. Built once with [`DatabaseBuilder`]; changed with [`Update`]s.
 
 use super::config::EventBufferConfig;
+use super::deferred::{ControlToken, Deferrals};
 use super::events::{EventBuffers, NewEvent};
 use super::point::{PointConfig, PointState, PointValue};
 use super::update::{ApplyReport, Update};
@@ -119,6 +120,8 @@ pub struct Database {
     rejected: u64,
     /// Operates create command events (g13, g43) in the output's class.
     pub(crate) command_events: bool,
+    /// Controls of the current request answered later.
+    pub(crate) deferrals: Deferrals,
 }
 
 /// Collects point definitions and builds a [`Database`].
@@ -202,6 +205,7 @@ impl DatabaseBuilder {
             events: EventBuffers::default(),
             rejected: 0,
             command_events: false,
+            deferrals: Deferrals::default(),
         })
     }
 }
@@ -537,6 +541,16 @@ impl<'a> DatabaseHandle<'a> {
     /// The time of the request being executed.
     pub fn now(&self) -> Now {
         self.now
+    }
+
+    /// Answers this operate later: the response waits (without blocking the executor)
+    /// until the application passes the returned token with the final status to
+    /// `OutstationSession::complete_control` (or the `Outstation` handle's), or until
+    /// `async_control_timeout` runs out (status TIMEOUT). The status the handler returns
+    /// is then ignored. `None` when the operate cannot wait: DIRECT_OPERATE_NR, whose
+    /// status nobody receives, or a second call for the same operate.
+    pub fn defer(&mut self) -> Option<ControlToken> {
+        self.db.deferrals.defer()
     }
 }
 

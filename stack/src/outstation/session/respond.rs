@@ -88,6 +88,7 @@ impl OutstationSession {
 
     /// Drops a solicited exchange waiting for its confirm; its events become unreported.
     pub(super) fn abandon_solicited(&mut self) {
+        self.drop_held();
         if let SolicitedState::ConfirmWait { events: true, .. } = self.solicited {
             self.db.events.unselect_all();
         }
@@ -220,6 +221,10 @@ impl OutstationSession {
         let outcome = control::execute(frag.objects(), mode, max, handler, &mut self.db, now, echo);
         if frag.function == FunctionCode::Select && outcome.all_success {
             self.select.select(seq, now.instant, body);
+        }
+        if self.db.deferrals.any_open() {
+            self.hold(now, seq, len, outcome.iin);
+            return;
         }
         self.finish_response(now, len, AppControl::single(seq), outcome.iin, false, None);
     }
