@@ -3,7 +3,8 @@
 use crate::channel::{ChannelMsg, OutstationOp};
 use crate::error::ChannelError;
 use rdnp3_reactor::{completion, Completion, Handle};
-use rdnp3_stack::outstation::{OutstationStats, Update};
+use rdnp3_stack::objects::CommandStatus;
+use rdnp3_stack::outstation::{ControlToken, OutstationStats, Update};
 use std::fmt;
 
 /// A handle on one outstation: updates from any thread, applied atomically per call. Cheap
@@ -51,6 +52,22 @@ impl Outstation {
         Ok(self
             .handle
             .post(ChannelMsg::Outstation(self.id, OutstationOp::SetRestart))?)
+    }
+
+    /// Completes a control the `ControlHandler` deferred with `DatabaseHandle::defer`: its
+    /// status goes into the held response, sent once every deferred control of the request
+    /// is completed. Call it from any thread (e.g. the one that drove the hardware). A token
+    /// no longer open (expired, or its request abandoned) is ignored. Fails with `Busy`
+    /// when the channel's mailbox is full.
+    pub fn complete_control(
+        &self,
+        token: ControlToken,
+        status: CommandStatus,
+    ) -> Result<(), ChannelError> {
+        Ok(self.handle.post(ChannelMsg::Outstation(
+            self.id,
+            OutstationOp::CompleteControl(token, status),
+        ))?)
     }
 
     /// The outstation's counters.

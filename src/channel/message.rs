@@ -7,7 +7,7 @@ use rdnp3_stack::master::{
     TimeSyncMode,
 };
 use rdnp3_stack::objects::CommandStatus;
-use rdnp3_stack::outstation::{OutstationStats, Update};
+use rdnp3_stack::outstation::{ControlToken, OutstationStats, Update};
 use rdnp3_stack::router::{AddSessionError, SessionKind};
 use std::time::Duration;
 
@@ -26,6 +26,7 @@ pub(crate) enum OutstationOp {
     Stats(Promise<OutstationStats>),
     SetNeedTime(bool),
     SetRestart,
+    CompleteControl(ControlToken, CommandStatus),
 }
 
 /// Work for one master association.
