@@ -215,3 +215,37 @@ fn an_operate_without_response_cannot_be_deferred() {
         "C2 81 00 00 50 01 00 07 07 00"
     );
 }
+
+#[test]
+fn a_deferred_operate_creates_its_command_event_with_the_final_status() {
+    let controls = LaterControls::default();
+    let mut h = Harness::with(
+        config().with_command_events(true),
+        database(&[(
+            PointType::BinaryOutputStatus,
+            0..2,
+            online().with_class(EventClass::Class1),
+        )]),
+        Box::new(controls.clone()),
+        Box::new(DefaultApplication),
+    );
+    h.clear_restart();
+    let crob = "0C 01 17 01 01 03 01 64 00 00 00 64 00 00 00 00";
+    assert_eq!(h.ask(&format!("C1 05 {crob}")), None);
+    assert_eq!(
+        h.s.database().buffered_events(),
+        0,
+        "the status is not known yet"
+    );
+    let token = controls.0.lock().unwrap()[0];
+    let now = h.now;
+    assert!(h
+        .s
+        .complete_control(&now, token, CommandStatus::HardwareError));
+    assert!(h.poll().unwrap().ends_with("00 00 00 06"));
+    // g13v2: state on (bit 7) with status 6 (HARDWARE_ERROR).
+    assert_eq!(
+        h.ask("C2 01 3C 02 06").unwrap(),
+        "E2 81 00 00 0D 02 28 01 00 01 00 86 40 42 0F 00 00 00"
+    );
+}

@@ -3,6 +3,7 @@
 //! the request's own bytes with the status bytes filled in.
 
 use super::database::{Database, DatabaseHandle};
+use super::deferred::CommandEvent;
 use super::point::PointValue;
 use super::update::Update;
 use crate::app::{Iin, ObjectParser, Prefix};
@@ -317,6 +318,25 @@ fn command_event_variation(g41: Variation) -> Variation {
     }
 }
 
+/// Buffers the command event of an executed operate when configured; a deferred operate's
+/// event waits for its final status (it was `offered` for deferral and taken).
+fn record_command_event(
+    db: &mut Database,
+    now: &Now,
+    offered: bool,
+    event: CommandEvent,
+    status: CommandStatus,
+) {
+    if !db.command_events {
+        return;
+    }
+    if offered && !db.deferrals.offered() {
+        db.deferrals.attach(event);
+    } else {
+        db.command_event(now, event, status.to_u8());
+    }
+}
+
 /// Selects or operates one object.
 fn one(
     mode: ControlMode,
@@ -340,14 +360,13 @@ fn one(
                     let offered = db.deferrals.offered();
                     let status =
                         handler.operate_crob(index, crob, op, &mut DatabaseHandle::new(db, *now));
-                    // A deferred operate's event would carry a status not yet known.
-                    let deferred = offered && !db.deferrals.offered();
-                    if db.command_events && !deferred {
-                        let on = MirrorOutputs::target(crob).unwrap_or(false);
-                        let (ty, v) = (PointType::BinaryOutputStatus, Variation::Group13Var2);
-                        let value = PointValue::Binary(on);
-                        db.command_event(now, ty, index, v, value, status.to_u8());
-                    }
+                    let event = CommandEvent {
+                        ty: PointType::BinaryOutputStatus,
+                        index,
+                        variation: Variation::Group13Var2,
+                        value: PointValue::Binary(MirrorOutputs::target(crob).unwrap_or(false)),
+                    };
+                    record_command_event(db, now, offered, event, status);
                     status
                 }
                 ControlMode::Refuse(s) => s,
@@ -368,13 +387,13 @@ fn one(
                         op,
                         &mut DatabaseHandle::new(db, *now),
                     );
-                    let deferred = offered && !db.deferrals.offered();
-                    if db.command_events && !deferred {
-                        let ty = PointType::AnalogOutputStatus;
-                        let v = command_event_variation(variation);
-                        let value = PointValue::Analog(x);
-                        db.command_event(now, ty, index, v, value, status.to_u8());
-                    }
+                    let event = CommandEvent {
+                        ty: PointType::AnalogOutputStatus,
+                        index,
+                        variation: command_event_variation(variation),
+                        value: PointValue::Analog(x),
+                    };
+                    record_command_event(db, now, offered, event, status);
                     status
                 }
                 ControlMode::Refuse(s) => s,

@@ -6,7 +6,8 @@
 //! [`OutstationSession::complete_control`](super::OutstationSession::complete_control), or
 //! answers TIMEOUT for those still open when `async_control_timeout` runs out.
 
-use crate::objects::CommandStatus;
+use super::point::PointValue;
+use crate::objects::{CommandStatus, PointType, Variation};
 use std::time::Instant;
 
 /// Names one deferred control until the application completes it. Tokens are never reused
@@ -22,8 +23,31 @@ pub(crate) struct Deferrals {
     /// Where the status of the control being executed goes in the response, when that
     /// control may be deferred.
     offer: Option<usize>,
-    /// Open controls: their token and the offset of their status byte in the response.
-    open: Vec<(ControlToken, usize)>,
+    /// Open controls.
+    open: Vec<OpenControl>,
+}
+
+/// A deferred control not yet completed.
+#[derive(Copy, Clone, Debug)]
+struct OpenControl {
+    token: ControlToken,
+    /// Offset of its status byte in the response's echo.
+    offset: usize,
+    /// Its command event, created once the status is known.
+    event: Option<CommandEvent>,
+}
+
+/// The command event (g13, g43) of an operate, without its status.
+#[derive(Copy, Clone, Debug)]
+pub(crate) struct CommandEvent {
+    /// Binary or analog output status.
+    pub ty: PointType,
+    /// The output.
+    pub index: u16,
+    /// The event variation.
+    pub variation: Variation,
+    /// The commanded value.
+    pub value: PointValue,
 }
 
 impl Deferrals {
@@ -42,8 +66,19 @@ impl Deferrals {
         let offset = self.offer.take()?;
         let token = ControlToken(self.next);
         self.next += 1;
-        self.open.push((token, offset));
+        self.open.push(OpenControl {
+            token,
+            offset,
+            event: None,
+        });
         Some(token)
+    }
+
+    /// Attaches the command event of the control just deferred.
+    pub fn attach(&mut self, event: CommandEvent) {
+        if let Some(last) = self.open.last_mut() {
+            last.event = Some(event);
+        }
     }
 
     /// True when a control of the last request was deferred and is still open.
@@ -51,15 +86,17 @@ impl Deferrals {
         !self.open.is_empty()
     }
 
-    /// Closes `token`: the offset of its status byte, `None` when it is not open.
-    pub fn close(&mut self, token: ControlToken) -> Option<usize> {
-        let at = self.open.iter().position(|&(t, _)| t == token)?;
-        Some(self.open.swap_remove(at).1)
+    /// Closes `token`: the offset of its status byte and its command event, `None` when it
+    /// is not open.
+    pub fn close(&mut self, token: ControlToken) -> Option<(usize, Option<CommandEvent>)> {
+        let at = self.open.iter().position(|c| c.token == token)?;
+        let c = self.open.swap_remove(at);
+        Some((c.offset, c.event))
     }
 
-    /// Closes one open control, any: the offset of its status byte.
-    pub fn close_any(&mut self) -> Option<usize> {
-        self.open.pop().map(|(_, offset)| offset)
+    /// Closes one open control, any: as [`Deferrals::close`].
+    pub fn close_any(&mut self) -> Option<(usize, Option<CommandEvent>)> {
+        self.open.pop().map(|c| (c.offset, c.event))
     }
 
     /// Closes every open control.

@@ -3,7 +3,7 @@
 //! changes feed. Built once with [`DatabaseBuilder`]; changed with [`Update`]s.
 
 use super::config::EventBufferConfig;
-use super::deferred::{ControlToken, Deferrals};
+use super::deferred::{CommandEvent, ControlToken, Deferrals};
 use super::events::{EventBuffers, NewEvent};
 use super::point::{PointConfig, PointState, PointValue};
 use super::update::{ApplyReport, Update};
@@ -422,35 +422,23 @@ impl Database {
         Some(true)
     }
 
-    /// Buffers the command event of an executed operate on output `index` of `ty` (binary
-    /// or analog output status) in the output's class: `value` is the commanded value and
-    /// `status` the command status (IEEE 1815-2012, Annex A: g13, g43).
-    pub(crate) fn command_event(
-        &mut self,
-        now: &Now,
-        ty: PointType,
-        index: u16,
-        variation: Variation,
-        value: PointValue,
-        status: u8,
-    ) {
-        let t = self.table(ty);
-        let Some(class) = t
-            .find(index)
+    /// Buffers the command event of an executed operate in the class of its output's status
+    /// point, with the command `status` (IEEE 1815-2012, Annex A: g13, g43).
+    pub(crate) fn command_event(&mut self, now: &Now, event: CommandEvent, status: u8) {
+        let t = self.table(event.ty);
+        let class = t
+            .find(event.index)
             .and_then(|p| t.entries.get(p))
-            .map(|e| e.class)
-        else {
+            .map(|e| e.class);
+        let Some(class) = class.filter(|&c| c != EventClass::None) else {
             return;
         };
-        if class == EventClass::None {
-            return;
-        }
         self.events.push(NewEvent {
-            ty,
-            index,
+            ty: event.ty,
+            index: event.index,
             class,
-            variation,
-            value,
+            variation: event.variation,
+            value: event.value,
             flags: status,
             time: now.wall,
             bytes: &[],

@@ -4,7 +4,7 @@
 use super::OutstationSession;
 use crate::app::{AppControl, Iin};
 use crate::objects::CommandStatus;
-use crate::outstation::deferred::{ControlToken, HeldResponse, EXPIRED};
+use crate::outstation::deferred::{CommandEvent, ControlToken, HeldResponse, EXPIRED};
 use crate::session::Now;
 
 impl OutstationSession {
@@ -21,11 +21,11 @@ impl OutstationSession {
         if self.held.is_none() {
             return false;
         }
-        let Some(offset) = self.db.deferrals.close(token) else {
+        let Some((offset, event)) = self.db.deferrals.close(token) else {
             return false;
         };
         tracing::debug!(?token, status = status.name(), "deferred control completed");
-        self.write_held_status(offset, status);
+        self.write_held_status(now, offset, event, status);
         if !self.db.deferrals.any_open() {
             self.release_held(now);
         }
@@ -50,8 +50,8 @@ impl OutstationSession {
             return;
         };
         tracing::debug!(seq = held.seq, "deferred controls not completed in time");
-        while let Some(offset) = self.db.deferrals.close_any() {
-            self.write_held_status(offset, EXPIRED);
+        while let Some((offset, event)) = self.db.deferrals.close_any() {
+            self.write_held_status(now, offset, event, EXPIRED);
         }
         self.release_held(now);
     }
@@ -64,7 +64,18 @@ impl OutstationSession {
         self.db.deferrals.clear();
     }
 
-    fn write_held_status(&mut self, offset: usize, status: CommandStatus) {
+    /// Writes a completed control's status into the held response and buffers its command
+    /// event, if any.
+    fn write_held_status(
+        &mut self,
+        now: &Now,
+        offset: usize,
+        event: Option<CommandEvent>,
+        status: CommandStatus,
+    ) {
+        if let Some(event) = event {
+            self.db.command_event(now, event, status.to_u8());
+        }
         // The echo starts after the 4-byte response header.
         if let Some(b) = self.tx.get_mut(4 + offset) {
             *b = status.to_u8();
