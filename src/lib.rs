@@ -76,7 +76,7 @@ pub use rdnp3_stack::master::{
 };
 pub use rdnp3_stack::objects::{CommandStatus, Crob, DoubleBit, OpType, Timestamp};
 pub use rdnp3_stack::outstation::{
-    ControlHandler, Database, EventClass, OutstationApplication, OutstationConfig, OutstationStats,
-    PointConfig, PointType, Update,
+    ControlHandler, ControlToken, Database, DeviceAttributes, EventClass, OutstationApplication,
+    OutstationConfig, OutstationStats, PointConfig, PointType, Update,
 };
 pub use rdnp3_stack::router::{ChannelStats, DecodeLevel};

@@ -3,7 +3,8 @@
 use crate::channel::{ChannelMsg, OutstationOp};
 use crate::error::ChannelError;
 use rdnp3_reactor::{completion, Completion, Handle};
-use rdnp3_stack::outstation::{OutstationStats, Update};
+use rdnp3_stack::objects::CommandStatus;
+use rdnp3_stack::outstation::{ControlToken, OutstationStats, Update};
 use std::fmt;
 
 /// A handle on one outstation: updates from any thread, applied atomically per call. Cheap
@@ -31,6 +32,41 @@ impl Outstation {
         Ok(self.handle.post(ChannelMsg::Outstation(
             self.id,
             OutstationOp::Update(updates),
+        ))?)
+    }
+
+    /// Sets or clears IIN1.4 NEED_TIME in the outstation's responses, e.g. when the
+    /// application knows its clock drifted (or was set by other means than the master).
+    /// Fails with `Busy` when the channel's mailbox is full.
+    pub fn set_need_time(&self, need: bool) -> Result<(), ChannelError> {
+        Ok(self.handle.post(ChannelMsg::Outstation(
+            self.id,
+            OutstationOp::SetNeedTime(need),
+        ))?)
+    }
+
+    /// Sets IIN1.7 DEVICE_RESTART again, e.g. after the application restarted, so the
+    /// master clears it and re-reads the outstation's data. Fails with `Busy` when the
+    /// channel's mailbox is full.
+    pub fn set_restart(&self) -> Result<(), ChannelError> {
+        Ok(self
+            .handle
+            .post(ChannelMsg::Outstation(self.id, OutstationOp::SetRestart))?)
+    }
+
+    /// Completes a control the `ControlHandler` deferred with `DatabaseHandle::defer`: its
+    /// status goes into the held response, sent once every deferred control of the request
+    /// is completed. Call it from any thread (e.g. the one that drove the hardware). A token
+    /// no longer open (expired, or its request abandoned) is ignored. Fails with `Busy`
+    /// when the channel's mailbox is full.
+    pub fn complete_control(
+        &self,
+        token: ControlToken,
+        status: CommandStatus,
+    ) -> Result<(), ChannelError> {
+        Ok(self.handle.post(ChannelMsg::Outstation(
+            self.id,
+            OutstationOp::CompleteControl(token, status),
         ))?)
     }
 

@@ -9,7 +9,7 @@ use rdnp3_stack::master::{
 };
 use rdnp3_stack::objects::Classes;
 use rdnp3_stack::objects::CommandStatus;
-use rdnp3_stack::outstation::{OutstationStats, Update};
+use rdnp3_stack::outstation::{ControlToken, OutstationStats, Update};
 use rdnp3_stack::router::{AddSessionError, SessionKind};
 use std::time::Duration;
 
@@ -26,6 +26,9 @@ pub(crate) enum ChannelMsg {
 pub(crate) enum OutstationOp {
     Update(Vec<Update>),
     Stats(Promise<OutstationStats>),
+    SetNeedTime(bool),
+    SetRestart,
+    CompleteControl(ControlToken, CommandStatus),
 }
 
 /// Work for one master association.

@@ -291,6 +291,13 @@ impl ChannelTask {
                 o.apply(&clock::now(), &updates);
             }
             OutstationOp::Stats(promise) => promise.complete(o.stats()),
+            OutstationOp::SetNeedTime(need) => o.set_need_time(need),
+            OutstationOp::SetRestart => o.set_restart(),
+            OutstationOp::CompleteControl(token, status) => {
+                if !o.complete_control(&clock::now(), token, status) {
+                    tracing::debug!(?token, "completion of a control no longer open ignored");
+                }
+            }
         }
     }
 

@@ -17,6 +17,20 @@ pub trait OutstationApplication {
         true
     }
 
+    /// The master wrote an indexed absolute time and long interval (WRITE g50v4): what the
+    /// outstation does with it (e.g. schedule the freeze or report numbered by `index`) is
+    /// the application's. The default does not support it (IIN2.0).
+    fn on_indexed_time_write(
+        &mut self,
+        index: u16,
+        time: Timestamp,
+        interval: u32,
+        units: u8,
+    ) -> WriteOutcome {
+        let _ = (index, time, interval, units);
+        WriteOutcome::Unsupported
+    }
+
     /// COLD_RESTART was requested: start the restart and return the time until the master may
     /// talk to the outstation again, or `None` when unsupported (IIN2.0, the default).
     fn cold_restart(&mut self) -> Option<Duration> {
@@ -32,6 +46,29 @@ pub trait OutstationApplication {
     /// IIN1.6 DEVICE_TROUBLE, IIN2.4 ALREADY_EXECUTING and IIN2.5 CONFIG_CORRUPT are taken.
     fn application_iin(&self) -> Iin {
         Iin::NONE
+    }
+}
+
+/// What the application made of a written object.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum WriteOutcome {
+    /// Taken.
+    Accepted,
+    /// Refused as a bad value (IIN2.2 PARAMETER_ERROR).
+    Refused,
+    /// Not supported by this outstation (IIN2.0 NO_FUNC_CODE_SUPPORT).
+    Unsupported,
+}
+
+impl WriteOutcome {
+    /// The IIN bits the response carries.
+    pub(crate) fn iin(self) -> Iin {
+        match self {
+            WriteOutcome::Accepted => Iin::NONE,
+            WriteOutcome::Refused => Iin::PARAMETER_ERROR,
+            WriteOutcome::Unsupported => Iin::NO_FUNC_CODE_SUPPORT,
+        }
     }
 }
 

@@ -1,11 +1,12 @@
 //! Outstation configuration: addresses, fragment sizes, timers, unsolicited reporting and
 //! event buffer capacities (defaults follow common practice for DNP3 outstations, except where noted).
 
+use super::attributes::DeviceAttributes;
 use crate::objects::{PointType, TYPE_COUNT};
 use std::time::Duration;
 
-/// How many events of each type the outstation buffers. Each buffer is allocated once when
-/// the session is created; a type whose points have no event class gets no buffer at all.
+/// How many events of each type the outstation buffers. Each buffer grows as events arrive
+/// up to its capacity and keeps its memory; a type without points gets no buffer at all.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct EventBufferConfig {
@@ -89,6 +90,9 @@ crate::setters!(OutstationConfig {
     max_controls_per_request: Option<usize> => with_max_controls_per_request,
     need_time_at_start: bool => with_need_time_at_start,
     event_buffer: EventBufferConfig => with_event_buffer,
+    device_attributes: DeviceAttributes => with_device_attributes,
+    command_events: bool => with_command_events,
+    async_control_timeout: Duration => with_async_control_timeout,
 });
 
 impl Default for EventBufferConfig {
@@ -134,6 +138,16 @@ pub struct OutstationConfig {
     pub need_time_at_start: bool,
     /// Event buffer capacities.
     pub event_buffer: EventBufferConfig,
+    /// The device attributes (g0) a master may read (default: none besides the fragment
+    /// sizes and point counts, which come from the configuration and the database).
+    pub device_attributes: DeviceAttributes,
+    /// Each executed operate creates a command event with its status (g13 for CROBs, g43
+    /// for analog outputs) in the class of the output's status point (default false).
+    pub command_events: bool,
+    /// How long a response waits for controls answered later
+    /// ([`DatabaseHandle::defer`](super::DatabaseHandle::defer)) before those still open
+    /// are answered TIMEOUT (default 2 s; keep it below the master's response timeout).
+    pub async_control_timeout: Duration,
 }
 
 impl Default for OutstationConfig {
@@ -151,6 +165,9 @@ impl Default for OutstationConfig {
             max_controls_per_request: None,
             need_time_at_start: true,
             event_buffer: EventBufferConfig::default(),
+            device_attributes: DeviceAttributes::default(),
+            command_events: false,
+            async_control_timeout: Duration::from_secs(2),
         }
     }
 }

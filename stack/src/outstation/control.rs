@@ -3,6 +3,8 @@
 //! the request's own bytes with the status bytes filled in.
 
 use super::database::{Database, DatabaseHandle};
+use super::deferred::CommandEvent;
+use super::point::PointValue;
 use super::update::Update;
 use crate::app::{Iin, ObjectParser, Prefix};
 use crate::objects::PointType;
@@ -83,7 +85,7 @@ impl ControlHandler for RejectControls {}
 pub struct MirrorOutputs;
 
 impl MirrorOutputs {
-    fn target(crob: &Crob) -> Option<bool> {
+    pub(crate) fn target(crob: &Crob) -> Option<bool> {
         match (crob.code.trip_close(), crob.code.op_type()) {
             (TripClose::Close, _) => Some(true),
             (TripClose::Trip, _) => Some(false),
@@ -271,6 +273,10 @@ pub(crate) fn execute(
         // Header offsets count from the start of the request; the echo starts at its body.
         let base = h.offset.saturating_sub(2) + first;
         for (i, p) in h.points().enumerate() {
+            let at = base + i * stride + stride - 1;
+            // Operates with a response may be answered later (at their status byte).
+            let deferrable = matches!(mode, ControlMode::Operate(_)) && echo.is_some();
+            db.deferrals.offer(deferrable.then_some(at));
             let status = match (mode, u16::try_from(p.index)) {
                 (ControlMode::Refuse(s), _) => s,
                 _ if max_controls.is_some_and(|m| n >= m) => CommandStatus::TooManyOps,
@@ -278,6 +284,13 @@ pub(crate) fn execute(
                 (mode, Ok(index)) => one(mode, index, h.variation, &p.value, handler, db, now),
             };
             n += 1;
+            // Still offered: not deferred.
+            let deferred = deferrable && !db.deferrals.offered();
+            db.deferrals.offer(None);
+            if deferred {
+                tracing::debug!(index = p.index, "control answered later");
+                continue;
+            }
             tracing::debug!(index = p.index, ?mode, status = status.name(), "control");
             if status != CommandStatus::Success {
                 outcome.all_success = false;
@@ -286,13 +299,42 @@ pub(crate) fn execute(
                 outcome.iin |= Iin::PARAMETER_ERROR;
             }
             if let Some(echo) = echo.as_deref_mut() {
-                if let Some(b) = echo.get_mut(base + i * stride + stride - 1) {
+                if let Some(b) = echo.get_mut(at) {
                     *b = status.to_u8();
                 }
             }
         }
     }
     outcome
+}
+
+/// The analog output command event (with time) matching the g41 variation operated.
+fn command_event_variation(g41: Variation) -> Variation {
+    match g41 {
+        Variation::Group41Var2 => Variation::Group43Var4,
+        Variation::Group41Var3 => Variation::Group43Var7,
+        Variation::Group41Var4 => Variation::Group43Var8,
+        _ => Variation::Group43Var3,
+    }
+}
+
+/// Buffers the command event of an executed operate when configured; a deferred operate's
+/// event waits for its final status (it was `offered` for deferral and taken).
+fn record_command_event(
+    db: &mut Database,
+    now: &Now,
+    offered: bool,
+    event: CommandEvent,
+    status: CommandStatus,
+) {
+    if !db.command_events {
+        return;
+    }
+    if offered && !db.deferrals.offered() {
+        db.deferrals.attach(event);
+    } else {
+        db.command_event(now, event, status.to_u8());
+    }
 }
 
 /// Selects or operates one object.
@@ -315,7 +357,17 @@ fn one(
             match mode {
                 ControlMode::Select => handler.select_crob(index, crob, db),
                 ControlMode::Operate(op) => {
-                    handler.operate_crob(index, crob, op, &mut DatabaseHandle::new(db, *now))
+                    let offered = db.deferrals.offered();
+                    let status =
+                        handler.operate_crob(index, crob, op, &mut DatabaseHandle::new(db, *now));
+                    let event = CommandEvent {
+                        ty: PointType::BinaryOutputStatus,
+                        index,
+                        variation: Variation::Group13Var2,
+                        value: PointValue::Binary(MirrorOutputs::target(crob).unwrap_or(false)),
+                    };
+                    record_command_event(db, now, offered, event, status);
+                    status
                 }
                 ControlMode::Refuse(s) => s,
             }
@@ -326,13 +378,24 @@ fn one(
             };
             match mode {
                 ControlMode::Select => handler.select_analog(index, x, variation, db),
-                ControlMode::Operate(op) => handler.operate_analog(
-                    index,
-                    x,
-                    variation,
-                    op,
-                    &mut DatabaseHandle::new(db, *now),
-                ),
+                ControlMode::Operate(op) => {
+                    let offered = db.deferrals.offered();
+                    let status = handler.operate_analog(
+                        index,
+                        x,
+                        variation,
+                        op,
+                        &mut DatabaseHandle::new(db, *now),
+                    );
+                    let event = CommandEvent {
+                        ty: PointType::AnalogOutputStatus,
+                        index,
+                        variation: command_event_variation(variation),
+                        value: PointValue::Analog(x),
+                    };
+                    record_command_event(db, now, offered, event, status);
+                    status
+                }
                 ControlMode::Refuse(s) => s,
             }
         }

@@ -12,8 +12,8 @@
 use super::point::{event_variation, to_point, PointState, PointValue};
 use crate::app::{FragmentWriter, WriteError};
 use crate::objects::{Classes, EventClass};
+use crate::objects::{Point, Timestamp, Value, Variation};
 use crate::objects::{PointType, TYPE_COUNT};
-use crate::objects::{Timestamp, Variation};
 use std::collections::VecDeque;
 
 /// Bytes reserved per octet string event.
@@ -65,11 +65,8 @@ impl EventRing {
         EventRing {
             records: VecDeque::new(),
             capacity,
-            octets: if octet {
-                vec![0; capacity * OCTET_SLOT]
-            } else {
-                Vec::new()
-            },
+            // Octet slots are allocated as they are first used.
+            octets: Vec::new(),
             free_slots: if octet {
                 (0..capacity as u16).rev().collect()
             } else {
@@ -87,6 +84,31 @@ impl EventRing {
 fn slot_bytes(octets: &[u8], slot: u16) -> &[u8] {
     let at = usize::from(slot) * OCTET_SLOT;
     octets.get(at..at + OCTET_SLOT).unwrap_or(&[])
+}
+
+/// Smallest room for a CTO and a header with one relative-time event: g51 (3 + 1 + 6),
+/// a qualifier-28 header (5) and one object with its index (2 + 3).
+const CTO_ROOM: usize = 10 + 5 + 5;
+
+/// Writes the CTO of a fragment's relative-time events (IEEE 1815-2012, Annex A: g51v1
+/// when the outstation's time is synchronised, g51v2 otherwise); false when no relative
+/// event would fit after it.
+fn write_cto(w: &mut FragmentWriter<'_>, time: Timestamp, unsynchronized: bool) -> bool {
+    if w.remaining() < CTO_ROOM {
+        return false;
+    }
+    let v = if unsynchronized {
+        Variation::Group51Var2
+    } else {
+        Variation::Group51Var1
+    };
+    w.single(v, &Point::new(0, Value::None).with_time(time))
+        .is_ok()
+}
+
+/// True when `time` can be written relative to `cto` (16-bit milliseconds, not before it).
+fn relative_fits(cto: Timestamp, time: Timestamp) -> bool {
+    time.0.checked_sub(cto.0).is_some_and(|d| d <= 0xFFFF)
 }
 
 /// An event to buffer.
@@ -158,6 +180,9 @@ impl EventBuffers {
             };
             slot = s;
             let at = usize::from(s) * OCTET_SLOT;
+            if ring.octets.len() < at + OCTET_SLOT {
+                ring.octets.resize(at + OCTET_SLOT, 0);
+            }
             let n = e.bytes.len().min(OCTET_SLOT);
             if let Some(dst) = ring.octets.get_mut(at..at + n) {
                 dst.copy_from_slice(&e.bytes[..n]);
@@ -187,7 +212,14 @@ impl EventBuffers {
         match filter {
             EventFilter::Classes(mask) if mask.includes(r.class) => Some(r.variation),
             EventFilter::Type(t, v) if t == ty && r.class != EventClass::None => Some(match v {
-                Some(v) if !matches!(r.value, PointValue::OctetString { .. }) => v,
+                // Only events of the requested group change variation: octet strings keep
+                // their length, command events (g13, g43) their group.
+                Some(v)
+                    if !matches!(r.value, PointValue::OctetString { .. })
+                        && v.numbers().0 == r.variation.numbers().0 =>
+                {
+                    v
+                }
                 _ => r.variation,
             }),
             _ => None,
@@ -249,14 +281,13 @@ impl EventBuffers {
     /// Removes the events of a confirmed fragment; returns how many.
     pub fn remove_written(&mut self) -> usize {
         let mut removed = 0;
-        for ring in &mut self.rings {
+        for (ring, ty) in self.rings.iter_mut().zip(PointType::ALL) {
             let EventRing {
                 records,
                 free_slots,
-                octets,
                 ..
             } = ring;
-            let octet = !octets.is_empty();
+            let octet = ty == PointType::OctetString;
             records.retain(|r| {
                 if r.state != EventState::Written {
                     return true;
@@ -276,9 +307,16 @@ impl EventBuffers {
 
     /// Writes selected events into `w` (qualifier 28, one header per run of the same
     /// variation) and marks them written. Returns the number written and whether every
-    /// selected event fitted.
-    pub fn write_selected(&mut self, w: &mut FragmentWriter<'_>) -> (u32, bool) {
+    /// selected event fitted. Relative-time events (g2v3, g4v3) follow one CTO per fragment
+    /// (g51v1, or g51v2 when the outstation's clock is `unsynchronized`): the first of them
+    /// sets it, and one more than 65 535 ms after it (or before it) ends the fragment.
+    pub fn write_selected(
+        &mut self,
+        w: &mut FragmentWriter<'_>,
+        unsynchronized: bool,
+    ) -> (u32, bool) {
         let mut wrote = 0;
+        let mut cto: Option<Timestamp> = None;
         for ring in &mut self.rings {
             let EventRing {
                 records, octets, ..
@@ -291,9 +329,19 @@ impl EventBuffers {
                     continue;
                 }
                 let v = first.write_as;
+                let relative = v.needs_cto();
+                if relative && cto.is_none() {
+                    if !write_cto(w, first.time, unsynchronized) {
+                        return (wrote, false);
+                    }
+                    cto = Some(first.time);
+                }
                 let Ok(mut h) = w.prefixed(v, true) else {
                     return (wrote, false);
                 };
+                if let (true, Some(c)) = (relative, cto) {
+                    h.set_cto(c);
+                }
                 while let Some(r) = records.get_mut(i) {
                     if r.state != EventState::Selected {
                         i += 1;
@@ -302,13 +350,21 @@ impl EventBuffers {
                     if r.write_as != v {
                         break;
                     }
+                    if relative && !cto.is_some_and(|c| relative_fits(c, r.time)) {
+                        h.finish();
+                        return (wrote, false);
+                    }
                     let bytes = slot_bytes(octets, r.slot);
                     let state = PointState {
                         value: r.value,
                         flags: r.flags,
                         time: r.time,
                     };
-                    let point = to_point(r.index, v, &state, bytes);
+                    let mut point = to_point(r.index, v, &state, bytes);
+                    if matches!(v.numbers().0, 13 | 43) {
+                        // Command events carry the command status in the flags' place.
+                        point = point.with_status(r.flags);
+                    }
                     match h.push(&point) {
                         Ok(()) => {
                             tracing::trace!(?v, index = r.index, "event written");
@@ -389,135 +445,4 @@ impl EventBuffers {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::app::{AppControl, Fragment, FunctionCode, Iin};
-
-    fn event(ty: PointType, index: u16, class: EventClass, value: PointValue) -> NewEvent<'static> {
-        NewEvent {
-            ty,
-            index,
-            class,
-            variation: ty.default_event_variation(),
-            value,
-            flags: 1,
-            time: Timestamp(index.into()),
-            bytes: &[],
-        }
-    }
-
-    fn caps(n: usize) -> [usize; TYPE_COUNT] {
-        [n; TYPE_COUNT]
-    }
-
-    #[test]
-    fn a_full_ring_drops_the_oldest_and_sets_overflow() {
-        let mut b = EventBuffers::new(caps(2));
-        for i in 0..3 {
-            b.push(event(
-                PointType::Counter,
-                i,
-                EventClass::Class1,
-                PointValue::Counter(i.into()),
-            ));
-        }
-        assert_eq!((b.len(), b.dropped(), b.overflow()), (2, 1, true));
-        assert_eq!(b.select(EventFilter::Classes(Classes::EVENTS), Some(1)), 1);
-        let mut buf = [0u8; 64];
-        let mut w = FragmentWriter::response(
-            &mut buf,
-            AppControl::single(0),
-            FunctionCode::Response,
-            Iin::NONE,
-        )
-        .unwrap();
-        assert_eq!(b.write_selected(&mut w), (1, true));
-        // The oldest kept event is index 1.
-        assert_eq!(
-            &w.as_bytes()[4..],
-            &[22, 1, 0x28, 1, 0, 1, 0, 1, 1, 0, 0, 0]
-        );
-        assert_eq!(b.remove_written(), 1);
-        assert!(!b.overflow(), "room again after the master read events");
-    }
-
-    #[test]
-    fn count_limited_selection_takes_the_oldest_across_types() {
-        let mut b = EventBuffers::new(caps(10));
-        b.push(event(
-            PointType::AnalogInput,
-            1,
-            EventClass::Class1,
-            PointValue::Analog(1.0),
-        ));
-        b.push(event(
-            PointType::BinaryInput,
-            2,
-            EventClass::Class1,
-            PointValue::Binary(true),
-        ));
-        b.push(event(
-            PointType::AnalogInput,
-            3,
-            EventClass::Class1,
-            PointValue::Analog(3.0),
-        ));
-        assert_eq!(b.select(EventFilter::Classes(Classes::CLASS1), Some(2)), 2);
-        let selected: Vec<_> = b
-            .records()
-            .filter(|r| r.state == EventState::Selected)
-            .map(|r| r.index)
-            .collect();
-        assert_eq!(selected, [2, 1]);
-        assert_eq!(b.unreported_classes(), Classes::CLASS1);
-        b.unselect_all();
-        assert!(!b.has_selected());
-    }
-
-    #[test]
-    fn events_that_do_not_fit_stay_selected() {
-        let mut b = EventBuffers::new(caps(10));
-        for i in 0..5 {
-            b.push(event(
-                PointType::BinaryInput,
-                i,
-                EventClass::Class2,
-                PointValue::Binary(true),
-            ));
-        }
-        b.select(EventFilter::Classes(Classes::CLASS2), None);
-        let mut buf = [0u8; 4 + 5 + 2 * 9];
-        let mut w = FragmentWriter::response(
-            &mut buf,
-            AppControl::single(0),
-            FunctionCode::Response,
-            Iin::NONE,
-        )
-        .unwrap();
-        assert_eq!(b.write_selected(&mut w), (2, false));
-        let f = Fragment::parse(w.as_bytes()).unwrap();
-        let h = f.objects().next().unwrap().unwrap();
-        assert_eq!((h.variation, h.count), (Variation::Group2Var2, 2));
-        assert!(b.has_selected());
-        assert_eq!(b.unreported_classes(), Classes::CLASS2);
-        assert_eq!(b.remove_written(), 2);
-        assert_eq!(b.len(), 3);
-    }
-
-    #[test]
-    fn octet_string_events_keep_their_bytes() {
-        let mut b = EventBuffers::new(caps(1));
-        let mut e = event(
-            PointType::OctetString,
-            0,
-            EventClass::Class3,
-            PointValue::OctetString { len: 2 },
-        );
-        e.bytes = b"hi";
-        b.push(e);
-        e.bytes = b"yo";
-        b.push(e);
-        assert_eq!(b.first_octets(), Some(&b"yo"[..]));
-        assert_eq!(b.dropped(), 1);
-    }
-}
+mod tests;

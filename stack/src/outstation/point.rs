@@ -76,13 +76,13 @@ impl PointType {
         }
     }
 
-    /// True when `v` is an event variation this outstation reports for the type. The
-    /// relative-time variations (g2v3, g4v3) are not offered: they need a CTO per fragment.
+    /// True when `v` is an event variation this outstation reports for the type (the
+    /// relative-time variations g2v3 and g4v3 are written after a CTO).
     pub fn accepts_event(self, v: Variation) -> bool {
         use Variation::*;
         match self {
-            PointType::BinaryInput => matches!(v, Group2Var1 | Group2Var2),
-            PointType::DoubleBitInput => matches!(v, Group4Var1 | Group4Var2),
+            PointType::BinaryInput => matches!(v, Group2Var1 | Group2Var2 | Group2Var3),
+            PointType::DoubleBitInput => matches!(v, Group4Var1 | Group4Var2 | Group4Var3),
             PointType::BinaryOutputStatus => matches!(v, Group11Var1 | Group11Var2),
             PointType::Counter => {
                 matches!(v, Group22Var1 | Group22Var2 | Group22Var5 | Group22Var6)
@@ -147,7 +147,9 @@ pub struct PointConfig {
     pub static_variation: Option<Variation>,
     /// Event variation (`None`: the type's default).
     pub event_variation: Option<Variation>,
-    /// Analogs only: a change creates an event when |new − last reported| > deadband.
+    /// Analogs, counters and frozen counters: a change creates an event only when
+    /// |new − last reported| > deadband (0: every change does; a frozen counter with 0
+    /// reports every freeze).
     pub deadband: f64,
     /// Flags until the first update: RESTART by default, e.g. ONLINE for points that are
     /// valid from the start.
@@ -193,7 +195,7 @@ impl PointConfig {
         self
     }
 
-    /// Sets the analog deadband.
+    /// Sets the deadband (analogs, counters, frozen counters).
     pub fn with_deadband(mut self, deadband: f64) -> Self {
         self.deadband = deadband;
         self

@@ -4,6 +4,7 @@
 //! fragment is built. A cursor records where the previous fragment stopped, so the request
 //! is simply walked again for the next one — nothing is allocated per request.
 
+use super::attributes::AttributeSource;
 use super::database::{Database, PointTable};
 use super::events::EventFilter;
 use super::point::{static_variation, to_point};
@@ -32,6 +33,10 @@ enum ReadTarget {
     Events(EventFilter, Option<u32>),
     /// Static points of one type, in the requested variation (`None`: configured).
     Static(PointType, Option<Variation>, Points),
+    /// The deadbands of analog inputs (g34), in the requested variation (`None`: g34v3).
+    Deadbands(Variation, Points),
+    /// Device attribute N of set 0 (254: all, 255: their list).
+    Attribute(u8),
     /// The IIN bits `start..=stop` as g80v1.
     Iin(u32, u32),
     /// Not answerable: these IIN bits.
@@ -55,6 +60,12 @@ fn classify(h: &ObjectHeader<'_>) -> ReadTarget {
             let class = Classes::of_event_variation(h.variation).unwrap_or(Classes::NONE);
             event_limit(h).map(|l| ReadTarget::Events(EventFilter::Classes(class), l))
         }
+        Variation::DeviceAttribute(v) => match (h.prefix, h.range) {
+            (Prefix::None, Range::All | Range::StartStop { start: 0, stop: 0 }) => {
+                Ok(ReadTarget::Attribute(v))
+            }
+            _ => Err(Iin::PARAMETER_ERROR),
+        },
         Variation::Group80Var1 => match h.range {
             Range::All => Ok(ReadTarget::Iin(0, 15)),
             Range::StartStop { start, stop } if stop <= 15 && h.prefix == Prefix::None => {
@@ -62,6 +73,17 @@ fn classify(h: &ObjectHeader<'_>) -> ReadTarget {
             }
             _ => Err(Iin::PARAMETER_ERROR),
         },
+        Variation::Group34Var0
+        | Variation::Group34Var1
+        | Variation::Group34Var2
+        | Variation::Group34Var3 => {
+            let v = if var == 0 {
+                Variation::Group34Var3
+            } else {
+                h.variation
+            };
+            static_points(h).map(|p| ReadTarget::Deadbands(v, p))
+        }
         v => {
             if let Some(ty) = PointType::from_static_group(group) {
                 let requested = (var != 0).then_some(v);
@@ -69,15 +91,7 @@ fn classify(h: &ObjectHeader<'_>) -> ReadTarget {
                     Err(Iin::OBJECT_UNKNOWN)
                 } else {
                     let requested = requested.filter(|_| ty != PointType::OctetString);
-                    match (h.prefix, h.range) {
-                        (Prefix::None, Range::All) => Ok(Points::All),
-                        (Prefix::None, Range::StartStop { start, stop }) => {
-                            Ok(Points::Range(start, stop))
-                        }
-                        (Prefix::Index(_), Range::Count(_)) => Ok(Points::Indices),
-                        _ => Err(Iin::PARAMETER_ERROR),
-                    }
-                    .map(|p| ReadTarget::Static(ty, requested, p))
+                    static_points(h).map(|p| ReadTarget::Static(ty, requested, p))
                 }
             } else if let Some(ty) = PointType::from_event_group(group) {
                 let requested = (var != 0).then_some(v);
@@ -94,40 +108,39 @@ fn classify(h: &ObjectHeader<'_>) -> ReadTarget {
     target.unwrap_or_else(ReadTarget::Refused)
 }
 
+/// The static points a header selects by its qualifier.
+fn static_points(h: &ObjectHeader<'_>) -> Result<Points, Iin> {
+    match (h.prefix, h.range) {
+        (Prefix::None, Range::All) => Ok(Points::All),
+        (Prefix::None, Range::StartStop { start, stop }) => Ok(Points::Range(start, stop)),
+        (Prefix::Index(_), Range::Count(_)) => Ok(Points::Indices),
+        _ => Err(Iin::PARAMETER_ERROR),
+    }
+}
+
 /// Selects the requested events and checks the static selections; returns the error IIN
 /// bits to report (points missing from a range: IIN2.2; a type without points: IIN2.1).
-pub(crate) fn prepare(objects: ObjectParser<'_>, db: &mut Database) -> Iin {
+pub(crate) fn prepare(
+    objects: ObjectParser<'_>,
+    db: &mut Database,
+    attributes: &AttributeSource<'_>,
+) -> Iin {
     let mut iin = Iin::NONE;
     for h in objects.flatten() {
         tracing::debug!(?h.variation, qualifier = h.qualifier, "read header");
         match classify(&h) {
             ReadTarget::Class0 | ReadTarget::Iin(..) => {}
+            ReadTarget::Attribute(v) => {
+                if !attributes.serves(db, v) {
+                    iin |= Iin::OBJECT_UNKNOWN;
+                }
+            }
             ReadTarget::Events(filter, limit) => {
                 db.events.select(filter, limit);
             }
-            ReadTarget::Static(ty, _, points) => {
-                let t = db.table(ty);
-                match points {
-                    _ if t.entries.is_empty() => iin |= Iin::OBJECT_UNKNOWN,
-                    Points::All => {}
-                    Points::Range(start, stop) => {
-                        let want = u64::from(stop) - u64::from(start) + 1;
-                        if (t.range(start, stop).len() as u64) < want {
-                            iin |= Iin::PARAMETER_ERROR;
-                        }
-                    }
-                    Points::Indices => {
-                        let missing = h.points().any(|p| {
-                            u16::try_from(p.index)
-                                .ok()
-                                .and_then(|i| t.find(i))
-                                .is_none()
-                        });
-                        if missing {
-                            iin |= Iin::PARAMETER_ERROR;
-                        }
-                    }
-                }
+            ReadTarget::Static(ty, _, points) => iin |= check_static(db, ty, points, &h),
+            ReadTarget::Deadbands(_, points) => {
+                iin |= check_static(db, PointType::AnalogInput, points, &h)
             }
             ReadTarget::Refused(bits) => {
                 tracing::debug!(?h.variation, "read of an unsupported object");
@@ -136,6 +149,31 @@ pub(crate) fn prepare(objects: ObjectParser<'_>, db: &mut Database) -> Iin {
         }
     }
     iin
+}
+
+/// The error bits for a static selection: IIN2.1 when the type has no points, IIN2.2 when
+/// some selected points do not exist.
+fn check_static(db: &Database, ty: PointType, points: Points, h: &ObjectHeader<'_>) -> Iin {
+    let t = db.table(ty);
+    let missing = match points {
+        _ if t.entries.is_empty() => return Iin::OBJECT_UNKNOWN,
+        Points::All => false,
+        Points::Range(start, stop) => {
+            let want = u64::from(stop) - u64::from(start) + 1;
+            (t.range(start, stop).len() as u64) < want
+        }
+        Points::Indices => h.points().any(|p| {
+            u16::try_from(p.index)
+                .ok()
+                .and_then(|i| t.find(i))
+                .is_none()
+        }),
+    };
+    if missing {
+        Iin::PARAMETER_ERROR
+    } else {
+        Iin::NONE
+    }
 }
 
 /// Where the previous fragment of a response stopped.
@@ -157,8 +195,9 @@ pub(crate) fn write_fragment(
     cursor: &mut ReadCursor,
     w: &mut FragmentWriter<'_>,
     iin: Iin,
+    attributes: &AttributeSource<'_>,
 ) -> (bool, bool) {
-    let (events, all) = db.events.write_selected(w);
+    let (events, all) = db.events.write_selected(w, iin.contains(Iin::NEED_TIME));
     if !all {
         return (false, events > 0);
     }
@@ -181,7 +220,12 @@ pub(crate) fn write_fragment(
             ReadTarget::Static(ty, v, points) => {
                 write_static(db, ty, v, points, &h, &mut cursor.pos, w)
             }
+            ReadTarget::Deadbands(v, points) => {
+                let ty = PointType::AnalogInput;
+                write_static(db, ty, Some(v), points, &h, &mut cursor.pos, w)
+            }
             ReadTarget::Iin(start, stop) => write_iin(iin, start, stop, w).is_ok(),
+            ReadTarget::Attribute(v) => attributes.write(db, v, &mut cursor.pos, w),
             ReadTarget::Events(..) | ReadTarget::Refused(_) => true,
         };
         if !done {
@@ -263,10 +307,12 @@ fn write_positions(
             &[]
         }
     };
+    let deadbands = requested.is_some_and(|v| v.numbers().0 == 34);
     let variation_at = |p: usize| {
-        entries
-            .get(p)
-            .map(|e| static_variation(requested, e.static_variation, &e.state))
+        entries.get(p).map(|e| match requested {
+            Some(v) if deadbands => v,
+            _ => static_variation(requested, e.static_variation, &e.state),
+        })
     };
     let mut p = *pos;
     while let Some(first) = entries.get(p) {
@@ -285,7 +331,12 @@ fn write_positions(
         };
         while p < end {
             let Some(e) = entries.get(p) else { break };
-            match hw.push(&to_point(e.index, v, &e.state, octets(p))) {
+            let point = if deadbands {
+                Point::new(u32::from(e.index), Value::Float(e.deadband))
+            } else {
+                to_point(e.index, v, &e.state, octets(p))
+            };
+            match hw.push(&point) {
                 Ok(()) => p += 1,
                 Err(WriteError::FragmentFull) => {
                     hw.finish();

@@ -2,8 +2,10 @@
 //! enable/disable unsolicited — turned into plans the session carries out only when the
 //! whole request is valid (IEEE 1815-2012, clause 4).
 
-use crate::app::{Iin, ObjectHeader, ObjectParser, Range};
+use super::database::Database;
+use crate::app::{Iin, ObjectHeader, ObjectParser, Prefix, Range};
 use crate::objects::Classes;
+use crate::objects::PointType;
 use crate::objects::{Timestamp, Value, Variation};
 
 /// A time written by the master.
@@ -22,14 +24,20 @@ pub(crate) struct WritePlan {
     pub clear_restart: bool,
     /// Set the time.
     pub time: Option<TimeWrite>,
+    /// Analog input deadbands (g34) to set: walk the request again.
+    pub deadbands: bool,
+    /// Indexed absolute times (g50v4) to hand to the application: walk the request again.
+    pub indexed_times: bool,
 }
 
 /// Checks a WRITE: g80v1 may only clear index 7; one time object at most (g50v1, or g50v3
-/// when `record_allowed`, i.e. it follows a RECORD_CURRENT_TIME). Anything else writable in
-/// the object library is refused with IIN2.0 (not supported), bad parameters with IIN2.2.
+/// when `record_allowed`, i.e. it follows a RECORD_CURRENT_TIME); g50v4 indexed times;
+/// g34 deadbands of existing analog inputs (≥ 0). Anything else writable in the object
+/// library is refused with IIN2.0 (not supported), bad parameters with IIN2.2.
 pub(crate) fn plan_write(
     objects: ObjectParser<'_>,
     record_allowed: bool,
+    db: &Database,
 ) -> Result<WritePlan, Iin> {
     let mut plan = WritePlan::default();
     let mut times = 0;
@@ -63,10 +71,41 @@ pub(crate) fn plan_write(
                     return Err(Iin::PARAMETER_ERROR);
                 });
             }
+            Variation::Group50Var4 => {
+                if !matches!(h.prefix, Prefix::Index(_)) || h.points().any(|p| p.time.is_none()) {
+                    return Err(Iin::PARAMETER_ERROR);
+                }
+                plan.indexed_times = true;
+            }
+            Variation::Group34Var1 | Variation::Group34Var2 | Variation::Group34Var3 => {
+                if db.len(PointType::AnalogInput) == 0 {
+                    return Err(Iin::OBJECT_UNKNOWN);
+                }
+                for p in h.points() {
+                    let known = u16::try_from(p.index)
+                        .ok()
+                        .and_then(|i| db.get(PointType::AnalogInput, i))
+                        .is_some();
+                    if !known || deadband_value(&p.value).is_none() {
+                        return Err(Iin::PARAMETER_ERROR);
+                    }
+                }
+                plan.deadbands = true;
+            }
             _ => return Err(Iin::NO_FUNC_CODE_SUPPORT),
         }
     }
     Ok(plan)
+}
+
+/// A written deadband: a number ≥ 0.
+pub(crate) fn deadband_value(v: &Value<'_>) -> Option<f64> {
+    let d = match *v {
+        Value::Unsigned(u) => f64::from(u),
+        Value::Float(f) => f,
+        _ => return None,
+    };
+    (d >= 0.0).then_some(d)
 }
 
 /// The time of a counted header holding exactly one time object.
@@ -122,7 +161,8 @@ mod tests {
     use crate::app::Fragment;
 
     fn plan(bytes: &[u8], record: bool) -> Result<WritePlan, Iin> {
-        plan_write(Fragment::parse(bytes).unwrap().objects(), record)
+        let db = crate::outstation::DatabaseBuilder::new().build().unwrap();
+        plan_write(Fragment::parse(bytes).unwrap().objects(), record, &db)
     }
 
     #[test]

@@ -5,9 +5,11 @@
 //! at construction (and once per buffer growth of the kept request).
 
 use super::application::{OutstationApplication, APPLICATION_IIN};
+use super::assign;
 use super::config::OutstationConfig;
 use super::control::{ControlHandler, SelectState};
 use super::database::Database;
+use super::deferred::HeldResponse;
 use super::read::ReadCursor;
 use super::stats::OutstationStats;
 use super::unsolicited::{TimeoutOutcome, Unsolicited};
@@ -20,6 +22,7 @@ use crate::session::{Now, Session};
 use std::fmt;
 use std::time::Instant;
 
+mod held;
 mod respond;
 
 /// IIN1.0 after a broadcast (IEEE 1815-2012, clause 4).
@@ -98,6 +101,8 @@ pub struct OutstationSession {
     unsol: Unsolicited,
     online: bool,
     stats: OutstationStats,
+    /// A control response waiting for controls answered later.
+    held: Option<HeldResponse>,
 }
 
 impl fmt::Debug for OutstationSession {
@@ -120,7 +125,8 @@ impl OutstationSession {
         control_handler: Box<dyn ControlHandler + Send>,
         app_handler: Box<dyn OutstationApplication + Send>,
     ) -> Self {
-        let db = database.with_event_buffers(&config.event_buffer);
+        let mut db = database.with_event_buffers(&config.event_buffer);
+        db.command_events = config.command_events;
         let mut unsol = Unsolicited::new(
             config.allow_unsolicited,
             config.unsolicited_confirm_timeout,
@@ -149,6 +155,7 @@ impl OutstationSession {
             unsol,
             online: false,
             stats: OutstationStats::default(),
+            held: None,
         }
     }
 
@@ -204,9 +211,17 @@ impl OutstationSession {
         iin
     }
 
-    /// Sets or clears IIN1.4 NEED_TIME (e.g. when the application's clock drifted).
+    /// Sets or clears IIN1.4 NEED_TIME (e.g. when the application's clock drifted, or was
+    /// set by other means than the master).
     pub fn set_need_time(&mut self, need: bool) {
         self.need_time = need;
+    }
+
+    /// Sets IIN1.7 DEVICE_RESTART again (e.g. after the application restarted the device's
+    /// process image), so the master re-reads everything; it clears when the master writes
+    /// it to 0 (IEEE 1815-2012, clause 4).
+    pub fn set_restart(&mut self) {
+        self.restart_iin = true;
     }
 
     /// The classes the master enabled for unsolicited reporting.
@@ -279,6 +294,10 @@ impl OutstationSession {
             }
             FunctionCode::EnableUnsolicited | FunctionCode::DisableUnsolicited => {
                 self.respond_unsolicited_control(now, frag, true)
+            }
+            FunctionCode::AssignClass => {
+                let result = assign::assign_class(frag.objects(), &mut self.db);
+                self.respond_null(now, seq, result.err().unwrap_or(Iin::NONE));
             }
             f if f.expects_no_response() => {
                 tracing::debug!(function = %f, "unsupported function without response ignored")
@@ -470,13 +489,18 @@ impl Session for OutstationSession {
             SolicitedState::ConfirmWait { deadline, .. } => Some(deadline),
             SolicitedState::Idle => None,
         };
-        match (solicited, self.unsol.deadline()) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        [
+            solicited,
+            self.unsol.deadline(),
+            self.held.map(|h| h.deadline),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 
     fn on_timer(&mut self, now: &Now) {
+        self.expire_held(now);
         if let SolicitedState::ConfirmWait { deadline, seq, .. } = self.solicited {
             if now.instant >= deadline {
                 self.stats.confirm_timeouts += 1;

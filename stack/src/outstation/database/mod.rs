@@ -3,6 +3,7 @@
 //! changes feed. Built once with [`DatabaseBuilder`]; changed with [`Update`]s.
 
 use super::config::EventBufferConfig;
+use super::deferred::{CommandEvent, ControlToken, Deferrals};
 use super::events::{EventBuffers, NewEvent};
 use super::point::{PointConfig, PointState, PointValue};
 use super::update::{ApplyReport, Update};
@@ -74,8 +75,10 @@ pub(crate) struct PointEntry {
     pub class: EventClass,
     pub static_variation: Variation,
     pub event_variation: Variation,
-    deadband: f64,
-    /// Analogs: the value last reported in an event (deadband reference).
+    /// Analogs, counters and frozen counters: see [`PointConfig::deadband`].
+    pub deadband: f64,
+    /// Analogs, counters and frozen counters: the value last reported in an event (the
+    /// deadband's reference).
     reported: f64,
     pub state: PointState,
 }
@@ -115,6 +118,10 @@ pub struct Database {
     octets: Vec<u8>,
     pub(crate) events: EventBuffers,
     rejected: u64,
+    /// Operates create command events (g13, g43) in the output's class.
+    pub(crate) command_events: bool,
+    /// Controls of the current request answered later.
+    pub(crate) deferrals: Deferrals,
 }
 
 /// Collects point definitions and builds a [`Database`].
@@ -197,6 +204,8 @@ impl DatabaseBuilder {
             octets: vec![0; octet_points * 255],
             events: EventBuffers::default(),
             rejected: 0,
+            command_events: false,
+            deferrals: Deferrals::default(),
         })
     }
 }
@@ -212,19 +221,17 @@ impl Database {
         report
     }
 
-    /// This database with event buffers sized by `config`. A type whose points have no
-    /// event class gets no buffer. Sessions call this on the database they are given.
+    /// This database with event buffers sized by `config`. A type without points gets no
+    /// buffer; the others get theirs even when no point has a class yet, since ASSIGN_CLASS
+    /// may give them one (a ring allocates only as events arrive). Sessions call this on the
+    /// database they are given.
     pub fn with_event_buffers(mut self, config: &EventBufferConfig) -> Self {
         let caps = config.as_array();
         let sizes = std::array::from_fn(|i| {
-            let classed = self.tables[i]
-                .entries
-                .iter()
-                .any(|e| e.class != EventClass::None);
-            if classed {
-                usize::from(caps[i])
-            } else {
+            if self.tables[i].entries.is_empty() {
                 0
+            } else {
+                usize::from(caps[i])
             }
         });
         self.events = EventBuffers::new(sizes);
@@ -233,6 +240,10 @@ impl Database {
 
     pub(crate) fn table(&self, ty: PointType) -> &PointTable {
         &self.tables[ty.ordinal()]
+    }
+
+    pub(crate) fn table_mut(&mut self, ty: PointType) -> &mut PointTable {
+        &mut self.tables[ty.ordinal()]
     }
 
     /// The bytes of the octet string point at table position `pos`.
@@ -246,6 +257,27 @@ impl Database {
         t.find(index)
             .and_then(|p| t.entries.get(p))
             .map(|e| e.state)
+    }
+
+    /// The deadband of an analog input, `None` when it does not exist.
+    pub fn deadband(&self, index: u16) -> Option<f64> {
+        let t = self.table(PointType::AnalogInput);
+        t.find(index)
+            .and_then(|p| t.entries.get(p))
+            .map(|e| e.deadband)
+    }
+
+    /// Sets the deadband of an analog input (a master's WRITE of g34); false when there is
+    /// no such point or the deadband is negative or not a number.
+    pub(crate) fn set_deadband(&mut self, index: u16, deadband: f64) -> bool {
+        let t = self.table_mut(PointType::AnalogInput);
+        match t.find(index).and_then(|p| t.entries.get_mut(p)) {
+            Some(e) if deadband >= 0.0 => {
+                e.deadband = deadband;
+                true
+            }
+            _ => false,
+        }
     }
 
     /// The bytes of an octet string point.
@@ -299,9 +331,9 @@ impl Database {
     }
 
     /// Applies `updates` in order, creating events for points with a class: binary,
-    /// double-bit and output status on any change of state or flags, counters on any
-    /// change, analogs when |Δ| exceeds the deadband or the flags change, octet strings
-    /// when the bytes change. Events are stamped with the update's time or `now.wall`.
+    /// double-bit and output status on any change of state or flags; analogs, counters and
+    /// frozen counters when |new − last reported| exceeds the deadband or the flags change
+    /// (a deadband of 0: on any change); octet strings when the bytes change. Events are stamped with the update's time or `now.wall`.
     pub fn apply(&mut self, now: &Now, updates: &[Update]) -> ApplyReport {
         let mut report = ApplyReport::default();
         for u in updates {
@@ -359,14 +391,22 @@ impl Database {
                     || delta > entry.deadband
                     || (new.is_nan() != entry.reported.is_nan())
             }
+            (PointValue::Counter(_), PointValue::Counter(new)) if entry.deadband > 0.0 => {
+                old.flags != new_flags || (f64::from(new) - entry.reported).abs() > entry.deadband
+            }
             (PointValue::OctetString { .. }, _) => octet_changed,
             (a, b) => a != b || old.flags != new_flags,
         };
-        if !changed || entry.class == EventClass::None {
+        if !changed {
             return Some(false);
         }
-        if let PointValue::Analog(new) = value {
-            entry.reported = new;
+        match value {
+            PointValue::Analog(new) => entry.reported = new,
+            PointValue::Counter(new) => entry.reported = f64::from(new),
+            _ => {}
+        }
+        if entry.class == EventClass::None {
+            return Some(false);
         }
         let event = NewEvent {
             ty,
@@ -382,6 +422,29 @@ impl Database {
         Some(true)
     }
 
+    /// Buffers the command event of an executed operate in the class of its output's status
+    /// point, with the command `status` (IEEE 1815-2012, Annex A: g13, g43).
+    pub(crate) fn command_event(&mut self, now: &Now, event: CommandEvent, status: u8) {
+        let t = self.table(event.ty);
+        let class = t
+            .find(event.index)
+            .and_then(|p| t.entries.get(p))
+            .map(|e| e.class);
+        let Some(class) = class.filter(|&c| c != EventClass::None) else {
+            return;
+        };
+        self.events.push(NewEvent {
+            ty: event.ty,
+            index: event.index,
+            class,
+            variation: event.variation,
+            value: event.value,
+            flags: status,
+            time: now.wall,
+            bytes: &[],
+        });
+    }
+
     /// Copies counters with `start <= index <= stop` (all when `None`) into the frozen
     /// counters of the same index, stamped `now.wall`; with `clear`, the counters then
     /// restart from 0. Every freeze of a frozen counter with a class creates an event.
@@ -395,12 +458,24 @@ impl Database {
             let (index, counter) = (c.index, c.state);
             let frozen = &mut self.tables[PointType::FrozenCounter.ordinal()];
             if let Some(f) = frozen.find(index).and_then(|p| frozen.entries.get_mut(p)) {
+                let old_flags = f.state.flags;
                 f.state = PointState {
                     value: counter.value,
                     flags: counter.flags,
                     time: now.wall,
                 };
-                if f.class != EventClass::None {
+                // Every freeze is an event, unless a deadband asks for a larger change.
+                let value = match counter.value {
+                    PointValue::Counter(c) => f64::from(c),
+                    _ => 0.0,
+                };
+                let report = f.deadband <= 0.0
+                    || old_flags != counter.flags
+                    || (value - f.reported).abs() > f.deadband;
+                if report {
+                    f.reported = value;
+                }
+                if report && f.class != EventClass::None {
                     let event = NewEvent {
                         ty: PointType::FrozenCounter,
                         index,
@@ -454,6 +529,16 @@ impl<'a> DatabaseHandle<'a> {
     /// The time of the request being executed.
     pub fn now(&self) -> Now {
         self.now
+    }
+
+    /// Answers this operate later: the response waits (without blocking the executor)
+    /// until the application passes the returned token with the final status to
+    /// `OutstationSession::complete_control` (or the `Outstation` handle's), or until
+    /// `async_control_timeout` runs out (status TIMEOUT). The status the handler returns
+    /// is then ignored. `None` when the operate cannot wait: DIRECT_OPERATE_NR, whose
+    /// status nobody receives, or a second call for the same operate.
+    pub fn defer(&mut self) -> Option<ControlToken> {
+        self.db.deferrals.defer()
     }
 }
 

@@ -5,6 +5,7 @@
 use super::{BroadcastState, History, OutstationSession, ReadProgress, SolicitedState};
 use crate::app::{AppControl, Fragment, FragmentWriter, FunctionCode, Iin};
 use crate::objects::{Point, Timestamp, Value, Variation};
+use crate::outstation::attributes::AttributeSource;
 use crate::outstation::control::{self, ControlMode, OperateType};
 use crate::outstation::events::EventFilter;
 use crate::outstation::read::{self, ReadCursor};
@@ -87,6 +88,7 @@ impl OutstationSession {
 
     /// Drops a solicited exchange waiting for its confirm; its events become unreported.
     pub(super) fn abandon_solicited(&mut self) {
+        self.drop_held();
         if let SolicitedState::ConfirmWait { events: true, .. } = self.solicited {
             self.db.events.unselect_all();
         }
@@ -107,7 +109,12 @@ impl OutstationSession {
         }
         // Only a solicited READ response ever owns events when a READ is answered.
         self.db.events.unselect_all();
-        let error_iin = read::prepare(frag.objects(), &mut self.db);
+        let source = AttributeSource {
+            attributes: &self.config.device_attributes,
+            max_tx: self.config.max_tx_fragment,
+            max_rx: self.config.max_rx_fragment,
+        };
+        let error_iin = read::prepare(frag.objects(), &mut self.db, &source);
         let progress = ReadProgress {
             cursor: ReadCursor::default(),
             error_iin,
@@ -134,8 +141,19 @@ impl OutstationSession {
         let Ok(mut w) = FragmentWriter::response(buf, c, FunctionCode::Response, Iin::NONE) else {
             return;
         };
-        let (mut complete, events) =
-            read::write_fragment(frag.objects(), &mut self.db, &mut p.cursor, &mut w, iin);
+        let source = AttributeSource {
+            attributes: &self.config.device_attributes,
+            max_tx: self.config.max_tx_fragment,
+            max_rx: self.config.max_rx_fragment,
+        };
+        let (mut complete, events) = read::write_fragment(
+            frag.objects(),
+            &mut self.db,
+            &mut p.cursor,
+            &mut w,
+            iin,
+            &source,
+        );
         let len = w.len();
         if !complete && len <= 4 {
             tracing::warn!(
@@ -204,6 +222,10 @@ impl OutstationSession {
         if frag.function == FunctionCode::Select && outcome.all_success {
             self.select.select(seq, now.instant, body);
         }
+        if self.db.deferrals.any_open() {
+            self.hold(now, seq, len, outcome.iin);
+            return;
+        }
         self.finish_response(now, len, AppControl::single(seq), outcome.iin, false, None);
     }
 
@@ -212,10 +234,13 @@ impl OutstationSession {
         let seq = frag.control.seq;
         let record = self.record.take();
         let after_record = record.filter(|&(s, _)| (s + 1) & 0x0F == seq);
-        let iin = match requests::plan_write(frag.objects(), after_record.is_some()) {
+        let iin = match requests::plan_write(frag.objects(), after_record.is_some(), &self.db) {
             Err(iin) => iin,
             Ok(plan) => {
                 let mut iin = Iin::NONE;
+                if plan.deadbands || plan.indexed_times {
+                    iin |= self.write_indexed(frag);
+                }
                 if plan.clear_restart {
                     tracing::info!("master cleared DEVICE_RESTART");
                     self.restart_iin = false;
@@ -242,6 +267,35 @@ impl OutstationSession {
         if respond {
             self.respond_null(now, seq, iin);
         }
+    }
+
+    /// The g34 deadbands and g50v4 indexed times of a checked WRITE.
+    fn write_indexed(&mut self, frag: &Fragment<'_>) -> Iin {
+        let mut iin = Iin::NONE;
+        for h in frag.objects().flatten() {
+            let deadband = h.variation.numbers().0 == 34;
+            if !deadband && h.variation != Variation::Group50Var4 {
+                continue;
+            }
+            for p in h.points() {
+                let Ok(index) = u16::try_from(p.index) else {
+                    continue;
+                };
+                if deadband {
+                    if let Some(d) = requests::deadband_value(&p.value) {
+                        tracing::debug!(index, deadband = d, "deadband written");
+                        self.db.set_deadband(index, d);
+                    }
+                } else if let (Some(time), Value::Interval { interval, units }) = (p.time, p.value)
+                {
+                    iin |= self
+                        .app
+                        .on_indexed_time_write(index, time, interval, units)
+                        .iin();
+                }
+            }
+        }
+        iin
     }
 
     /// IMMED_FREEZE and FREEZE_CLEAR, with or without response (IEEE 1815-2012, clause 4).
@@ -340,7 +394,7 @@ impl OutstationSession {
         if events {
             let filter = EventFilter::Classes(self.unsol.enabled);
             self.db.events.select(filter, None);
-            let (n, _) = self.db.events.write_selected(&mut w);
+            let (n, _) = self.db.events.write_selected(&mut w, self.need_time);
             self.db.events.release_unwritten();
             if n == 0 {
                 return None;
