@@ -257,3 +257,53 @@ fn with_event_scan_on_class_data_reported_in_any_response_is_read_at_once() {
         manager.shutdown();
     });
 }
+
+/// Records the device attributes a master receives, as (variation, text or number).
+struct Attributes(std::sync::mpsc::Sender<(u8, String)>);
+
+impl rdnp3::ReadHandler for Attributes {
+    fn measurement(&mut self, _m: &rdnp3::Measurement<'_>) {}
+
+    fn device_attribute(&mut self, a: &rdnp3::stack::master::DeviceAttribute<'_>) {
+        let value = a
+            .value
+            .as_str()
+            .map(str::to_owned)
+            .or_else(|| a.value.as_unsigned().map(|n| n.to_string()))
+            .unwrap_or_default();
+        let _ = self.0.send((a.variation, value));
+    }
+}
+
+#[test]
+fn device_attributes_read_by_the_master_are_the_ones_the_outstation_serves() {
+    each_backend(|manager| {
+        let attributes = rdnp3::stack::outstation::DeviceAttributes::default()
+            .with_vendor_name("rdnp3 tests".into())
+            .with_software_version("9.9.9".into());
+        let station = start_outstation(
+            &manager,
+            outstation_config(1024).with_device_attributes(attributes),
+            demo_database(0),
+            Box::new(MirrorOutputs),
+            Box::new(DefaultApplication),
+        );
+        let (tx, rx) = std::sync::mpsc::channel();
+        let channel = manager
+            .add_tcp_client(channel_config("master"), station.address, None)
+            .expect("client channel");
+        let master = channel
+            .add_master(MasterConfig::default(), Box::new(Attributes(tx)))
+            .expect("master added");
+        wait_startup(&master);
+        let result = done(
+            "the attribute read",
+            master.read_attributes(0, rdnp3::ALL_ATTRIBUTES),
+        );
+        assert_eq!(result, Ok(()));
+        let seen: std::collections::HashMap<u8, String> = rx.try_iter().collect();
+        assert_eq!(seen.get(&252).map(String::as_str), Some("rdnp3 tests"));
+        assert_eq!(seen.get(&242).map(String::as_str), Some("9.9.9"));
+        manager.shutdown();
+    });
+}

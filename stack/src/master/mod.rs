@@ -20,6 +20,7 @@ mod polls;
 mod request;
 mod scheduler;
 mod tasks;
+mod user_requests;
 
 pub use crate::objects::Classes;
 pub use association::{MasterSession, MasterStats};
