@@ -15,6 +15,7 @@ mod config;
 mod delivery;
 mod device_data;
 mod functions;
+mod health;
 mod measurement;
 mod polls;
 mod request;
@@ -31,6 +32,7 @@ pub use functions::{
     FreezeKind, FreezeRequest, ObjectHeaders, PointRange, WriteRequest, ALL_ATTRIBUTES,
     MAX_OBJECT_BYTES,
 };
+pub use health::{AssociationListener, AssociationState, NullAssociationListener, StatsSlot};
 pub use measurement::{
     Measurement, MeasurementValue, NullReadHandler, ReadHandler, ResponseInfo, TimeQuality,
     UnsupportedObject,
