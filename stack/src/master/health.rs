@@ -270,7 +270,11 @@ impl Health {
     fn set_state(&mut self, state: AssociationState) {
         if self.state != state {
             self.state = state;
-            tracing::info!(state = state.name(), "association state");
+            tracing::info!(
+                outstation = self.slot.outstation_address,
+                state = state.name(),
+                "association state"
+            );
             self.listener.state_changed(state);
         }
     }
