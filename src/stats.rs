@@ -91,3 +91,50 @@ impl ChannelRegistry {
         out
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rdnp3_stack::master::{MasterConfig, MasterSession, NullReadHandler};
+
+    fn session(outstation: u16) -> MasterSession {
+        let config = MasterConfig::default().with_outstation_address(outstation);
+        MasterSession::new(config, Box::new(NullReadHandler))
+    }
+
+    #[test]
+    fn removed_associations_and_dropped_channels_vanish_from_the_registries() {
+        let registry = ChannelRegistry::default();
+        let channels: Vec<Arc<ChannelMasters>> = (0..10)
+            .map(|c| Arc::new(ChannelMasters::new(format!("channel-{c}").into())))
+            .collect();
+        for c in &channels {
+            registry.register(c);
+        }
+        let sessions: Vec<MasterSession> = (0..1000).map(session).collect();
+        for (i, s) in sessions.iter().enumerate() {
+            channels[i % 10].register(&s.stats_slot());
+        }
+        assert_eq!(registry.collect().len(), 1000);
+
+        // Every other association removed (the odd outstation addresses).
+        let _kept: Vec<MasterSession> = sessions.into_iter().step_by(2).collect();
+        let all = registry.collect();
+        assert_eq!(all.len(), 500);
+        assert!(all.iter().all(|a| a.outstation_address % 2 == 0));
+
+        drop(channels);
+        assert!(registry.collect().is_empty(), "no handle keeps a channel");
+        let fresh = Arc::new(ChannelMasters::new("fresh".into()));
+        registry.register(&fresh);
+        assert_eq!(
+            lock(&registry.channels).len(),
+            1,
+            "registering forgets the dropped channels"
+        );
+    }
+
+    fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+        m.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
