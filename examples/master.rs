@@ -10,8 +10,9 @@ use rdnp3::stack::master::{
 };
 use rdnp3::stack::objects::{CommandStatus, Crob, OpType, PointType, Variation};
 use rdnp3::{
-    ChannelConfig, ChannelListener, ChannelState, ClassAssignment, EventClass, FreezeKind,
-    FreezeRequest, Manager, Master, PointRange, SerialSettings,
+    AssociationListener, AssociationState, ChannelConfig, ChannelListener, ChannelState,
+    ClassAssignment, EventClass, FreezeKind, FreezeRequest, Manager, Master, PointRange,
+    SerialSettings,
 };
 use std::io::Write;
 use std::net::SocketAddr;
@@ -66,6 +67,8 @@ OUTPUT (stdout):
     command <index> <STATUS>                 for every control sent (NOT_OPERATED for a
         control that was selected but not operated because another one of the request was
         refused)
+    state online | state offline             when the association goes online (the link is up
+        and a request succeeded) or offline (the link dropped or 3 requests failed in a row)
 ";
 
 /// Prints measurements as lines on stdout.
@@ -87,6 +90,16 @@ impl ReadHandler for Printer {
     fn unsupported(&mut self, object: &UnsupportedObject) {
         let mut out = std::io::stdout().lock();
         let _ = writeln!(out, "unsupported g{}v{}", object.group, object.variation);
+    }
+}
+
+/// Prints the association's online/offline transitions on stdout.
+struct StatePrinter;
+
+impl AssociationListener for StatePrinter {
+    fn state_changed(&mut self, state: AssociationState) {
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "state {}", state.name());
     }
 }
 
@@ -215,7 +228,9 @@ fn main() {
         .with_outstation_address(outstation)
         // With --once the integrity poll is asked for explicitly, so it runs exactly once.
         .with_startup_integrity(!once);
-    let master = channel.add_master(config, Box::new(Printer)).or_exit();
+    let master = channel
+        .add_master_with_listener(config, Box::new(Printer), Box::new(StatePrinter))
+        .or_exit();
     let mut ok = true;
     if once {
         if !wait_open(&state_rx, Duration::from_secs(10)) {

@@ -5,8 +5,9 @@
 //! client or server (feature `tls`) or a serial port (feature `serial`) — carrying one or more
 //! DNP3 sessions routed by link address: [`Master`] associations and [`Outstation`]s. Requests
 //! return completions that can be waited on from a plain thread or awaited from any async
-//! runtime; callbacks (measurement, control and state handlers) run on the channel's executor
-//! and must not block.
+//! runtime; callbacks (measurement, control and state handlers, association listeners) run
+//! on the channel's executor and must not block. [`Channel::master_stats`] and
+//! [`Manager::master_stats`] read the statistics of every master association at once.
 //!
 //! The protocol itself lives in [`rdnp3_stack`] (re-exported as [`stack`]): a sans-I/O crate that
 //! users with their own event loop drive directly. This crate only moves bytes and time between
@@ -46,6 +47,7 @@ mod master;
 mod outstation;
 #[cfg(feature = "serial")]
 mod serial;
+mod stats;
 #[cfg(feature = "tls")]
 mod tls;
 
@@ -60,14 +62,16 @@ pub use master::Master;
 pub use outstation::Outstation;
 #[cfg(feature = "serial")]
 pub use serial::{DataBits, FlowControl, Parity, SerialSettings, StopBits};
+pub use stats::AssociationStats;
 #[cfg(feature = "tls")]
 pub use tls::{PeerAuthentication, TlsConfig, TlsConfigError, TlsError, TlsVersion};
 
 pub use rdnp3_reactor::{Backend, Completion, FdLimit};
-pub use rdnp3_stack::app::FunctionCode;
+pub use rdnp3_stack::app::{FunctionCode, Iin};
 pub use rdnp3_stack::master::{
-    AnalogOutput, Classes, Command, CommandMode, CommandResult, MasterConfig, MasterStats,
-    Measurement, MeasurementValue, PollId, ReadHandler, ReadHeader, ReadRequest, ResponseInfo,
+    AnalogOutput, AssociationListener, AssociationState, Classes, Command, CommandMode,
+    CommandResult, MasterConfig, MasterStats, Measurement, MeasurementValue,
+    NullAssociationListener, PollId, ReadHandler, ReadHeader, ReadRequest, ResponseInfo,
     RestartKind, TaskError, TimeQuality, TimeSyncMode, UnsupportedObject,
 };
 pub use rdnp3_stack::master::{

@@ -4,6 +4,7 @@
 use crate::channel::{Channel, ChannelTask, Connector, TcpClient, TcpServer};
 use crate::config::{ChannelConfig, ChannelListener};
 use crate::error::ChannelError;
+use crate::stats::{AssociationStats, ChannelMasters, ChannelRegistry};
 use rdnp3_reactor::{Backend, FdLimit, Pool};
 use rdnp3_stack::router::{ChannelCounters, Router};
 use std::fmt;
@@ -87,6 +88,7 @@ impl ManagerBuilder {
         Ok(Manager {
             pool: b.build().map_err(ChannelError::Pool)?,
             fd_limit,
+            channels: ChannelRegistry::default(),
         })
     }
 }
@@ -95,6 +97,7 @@ impl ManagerBuilder {
 pub struct Manager {
     pool: Pool,
     fd_limit: Option<FdLimit>,
+    channels: ChannelRegistry,
 }
 
 impl fmt::Debug for Manager {
@@ -144,6 +147,13 @@ impl Manager {
         &self.pool
     }
 
+    /// The statistics of every master association of every channel still held by a handle
+    /// (its [`Channel`] or one of its [`crate::Master`]s), as each association last published
+    /// them; one call, no round trip to any executor.
+    pub fn master_stats(&self) -> Vec<AssociationStats> {
+        self.channels.collect()
+    }
+
     /// Builds the channel's router and actor and hands it to the pool.
     fn spawn(
         &self,
@@ -168,10 +178,13 @@ impl Manager {
             task = task.with_tls(TlsLayer::new(tls));
         }
         let handle = self.pool.spawn(task).map_err(|_| ChannelError::Closed)?;
+        let masters = Arc::new(ChannelMasters::new(name.clone()));
+        self.channels.register(&masters);
         Ok(Channel {
             handle,
             counters,
             name,
+            masters,
         })
     }
 

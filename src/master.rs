@@ -3,6 +3,7 @@
 
 use crate::channel::{ChannelMsg, MasterOp};
 use crate::error::ChannelError;
+use crate::stats::ChannelMasters;
 use rdnp3_reactor::{completion, Completion, Handle, PostError};
 use rdnp3_stack::app::FunctionCode;
 use rdnp3_stack::master::{
@@ -11,6 +12,7 @@ use rdnp3_stack::master::{
 };
 use rdnp3_stack::objects::Classes;
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// A handle on one master association; requests return completions that can be waited on
@@ -19,6 +21,8 @@ use std::time::Duration;
 pub struct Master {
     handle: Handle<ChannelMsg>,
     id: u32,
+    /// Keeps its channel listed in the manager's statistics while the handle lives.
+    _channel: Arc<ChannelMasters>,
 }
 
 impl fmt::Debug for Master {
@@ -28,8 +32,12 @@ impl fmt::Debug for Master {
 }
 
 impl Master {
-    pub(crate) fn new(handle: Handle<ChannelMsg>, id: u32) -> Self {
-        Master { handle, id }
+    pub(crate) fn new(handle: Handle<ChannelMsg>, id: u32, channel: Arc<ChannelMasters>) -> Self {
+        Master {
+            handle,
+            id,
+            _channel: channel,
+        }
     }
 
     fn request<T: Send + 'static>(

@@ -65,3 +65,11 @@ fn freeze_clear_prints_the_frozen_values_and_the_cleared_counters() {
     assert!(has(&lines, "frozen-counter 3 300 0x01"), "{lines:#?}");
     assert!(has(&lines, "counter 3 0 0x01"), "{lines:#?}");
 }
+
+#[test]
+fn the_association_state_is_printed_when_it_goes_online_and_offline() {
+    let lines = run_once_with("--freeze");
+    let states: Vec<&String> = lines.iter().filter(|l| l.starts_with("state ")).collect();
+    assert_eq!(states, ["state online", "state offline"], "{lines:#?}");
+    assert_eq!(lines.first().map(String::as_str), Some("state online"));
+}

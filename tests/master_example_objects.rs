@@ -85,11 +85,13 @@ fn the_master_example_prints_new_objects_and_an_unsupported_one() {
     assert_eq!(
         lines,
         [
+            "state online",
             "analog 0 7 0x01",
             "frozen-analog 3 -5 0x01",
             "binary-command-event 1 true 0x81",
             "analog-command-event 2 2.5 0x01",
             "unsupported g99v1",
+            "state offline",
         ],
         "stderr: {}",
         String::from_utf8_lossy(&out.stderr)

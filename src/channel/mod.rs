@@ -22,8 +22,9 @@ pub(crate) use tcp_server::TcpServer;
 use crate::error::ChannelError;
 use crate::master::Master;
 use crate::outstation::Outstation;
+use crate::stats::{AssociationStats, ChannelMasters};
 use rdnp3_reactor::{completion, Handle};
-use rdnp3_stack::master::{MasterConfig, MasterSession, ReadHandler};
+use rdnp3_stack::master::{AssociationListener, MasterConfig, MasterSession, ReadHandler};
 use rdnp3_stack::outstation::{
     ControlHandler, Database, OutstationApplication, OutstationConfig, OutstationSession,
 };
@@ -37,6 +38,7 @@ pub struct Channel {
     pub(crate) handle: Handle<ChannelMsg>,
     pub(crate) counters: Arc<ChannelCounters>,
     pub(crate) name: Arc<str>,
+    pub(crate) masters: Arc<ChannelMasters>,
 }
 
 impl fmt::Debug for Channel {
@@ -70,9 +72,37 @@ impl Channel {
         config: MasterConfig,
         handler: Box<dyn ReadHandler>,
     ) -> Result<Master, ChannelError> {
-        let session = MasterSession::new(config, handler);
+        self.add_master_session(MasterSession::new(config, handler))
+    }
+
+    /// Adds a master association whose health — online/offline, every task's result, IIN
+    /// changes, restarts, unsolicited activity — goes to `listener` (it runs on the reactor and
+    /// must not block); measurements go to `handler`. Blocks until it is added.
+    pub fn add_master_with_listener(
+        &self,
+        config: MasterConfig,
+        handler: Box<dyn ReadHandler>,
+        listener: Box<dyn AssociationListener>,
+    ) -> Result<Master, ChannelError> {
+        let mut session = MasterSession::new(config, handler);
+        session.set_listener(listener);
+        self.add_master_session(session)
+    }
+
+    fn add_master_session(&self, session: MasterSession) -> Result<Master, ChannelError> {
+        let slot = session.stats_slot();
         let id = self.add_session(SessionKind::Master(Box::new(session)))?;
-        Ok(Master::new(self.handle.clone(), id))
+        self.masters.register(&slot);
+        Ok(Master::new(self.handle.clone(), id, self.masters.clone()))
+    }
+
+    /// The statistics of every master association on the channel, as each last published
+    /// them (when a task ended, an unsolicited response arrived or the link went up or down),
+    /// read without a round trip to the channel's executor.
+    pub fn master_stats(&self) -> Vec<AssociationStats> {
+        let mut out = Vec::new();
+        self.masters.collect(&mut out);
+        out
     }
 
     /// Adds an outstation serving `database`; controls go to `controls`, time writes and

@@ -6,6 +6,7 @@
 
 use super::config::MasterConfig;
 use super::delivery::MeasurementSink;
+use super::health::{AssociationListener, AssociationState, Health, StatsSlot};
 use super::measurement::ReadHandler;
 use super::polls::{PeriodicPolls, PollId};
 use super::request::{ReadRequest, TaskError};
@@ -13,8 +14,10 @@ use super::scheduler::{AutoTask, Scheduler};
 use super::tasks::{Outcome, ReadTask, Task};
 use crate::app::{AppControl, Fragment, FragmentWriter, FunctionCode};
 use crate::link::AddressKind;
+use crate::objects::Timestamp;
 use crate::session::{Now, Session};
 use std::collections::VecDeque;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Counters of one association.
@@ -42,6 +45,17 @@ pub struct MasterStats {
     pub unsupported: u64,
     /// Completed polls (periodic, automatic and user reads).
     pub polls: u64,
+    /// Wall-clock time (the `Now::wall` of the step) of the last task the outstation
+    /// answered; wall clock so that it can be shown and compared across threads and restarts.
+    pub last_success: Option<Timestamp>,
+    /// Wall-clock time of the last task whose exchange failed (timeout, rejection, bad or
+    /// unsupported response).
+    pub last_failure: Option<Timestamp>,
+    /// Round-trip time of the last request answered: from sending it to its first response
+    /// fragment, on the monotonic clock.
+    pub last_rtt: Option<Duration>,
+    /// Smoothed round-trip time: each sample moves it 1/8 of the way (as TCP's SRTT).
+    pub rtt_average: Option<Duration>,
 }
 
 /// The task the association is running, whether the scheduler started it, and where its
@@ -76,6 +90,7 @@ pub struct MasterSession {
     /// A CONFIRM to send before anything else.
     confirm: Option<AppControl>,
     stats: MasterStats,
+    health: Health,
 }
 
 impl std::fmt::Debug for MasterSession {
@@ -93,6 +108,11 @@ impl MasterSession {
     pub fn new(config: MasterConfig, handler: Box<dyn ReadHandler>) -> Self {
         MasterSession {
             scheduler: Scheduler::new(&config),
+            health: Health::new(
+                config.local_address,
+                config.outstation_address,
+                config.offline_after_failures,
+            ),
             config,
             handler,
             online: false,
@@ -118,6 +138,22 @@ impl MasterSession {
     /// True while the channel is connected.
     pub fn is_online(&self) -> bool {
         self.online
+    }
+
+    /// Reports online/offline changes, task results, IIN changes, restarts and unsolicited
+    /// activity to `listener` from now on (see [`AssociationListener`]).
+    pub fn set_listener(&mut self, listener: Box<dyn AssociationListener>) {
+        self.health.set_listener(listener);
+    }
+
+    /// Whether the association is talking to its outstation (see [`AssociationState`]).
+    pub fn state(&self) -> AssociationState {
+        self.health.state()
+    }
+
+    /// The slot where the association publishes a copy of its counters, for other threads.
+    pub fn stats_slot(&self) -> Arc<StatsSlot> {
+        self.health.slot()
     }
 
     /// True while a request awaits its response or the second half of a two-step exchange
@@ -203,6 +239,7 @@ impl MasterSession {
         match task.write(now, seq, out) {
             Ok(len) => {
                 self.stats.requests += 1;
+                self.health.sent(now);
                 let name = task.name();
                 tracing::debug!(task = name, seq, %function, len, "request");
                 self.apply(now, task.sent(), auto, seq, name);
@@ -243,6 +280,7 @@ impl MasterSession {
                     let now = Some(now.instant);
                     self.scheduler.finish(a, &result, now, &self.config);
                 }
+                self.health.task_done(name, &result, &mut self.stats);
                 return;
             }
         };
@@ -274,6 +312,8 @@ impl MasterSession {
             self.scheduler
                 .finish(a, &Err(error.clone()), now, &self.config);
         }
+        self.health
+            .task_done(name, &Err(error.clone()), &mut self.stats);
         task.fail(error);
     }
 
@@ -323,6 +363,8 @@ impl MasterSession {
             }
         }
         self.scheduler.react_to_iin(iin, &self.config);
+        let with_data = !f.body.is_empty();
+        self.health.unsolicited(iin, with_data, &self.stats);
     }
 
     fn on_response(&mut self, now: &Now, f: &Fragment<'_>) {
@@ -341,6 +383,8 @@ impl MasterSession {
         let Some(Current { task, auto, .. }) = self.current.take() else {
             return;
         };
+        self.health
+            .response(f.iin.unwrap_or_default(), &mut self.stats);
         // A read delivers the objects before one it cannot parse, then fails; the other tasks
         // judge only well-formed responses.
         let parsable = f.objects().validate().is_ok();
@@ -387,6 +431,7 @@ impl Session for MasterSession {
     }
 
     fn on_fragment(&mut self, now: &Now, source: u16, destination: AddressKind, fragment: &[u8]) {
+        self.health.step(now);
         if source != self.config.outstation_address
             || destination != AddressKind::Station
             || fragment.len() > self.config.max_rx_fragment
@@ -406,6 +451,7 @@ impl Session for MasterSession {
     }
 
     fn next_fragment(&mut self, now: &Now, out: &mut [u8]) -> Option<usize> {
+        self.health.step(now);
         if !self.online {
             return None;
         }
@@ -461,6 +507,7 @@ impl Session for MasterSession {
     }
 
     fn on_timer(&mut self, now: &Now) {
+        self.health.step(now);
         let expired = matches!(
             self.current,
             Some(Current { stage: Stage::AwaitingResponse { deadline, .. }, .. }) if now.instant >= deadline
@@ -484,12 +531,16 @@ impl Session for MasterSession {
         self.confirm = None;
         self.scheduler.on_link_up(&self.config);
         self.polls.restart(now.instant);
+        self.health.step(now);
+        self.health.link_up(&self.stats);
     }
 
-    fn on_link_down(&mut self, _now: &Now) {
+    fn on_link_down(&mut self, now: &Now) {
         self.online = false;
         self.confirm = None;
+        self.health.step(now);
         self.fail_all(TaskError::LinkDown);
+        self.health.link_down(&self.stats);
     }
 }
 

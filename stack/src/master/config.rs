@@ -44,6 +44,9 @@ pub struct MasterConfig {
     pub task_retry_max: Duration,
     /// Most user requests queued at once; more are refused with `QueueFull`.
     pub max_queued_requests: usize,
+    /// Consecutive failed tasks (timeouts, rejections, bad responses) after which the
+    /// association is reported offline although the link is up (at least 1).
+    pub offline_after_failures: u32,
 }
 
 crate::setters!(MasterConfig {
@@ -62,6 +65,7 @@ crate::setters!(MasterConfig {
     task_retry_min: Duration => with_task_retry_min,
     task_retry_max: Duration => with_task_retry_max,
     max_queued_requests: usize => with_max_queued_requests,
+    offline_after_failures: u32 => with_offline_after_failures,
 });
 
 impl Default for MasterConfig {
@@ -82,6 +86,7 @@ impl Default for MasterConfig {
             task_retry_min: Duration::from_secs(5),
             task_retry_max: Duration::from_secs(60),
             max_queued_requests: 64,
+            offline_after_failures: 3,
         }
     }
 }

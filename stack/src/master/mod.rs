@@ -8,13 +8,16 @@
 //! `association.rs` is the core (queue, SEQ, confirms, timeouts, the `Session` contract);
 //! `scheduler.rs` and `polls.rs` decide what runs next; `tasks/` holds one file per master task,
 //! each writing its own requests and judging its own responses; `functions.rs` builds the
-//! object headers of the functions run by the generic function task.
+//! object headers of the functions run by the generic function task; `health.rs` tells an
+//! [`AssociationListener`] how the association fares (online/offline, task results, IIN,
+//! restarts, unsolicited activity) and publishes its statistics for other threads.
 
 mod association;
 mod config;
 mod delivery;
 mod device_data;
 mod functions;
+mod health;
 mod measurement;
 mod polls;
 mod request;
@@ -31,6 +34,7 @@ pub use functions::{
     FreezeKind, FreezeRequest, ObjectHeaders, PointRange, WriteRequest, ALL_ATTRIBUTES,
     MAX_OBJECT_BYTES,
 };
+pub use health::{AssociationListener, AssociationState, NullAssociationListener, StatsSlot};
 pub use measurement::{
     Measurement, MeasurementValue, NullReadHandler, ReadHandler, ResponseInfo, TimeQuality,
     UnsupportedObject,
