@@ -5,6 +5,7 @@
 //! which judges it (IEEE 1815-2012, clause 4).
 
 use super::config::MasterConfig;
+use super::confirms::{out_of_order, unsolicited_refusal, ConfirmQueue, UnsolicitedHistory};
 use super::delivery::MeasurementSink;
 use super::measurement::ReadHandler;
 use super::polls::{PeriodicPolls, PollId};
@@ -73,8 +74,10 @@ pub struct MasterSession {
     /// User requests, in order of arrival.
     queue: VecDeque<Task>,
     current: Option<Current>,
-    /// A CONFIRM to send before anything else.
-    confirm: Option<AppControl>,
+    /// CONFIRMs to send before anything else, oldest first.
+    confirms: ConfirmQueue,
+    /// The last unsolicited response accepted, to recognise its repetition.
+    unsolicited: UnsolicitedHistory,
     stats: MasterStats,
 }
 
@@ -100,7 +103,8 @@ impl MasterSession {
             polls: PeriodicPolls::new(),
             queue: VecDeque::new(),
             current: None,
-            confirm: None,
+            confirms: ConfirmQueue::default(),
+            unsolicited: UnsolicitedHistory::default(),
             stats: MasterStats::default(),
         }
     }
@@ -130,7 +134,7 @@ impl MasterSession {
     /// True when a CONFIRM is waiting to be sent (it may go even while another association of
     /// a half-duplex channel has the line).
     pub fn confirm_pending(&self) -> bool {
-        self.online && self.confirm.is_some()
+        self.online && !self.confirms.is_empty()
     }
 
     /// Adds a poll run every `period`, first after one period.
@@ -172,21 +176,31 @@ impl MasterSession {
     }
 
     /// The next task to start: user requests, then automatic tasks by priority, then the most
-    /// overdue periodic poll.
+    /// overdue periodic poll; after a few user requests in a row, a due automatic task or poll
+    /// goes first (see [`Scheduler::user_turn`]).
     fn next_task(&mut self, now: &Now) -> Option<(Task, Option<AutoTask>)> {
-        if let Some(task) = self.queue.pop_front() {
-            return Some((task, None));
+        if self.scheduler.user_turn() {
+            if let Some(task) = self.queue.pop_front() {
+                self.scheduler.started(true);
+                return Some((task, None));
+            }
         }
         let config = &self.config;
         let auto = self
             .scheduler
             .ready(now.instant)
             .find_map(|a| Some((a.task(config)?, Some(a))));
-        if auto.is_some() {
-            return auto;
+        let other = auto.or_else(|| {
+            let request = self.polls.take_due(now.instant)?;
+            Some((ReadTask::periodic(request).into(), None))
+        });
+        if other.is_some() {
+            self.scheduler.started(false);
+            return other;
         }
-        let request = self.polls.take_due(now.instant)?;
-        Some((ReadTask::periodic(request).into(), None))
+        let task = self.queue.pop_front()?;
+        self.scheduler.started(true);
+        Some((task, None))
     }
 
     /// Writes the task's next request with the next SEQ. A task whose request cannot be
@@ -297,17 +311,26 @@ impl MasterSession {
         }
     }
 
-    fn on_unsolicited(&mut self, f: &Fragment<'_>) {
-        if !f.control.uns {
-            tracing::debug!(
-                seq = f.control.seq,
-                "unsolicited response without UNS ignored"
-            );
+    fn on_unsolicited(&mut self, f: &Fragment<'_>, bytes: &[u8]) {
+        if let Some(reason) = unsolicited_refusal(f) {
+            tracing::debug!(seq = f.control.seq, reason, "unsolicited response ignored");
             self.stats.ignored += 1;
             return;
         }
         let iin = f.iin.unwrap_or_default();
         tracing::debug!(seq = f.control.seq, con = f.control.con, %iin, "unsolicited response");
+        let uns_confirm = AppControl {
+            uns: true,
+            ..AppControl::single(f.control.seq)
+        };
+        if self.unsolicited.is_repeat(f.control.seq, bytes) {
+            // Our confirm was lost: confirm again, deliver nothing twice.
+            tracing::debug!(seq = f.control.seq, "repeated unsolicited response");
+            if f.control.con {
+                self.confirms.push(uns_confirm);
+            }
+            return;
+        }
         let mut sink = MeasurementSink::new(self.handler.as_mut(), &mut self.stats.measurements);
         if sink.deliver(f, true).is_some() {
             // The objects before it were delivered; without a confirm the outstation keeps
@@ -315,11 +338,9 @@ impl MasterSession {
             self.stats.unsupported += 1;
         } else {
             self.stats.unsolicited += 1;
+            self.unsolicited.accept(f.control.seq, bytes);
             if f.control.con {
-                self.confirm = Some(AppControl {
-                    uns: true,
-                    ..AppControl::single(f.control.seq)
-                });
+                self.confirms.push(uns_confirm);
             }
         }
         self.scheduler.react_to_iin(iin, &self.config);
@@ -341,6 +362,17 @@ impl MasterSession {
         let Some(Current { task, auto, .. }) = self.current.take() else {
             return;
         };
+        if out_of_order(f, task.first_fragment_expected()) {
+            // Neither confirmed nor delivered: the response is broken (IEEE 1815-2012, clause 4).
+            tracing::debug!(
+                seq = f.control.seq,
+                fir = f.control.fir,
+                "response fragment out of order"
+            );
+            let error = TaskError::BadResponse("FIR out of order");
+            self.fail(task, auto, error, Some(now.instant));
+            return;
+        }
         // A read delivers the objects before one it cannot parse, then fails; the other tasks
         // judge only well-formed responses.
         let parsable = f.objects().validate().is_ok();
@@ -358,7 +390,7 @@ impl MasterSession {
         // A fragment with an object the master cannot parse is not confirmed, so the
         // outstation keeps the events it carried (IEEE 1815-2012, clause 4).
         if c.con && parsable {
-            self.confirm = Some(AppControl::single(c.seq));
+            self.confirms.push(AppControl::single(c.seq));
         }
         self.scheduler.react_to_iin(iin, &self.config);
         let (name, is_poll) = (task.name(), task.counts_as_poll());
@@ -399,7 +431,7 @@ impl Session for MasterSession {
             return;
         };
         match f.function {
-            FunctionCode::UnsolicitedResponse => self.on_unsolicited(&f),
+            FunctionCode::UnsolicitedResponse => self.on_unsolicited(&f, fragment),
             FunctionCode::Response => self.on_response(now, &f),
             _ => self.stats.ignored += 1,
         }
@@ -409,7 +441,7 @@ impl Session for MasterSession {
         if !self.online {
             return None;
         }
-        if let Some(c) = self.confirm.take() {
+        if let Some(c) = self.confirms.pop() {
             let w = FragmentWriter::request(out, c, FunctionCode::Confirm).ok()?;
             self.stats.confirms += 1;
             return Some(w.len());
@@ -481,14 +513,15 @@ impl Session for MasterSession {
             "association online"
         );
         self.online = true;
-        self.confirm = None;
+        self.confirms.clear();
+        self.unsolicited.clear();
         self.scheduler.on_link_up(&self.config);
         self.polls.restart(now.instant);
     }
 
     fn on_link_down(&mut self, _now: &Now) {
         self.online = false;
-        self.confirm = None;
+        self.confirms.clear();
         self.fail_all(TaskError::LinkDown);
     }
 }

@@ -12,6 +12,7 @@
 
 mod association;
 mod config;
+mod confirms;
 mod delivery;
 mod device_data;
 mod functions;
