@@ -135,3 +135,63 @@ fn an_unanswered_keep_alive_closes_the_connection() {
     assert_eq!(r.on_timer(&t2), TimerOutcome::KeepAliveFailed);
     assert_eq!(r.counters().snapshot().keep_alive_failures, 1);
 }
+
+/// An open half-duplex (serial) router carrying one quiet master with a 30 s response
+/// timeout; keep-alive after 10 s of silence, answer awaited 1 s.
+fn serial_master_router(now: &Now) -> (Router, u32) {
+    let config = MasterConfig {
+        startup_integrity: false,
+        disable_unsolicited_at_startup: false,
+        unsolicited_classes: crate::master::Classes::NONE,
+        response_timeout: Duration::from_secs(30),
+        ..MasterConfig::default()
+    };
+    let session = MasterSession::new(config, Box::new(NullReadHandler));
+    let mut r = router(Some(Duration::from_secs(10)));
+    r.set_half_duplex(true);
+    let id = r
+        .add(now, SessionKind::Master(Box::new(session)))
+        .expect("a valid address");
+    r.on_open(now);
+    (r, id)
+}
+
+fn queue_read(r: &mut Router, id: u32) {
+    let Some(SessionKind::Master(m)) = r.get_mut(id) else {
+        panic!("the master session");
+    };
+    m.read(
+        crate::master::ReadRequest::classes(crate::master::Classes::CLASS1),
+        Box::new(|_| {}),
+    );
+}
+
+#[test]
+fn a_serial_keep_alive_waits_while_a_master_request_is_on_the_line() {
+    let t0 = start();
+    let (mut r, id) = serial_master_router(&t0);
+    let t1 = t0.after(Duration::from_secs(9));
+    queue_read(&mut r, id);
+    assert_eq!(sent(&mut r, &t1).len(), 1, "the READ");
+    // Ten seconds of silence since the READ; its response is still awaited.
+    let t2 = t1.after(Duration::from_secs(10));
+    assert_eq!(r.on_timer(&t2), TimerOutcome::Continue);
+    assert!(sent(&mut r, &t2).is_empty(), "no REQUEST_LINK_STATUS");
+}
+
+#[test]
+fn a_serial_line_stays_open_when_a_keep_alive_goes_unanswered_while_a_response_is_awaited() {
+    let t0 = start();
+    let (mut r, id) = serial_master_router(&t0);
+    let t1 = t0.after(Duration::from_secs(10));
+    assert_eq!(r.on_timer(&t1), TimerOutcome::Continue);
+    let request = LinkHeader::new(true, LinkFunction::RequestLinkStatus, OUTSTATION, MASTER);
+    assert_eq!(sent(&mut r, &t1), [request]);
+    // The master polls right after; the outstation is slow to answer.
+    let t2 = t1.after(Duration::from_millis(200));
+    queue_read(&mut r, id);
+    assert_eq!(sent(&mut r, &t2).len(), 1, "the READ");
+    let t3 = t1.after(Duration::from_secs(1));
+    assert_eq!(r.on_timer(&t3), TimerOutcome::Continue);
+    assert_eq!(r.counters().snapshot().keep_alive_failures, 0);
+}
