@@ -1,8 +1,9 @@
 //! The master association: a sans-I/O state machine that runs one task at a time against one
 //! outstation. It picks the next task (user requests first, then automatic tasks by priority,
-//! then due periodic polls), numbers its requests, times them out, confirms responses and
-//! unsolicited responses, reacts to IIN bits and hands each response to the task in flight,
-//! which judges it (IEEE 1815-2012, clause 4).
+//! then due periodic polls; a due one goes after a few user requests in a row), numbers its
+//! requests, times them out, confirms responses and unsolicited responses (see `confirms.rs`),
+//! reacts to IIN bits and hands each response to the task in flight, which judges it
+//! (IEEE 1815-2012, clause 4).
 
 use super::config::MasterConfig;
 use super::confirms::{out_of_order, unsolicited_refusal, ConfirmQueue, UnsolicitedHistory};

@@ -1,5 +1,6 @@
 //! The automatic tasks of a master association: which are pending, in which order they run,
-//! when a timed-out one is retried, and which rising IIN bits schedule them
+//! when a failed one is retried, which IIN bits schedule them (on their rising edge, or for
+//! as long as they stay set), and how many user requests may go before a due one
 //! (IEEE 1815-2012, clause 4: master startup and IIN reactions).
 
 use super::config::MasterConfig;

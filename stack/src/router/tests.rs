@@ -195,3 +195,42 @@ fn a_serial_line_stays_open_when_a_keep_alive_goes_unanswered_while_a_response_i
     assert_eq!(r.on_timer(&t3), TimerOutcome::Continue);
     assert_eq!(r.counters().snapshot().keep_alive_failures, 0);
 }
+
+/// The bytes of a frame from the outstation to the master.
+fn from_outstation(user_data: &[u8]) -> Vec<u8> {
+    let h = LinkHeader::new(false, LinkFunction::UnconfirmedUserData, MASTER, OUTSTATION);
+    let mut buf = [0; MAX_FRAME_SIZE];
+    let n = format_frame(&h, user_data, &mut buf).expect("a valid frame");
+    buf[..n].to_vec()
+}
+
+/// The application fragments (transport header removed) of the frames the router sends now.
+fn sent_fragments(r: &mut Router, now: &Now) -> Vec<Vec<u8>> {
+    let mut out = Vec::new();
+    r.poll_send(now, &mut out, 64 * 1024);
+    let (mut parser, mut data, mut fragments) = (LinkParser::new(), &out[..], Vec::new());
+    while let Some(frame) = parser.parse(&mut data) {
+        let frame = frame.expect("the router writes valid frames");
+        fragments.push(frame.user_data.get(1..).unwrap_or_default().to_vec());
+    }
+    fragments
+}
+
+#[test]
+fn two_response_fragments_read_off_the_line_together_are_both_confirmed_in_order() {
+    let t0 = start();
+    let (mut r, id) = serial_master_router(&t0);
+    queue_read(&mut r, id);
+    assert_eq!(
+        sent_fragments(&mut r, &t0),
+        [vec![0xC0, 0x01, 0x3C, 0x02, 0x06]]
+    );
+    // FIR+CON SEQ 0, then FIN+CON SEQ 1, in one read of the line.
+    let mut bytes = from_outstation(&[0xC0, 0xA0, 0x81, 0x00, 0x00]);
+    bytes.extend(from_outstation(&[0xC1, 0x61, 0x81, 0x00, 0x00]));
+    r.on_bytes(&t0, &bytes);
+    assert_eq!(
+        sent_fragments(&mut r, &t0),
+        [vec![0xC0, 0x00], vec![0xC1, 0x00]]
+    );
+}
