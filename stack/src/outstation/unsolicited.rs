@@ -7,11 +7,12 @@
 //! The null response is sent once per restart: if the link drops before it is confirmed it
 //! is sent again (next SEQ) on the next connection, otherwise not — a master that connects
 //! later disables and re-enables unsolicited reporting in its start-up sequence anyway.
-//! While a response waits for its confirm, READ requests are deferred (the session keeps
-//! them) and every other request is served at once, as long as the master confirms our
+//! While an event response waits for its confirm, READ requests are deferred (the session
+//! keeps them) and every other request is served at once, as long as the master confirms our
 //! unsolicited responses: once one went unconfirmed, READs are answered at once (an event
 //! response in flight is given up, its events go in the READ's response), so that a master
-//! that never confirms unsolicited responses can still poll.
+//! that never confirms unsolicited responses can still poll. The null response carries no
+//! events: READs never wait for its confirm.
 
 use crate::objects::Classes;
 use std::time::{Duration, Instant};
@@ -153,24 +154,22 @@ impl Unsolicited {
         Some(events)
     }
 
-    /// A READ arrived. `None`: it waits for the confirm of the response in flight (the
+    /// A READ arrived. `None`: it waits for the confirm of the event response in flight (the
     /// master confirms our responses); otherwise it is answered now, and the outcome says
     /// whether an event response in flight was given up (its events go in the READ's
     /// response instead).
     pub fn on_read(&mut self) -> Option<TimeoutOutcome> {
-        if !self.awaiting_confirm() {
-            return Some(TimeoutOutcome::Nothing);
-        }
-        if !self.missed_confirm {
-            return None;
-        }
-        Some(match self.state {
+        match self.state {
             UnsolicitedState::ConfirmWait { .. } | UnsolicitedState::Repeat { .. } => {
-                self.give_up()
+                if self.missed_confirm {
+                    Some(self.give_up())
+                } else {
+                    None
+                }
             }
-            // The null response carries no events: it goes on waiting.
-            _ => TimeoutOutcome::Nothing,
-        })
+            // The null response carries no events: it goes on waiting meanwhile.
+            _ => Some(TimeoutOutcome::Nothing),
+        }
     }
 
     /// The confirm timer expired. `read_waiting`: a deferred READ stops further repeats.
@@ -296,6 +295,14 @@ mod tests {
         assert_eq!(u.on_confirm(2), Some(true));
         u.events_sent(t);
         assert_eq!(u.on_read(), None, "confirms again: READs wait again");
+    }
+
+    #[test]
+    fn reads_never_wait_for_the_null_response() {
+        let mut u = unsol(None);
+        u.null_sent(Instant::now());
+        assert_eq!(u.on_read(), Some(TimeoutOutcome::Nothing));
+        assert!(u.awaiting_confirm(), "the null response still waits");
     }
 
     #[test]
