@@ -836,19 +836,35 @@ fn a_null_unsolicited_response_follows_the_link_coming_up() {
 }
 
 #[test]
-fn reads_wait_for_the_unsolicited_confirm() {
+fn reads_wait_for_the_confirm_of_an_unsolicited_event_response() {
     let mut o = unsolicited();
     o.poll().unwrap();
-    assert_eq!(o.ask("C0 01 3C 01 06"), None);
+    o.send("D0 00");
+    assert_eq!(o.ask("C0 14 3C 02 06").unwrap(), "C0 81 80 00");
+    o.apply(&[Update::binary(1, true)]);
+    assert_eq!(o.poll().unwrap(), "F1 82 80 00 02 01 28 01 00 01 00 81");
+    assert_eq!(o.ask("C1 01 3C 01 06"), None);
     assert!(
-        o.ask("C1 17").unwrap().starts_with("C1 81"),
+        o.ask("C2 17").unwrap().starts_with("C2 81"),
         "other requests are served"
     );
-    o.send("C2 01 3C 01 06");
+    o.send("C3 01 3C 01 06");
     assert_eq!(
-        o.ask("D0 00").unwrap(),
-        "C2 81 80 00 01 02 00 00 03 02 02 02 02"
+        o.ask("D1 00").unwrap(),
+        "C3 81 80 00 01 02 00 00 03 02 81 02 02"
     );
+}
+
+#[test]
+fn reads_do_not_wait_for_the_confirm_of_the_null_unsolicited_response() {
+    let mut o = unsolicited();
+    assert_eq!(o.poll().unwrap(), "F0 82 80 00");
+    assert_eq!(
+        o.ask("C0 01 3C 01 06").unwrap(),
+        "C0 81 80 00 01 02 00 00 03 02 02 02 02"
+    );
+    assert_eq!(o.ask("D0 00"), None, "the null response is confirmed");
+    assert_eq!(o.s.deadline(), None);
 }
 
 #[test]

@@ -93,6 +93,15 @@ impl KeepAlive {
         }
     }
 
+    /// A frame was sent at `now`. On a half-duplex (serial) line the silence is counted from
+    /// the last frame either way, so that a master that polls slowly keeps the line quiet of
+    /// keep-alives; an outstanding request still awaits its answer.
+    pub fn on_frame_sent(&mut self, now: Instant) {
+        if let Line::Open { last_rx, .. } = &mut self.line {
+            *last_rx = (*last_rx).max(now);
+        }
+    }
+
     /// The REQUEST_LINK_STATUS asked for by [`KeepAliveAction::SendRequestLinkStatus`] was
     /// queued at `now`: some frame must arrive within the link timeout.
     pub fn on_request_sent(&mut self, now: Instant) {
@@ -220,6 +229,22 @@ mod tests {
         );
         assert!(!k.is_awaiting_answer());
         assert_eq!(k.deadline(), Some(t0 + PERIOD + PERIOD));
+    }
+
+    #[test]
+    fn a_sent_frame_restarts_the_period_but_not_an_awaited_answer() {
+        let t0 = Instant::now();
+        let mut k = open(t0);
+        let t1 = t0 + Duration::from_secs(30);
+        k.on_frame_sent(t1);
+        assert_eq!(k.on_timer(t0 + PERIOD), KeepAliveAction::Idle);
+        assert_eq!(k.deadline(), Some(t1 + PERIOD));
+        let t2 = t1 + PERIOD;
+        assert_eq!(k.on_timer(t2), KeepAliveAction::SendRequestLinkStatus);
+        k.on_request_sent(t2);
+        k.on_frame_sent(t2 + Duration::from_secs(1));
+        assert!(k.is_awaiting_answer());
+        assert_eq!(k.on_timer(t2 + TIMEOUT), KeepAliveAction::Failed);
     }
 
     #[test]

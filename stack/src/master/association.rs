@@ -1,10 +1,12 @@
 //! The master association: a sans-I/O state machine that runs one task at a time against one
 //! outstation. It picks the next task (user requests first, then automatic tasks by priority,
-//! then due periodic polls), numbers its requests, times them out, confirms responses and
-//! unsolicited responses, reacts to IIN bits and hands each response to the task in flight,
-//! which judges it (IEEE 1815-2012, clause 4).
+//! then due periodic polls; a due one goes after a few user requests in a row), numbers its
+//! requests, times them out, confirms responses and unsolicited responses (see `confirms.rs`),
+//! reacts to IIN bits and hands each response to the task in flight, which judges it
+//! (IEEE 1815-2012, clause 4).
 
 use super::config::MasterConfig;
+use super::confirms::{out_of_order, unsolicited_refusal, ConfirmQueue, UnsolicitedHistory};
 use super::delivery::MeasurementSink;
 use super::health::{AssociationListener, AssociationState, Health, StatsSlot};
 use super::measurement::ReadHandler;
@@ -87,8 +89,10 @@ pub struct MasterSession {
     /// User requests, in order of arrival.
     queue: VecDeque<Task>,
     current: Option<Current>,
-    /// A CONFIRM to send before anything else.
-    confirm: Option<AppControl>,
+    /// CONFIRMs to send before anything else, oldest first.
+    confirms: ConfirmQueue,
+    /// The last unsolicited response accepted, to recognise its repetition.
+    unsolicited: UnsolicitedHistory,
     stats: MasterStats,
     health: Health,
 }
@@ -120,7 +124,8 @@ impl MasterSession {
             polls: PeriodicPolls::new(),
             queue: VecDeque::new(),
             current: None,
-            confirm: None,
+            confirms: ConfirmQueue::default(),
+            unsolicited: UnsolicitedHistory::default(),
             stats: MasterStats::default(),
         }
     }
@@ -166,7 +171,7 @@ impl MasterSession {
     /// True when a CONFIRM is waiting to be sent (it may go even while another association of
     /// a half-duplex channel has the line).
     pub fn confirm_pending(&self) -> bool {
-        self.online && self.confirm.is_some()
+        self.online && !self.confirms.is_empty()
     }
 
     /// Adds a poll run every `period`, first after one period.
@@ -208,21 +213,31 @@ impl MasterSession {
     }
 
     /// The next task to start: user requests, then automatic tasks by priority, then the most
-    /// overdue periodic poll.
+    /// overdue periodic poll; after a few user requests in a row, a due automatic task or poll
+    /// goes first (see [`Scheduler::user_turn`]).
     fn next_task(&mut self, now: &Now) -> Option<(Task, Option<AutoTask>)> {
-        if let Some(task) = self.queue.pop_front() {
-            return Some((task, None));
+        if self.scheduler.user_turn() {
+            if let Some(task) = self.queue.pop_front() {
+                self.scheduler.started(true);
+                return Some((task, None));
+            }
         }
         let config = &self.config;
         let auto = self
             .scheduler
             .ready(now.instant)
             .find_map(|a| Some((a.task(config)?, Some(a))));
-        if auto.is_some() {
-            return auto;
+        let other = auto.or_else(|| {
+            let request = self.polls.take_due(now.instant)?;
+            Some((ReadTask::periodic(request).into(), None))
+        });
+        if other.is_some() {
+            self.scheduler.started(false);
+            return other;
         }
-        let request = self.polls.take_due(now.instant)?;
-        Some((ReadTask::periodic(request).into(), None))
+        let task = self.queue.pop_front()?;
+        self.scheduler.started(true);
+        Some((task, None))
     }
 
     /// Writes the task's next request with the next SEQ. A task whose request cannot be
@@ -337,17 +352,26 @@ impl MasterSession {
         }
     }
 
-    fn on_unsolicited(&mut self, f: &Fragment<'_>) {
-        if !f.control.uns {
-            tracing::debug!(
-                seq = f.control.seq,
-                "unsolicited response without UNS ignored"
-            );
+    fn on_unsolicited(&mut self, f: &Fragment<'_>, bytes: &[u8]) {
+        if let Some(reason) = unsolicited_refusal(f) {
+            tracing::debug!(seq = f.control.seq, reason, "unsolicited response ignored");
             self.stats.ignored += 1;
             return;
         }
         let iin = f.iin.unwrap_or_default();
         tracing::debug!(seq = f.control.seq, con = f.control.con, %iin, "unsolicited response");
+        let uns_confirm = AppControl {
+            uns: true,
+            ..AppControl::single(f.control.seq)
+        };
+        if self.unsolicited.is_repeat(f.control.seq, bytes) {
+            // Our confirm was lost: confirm again, deliver nothing twice.
+            tracing::debug!(seq = f.control.seq, "repeated unsolicited response");
+            if f.control.con {
+                self.confirms.push(uns_confirm);
+            }
+            return;
+        }
         let mut sink = MeasurementSink::new(self.handler.as_mut(), &mut self.stats.measurements);
         if sink.deliver(f, true).is_some() {
             // The objects before it were delivered; without a confirm the outstation keeps
@@ -355,11 +379,9 @@ impl MasterSession {
             self.stats.unsupported += 1;
         } else {
             self.stats.unsolicited += 1;
+            self.unsolicited.accept(f.control.seq, bytes);
             if f.control.con {
-                self.confirm = Some(AppControl {
-                    uns: true,
-                    ..AppControl::single(f.control.seq)
-                });
+                self.confirms.push(uns_confirm);
             }
         }
         self.scheduler.react_to_iin(iin, &self.config);
@@ -383,6 +405,17 @@ impl MasterSession {
         let Some(Current { task, auto, .. }) = self.current.take() else {
             return;
         };
+        if out_of_order(f, task.first_fragment_expected()) {
+            // Neither confirmed nor delivered: the response is broken (IEEE 1815-2012, clause 4).
+            tracing::debug!(
+                seq = f.control.seq,
+                fir = f.control.fir,
+                "response fragment out of order"
+            );
+            let error = TaskError::BadResponse("FIR out of order");
+            self.fail(task, auto, error, Some(now.instant));
+            return;
+        }
         self.health
             .response(f.iin.unwrap_or_default(), &mut self.stats);
         // A read delivers the objects before one it cannot parse, then fails; the other tasks
@@ -402,7 +435,7 @@ impl MasterSession {
         // A fragment with an object the master cannot parse is not confirmed, so the
         // outstation keeps the events it carried (IEEE 1815-2012, clause 4).
         if c.con && parsable {
-            self.confirm = Some(AppControl::single(c.seq));
+            self.confirms.push(AppControl::single(c.seq));
         }
         self.scheduler.react_to_iin(iin, &self.config);
         let (name, is_poll) = (task.name(), task.counts_as_poll());
@@ -444,7 +477,7 @@ impl Session for MasterSession {
             return;
         };
         match f.function {
-            FunctionCode::UnsolicitedResponse => self.on_unsolicited(&f),
+            FunctionCode::UnsolicitedResponse => self.on_unsolicited(&f, fragment),
             FunctionCode::Response => self.on_response(now, &f),
             _ => self.stats.ignored += 1,
         }
@@ -455,7 +488,7 @@ impl Session for MasterSession {
         if !self.online {
             return None;
         }
-        if let Some(c) = self.confirm.take() {
+        if let Some(c) = self.confirms.pop() {
             let w = FragmentWriter::request(out, c, FunctionCode::Confirm).ok()?;
             self.stats.confirms += 1;
             return Some(w.len());
@@ -528,7 +561,8 @@ impl Session for MasterSession {
             "association online"
         );
         self.online = true;
-        self.confirm = None;
+        self.confirms.clear();
+        self.unsolicited.clear();
         self.scheduler.on_link_up(&self.config);
         self.polls.restart(now.instant);
         self.health.step(now);
@@ -537,7 +571,7 @@ impl Session for MasterSession {
 
     fn on_link_down(&mut self, now: &Now) {
         self.online = false;
-        self.confirm = None;
+        self.confirms.clear();
         self.health.step(now);
         self.fail_all(TaskError::LinkDown);
         self.health.link_down(&self.stats);

@@ -6,6 +6,7 @@
 //! machine (see [`crate::session`]).
 //!
 //! `association.rs` is the core (queue, SEQ, confirms, timeouts, the `Session` contract);
+//! `confirms.rs` what is checked before a fragment is confirmed, and the confirms owed;
 //! `scheduler.rs` and `polls.rs` decide what runs next; `tasks/` holds one file per master task,
 //! each writing its own requests and judging its own responses; `functions.rs` builds the
 //! object headers of the functions run by the generic function task; `health.rs` tells an
@@ -14,6 +15,7 @@
 
 mod association;
 mod config;
+mod confirms;
 mod delivery;
 mod device_data;
 mod functions;

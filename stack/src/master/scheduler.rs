@@ -1,5 +1,6 @@
 //! The automatic tasks of a master association: which are pending, in which order they run,
-//! when a timed-out one is retried, and which rising IIN bits schedule them
+//! when a failed one is retried, which IIN bits schedule them (on their rising edge, or for
+//! as long as they stay set), and how many user requests may go before a due one
 //! (IEEE 1815-2012, clause 4: master startup and IIN reactions).
 
 use super::config::MasterConfig;
@@ -103,6 +104,10 @@ struct Slot {
 /// IIN bits whose rising edge schedules an automatic task.
 const WATCHED: Iin = Iin(Iin::DEVICE_RESTART.0 | Iin::NEED_TIME.0 | Iin::EVENT_BUFFER_OVERFLOW.0);
 
+/// At most this many user requests start in a row while an automatic task or a periodic poll
+/// is due: a steady stream of user requests must not starve the polls.
+const USER_REQUESTS_IN_A_ROW: u8 = 3;
+
 /// Which automatic tasks are pending and when they may run.
 #[derive(Debug)]
 pub(crate) struct Scheduler {
@@ -112,6 +117,8 @@ pub(crate) struct Scheduler {
     /// Class data was reported available while an event scan was pending (or running: its
     /// own response is judged after the IIN): scan again once it is done.
     rescan: bool,
+    /// User requests started since the last automatic task or periodic poll.
+    user_streak: u8,
 }
 
 impl Scheduler {
@@ -126,6 +133,7 @@ impl Scheduler {
             slots: [idle; AutoTask::ALL.len()],
             seen: Iin::NONE,
             rescan: false,
+            user_streak: 0,
         }
     }
 
@@ -153,13 +161,24 @@ impl Scheduler {
         }
     }
 
-    /// Schedules the automatic tasks that the IIN of a response calls for, on the rising edge
-    /// of DEVICE_RESTART, NEED_TIME and EVENT_BUFFER_OVERFLOW only.
+    /// Schedules the automatic tasks that the IIN of a response calls for. Clearing the
+    /// restart bit and the time synchronisation are level-triggered: they stay scheduled (with
+    /// back-off after a failure) while DEVICE_RESTART or NEED_TIME stays set, and a retry is
+    /// dropped once the bit is gone. The restart's other tasks (class assignment, integrity
+    /// poll, enabling unsolicited) and the overflow's integrity poll run on the rising edge.
     pub(crate) fn react_to_iin(&mut self, iin: Iin, config: &MasterConfig) {
         let rising = iin & WATCHED & !self.seen;
         self.seen = iin & WATCHED;
+        self.hold(
+            iin,
+            Iin::DEVICE_RESTART,
+            "DEVICE_RESTART",
+            AutoTask::ClearRestart,
+        );
+        if config.time_sync.is_some() {
+            self.hold(iin, Iin::NEED_TIME, "NEED_TIME", AutoTask::TimeSync);
+        }
         if rising.contains(Iin::DEVICE_RESTART) {
-            self.react("DEVICE_RESTART", AutoTask::ClearRestart);
             if !config.startup_assign_class.is_empty() {
                 self.react("DEVICE_RESTART", AutoTask::AssignClass);
             }
@@ -183,11 +202,23 @@ impl Scheduler {
         } else if available {
             self.react("CLASS_n_EVENTS", AutoTask::EventScan);
         }
-        if rising.contains(Iin::NEED_TIME) && config.time_sync.is_some() {
-            self.react("NEED_TIME", AutoTask::TimeSync);
-        }
         if rising.contains(Iin::EVENT_BUFFER_OVERFLOW) && config.integrity_on_overflow {
             self.react("EVENT_BUFFER_OVERFLOW", AutoTask::Integrity);
+        }
+    }
+
+    /// A level-triggered reaction: `task` is scheduled while `bit` is set, and a retry still
+    /// waiting out its back-off is dropped once the bit is clear.
+    fn hold(&mut self, iin: Iin, bit: Iin, name: &'static str, task: AutoTask) {
+        let s = &mut self.slots[task.slot()];
+        if iin.contains(bit) {
+            if !s.pending {
+                self.react(name, task);
+            }
+        } else if s.pending && s.retry_at.is_some() {
+            tracing::debug!(iin = name, task = task.name(), "bit clear: retry dropped");
+            s.pending = false;
+            s.retry_at = None;
         }
     }
 
@@ -235,7 +266,9 @@ impl Scheduler {
     /// Records how an automatic task ended. Success clears it; a timeout keeps it pending and
     /// retries it after a delay that doubles from `task_retry_min` up to `task_retry_max`;
     /// link loss and shutdown keep it pending for the next connection; any other failure
-    /// (rejection, bad response) drops it until its trigger comes again.
+    /// (rejection, bad response) drops it until its trigger comes again, except for the
+    /// level-triggered clear-restart and time synchronisation, retried like a timeout (their
+    /// retry is dropped when the IIN bit clears).
     pub(crate) fn finish(
         &mut self,
         task: AutoTask,
@@ -251,16 +284,34 @@ impl Scheduler {
                 s.retry_at = None;
                 s.backoff = config.task_retry_min;
             }
+            Err(TaskError::LinkDown | TaskError::Shutdown) => {}
+            Err(_) if matches!(task, AutoTask::ClearRestart | AutoTask::TimeSync) => {
+                s.retry_at = now.map(|n| n + s.backoff);
+                s.backoff = (s.backoff * 2).min(config.task_retry_max);
+            }
             Err(TaskError::Timeout) => {
                 s.retry_at = now.map(|n| n + s.backoff);
                 s.backoff = (s.backoff * 2).min(config.task_retry_max);
             }
-            Err(TaskError::LinkDown | TaskError::Shutdown) => {}
             Err(_) => {
                 s.pending = false;
                 s.retry_at = None;
             }
         }
+    }
+
+    /// True when a queued user request may go before a due automatic task or periodic poll.
+    pub(crate) fn user_turn(&self) -> bool {
+        self.user_streak < USER_REQUESTS_IN_A_ROW
+    }
+
+    /// Records which kind of task started, for [`Scheduler::user_turn`].
+    pub(crate) fn started(&mut self, user: bool) {
+        self.user_streak = if user {
+            self.user_streak.saturating_add(1)
+        } else {
+            0
+        };
     }
 
     /// The earliest retry of a pending automatic task that is waiting out its back-off.
@@ -332,17 +383,29 @@ mod tests {
     }
 
     #[test]
-    fn a_restart_bit_schedules_its_tasks_on_the_rising_edge_only() {
+    fn a_restart_bit_schedules_its_integrity_poll_on_the_rising_edge_only() {
+        let config = MasterConfig::default().with_disable_unsolicited_at_startup(false);
+        let mut s = Scheduler::new(&config);
+        let now = Instant::now();
+        s.react_to_iin(Iin::DEVICE_RESTART, &config);
+        s.finish(AutoTask::ClearRestart, &Ok(()), Some(now), &config);
+        s.finish(AutoTask::Integrity, &Ok(()), Some(now), &config);
+        s.react_to_iin(Iin::DEVICE_RESTART, &config);
+        assert!(!s.pending(AutoTask::Integrity), "still set");
+        s.react_to_iin(Iin::NONE, &config);
+        s.react_to_iin(Iin::DEVICE_RESTART, &config);
+        assert!(s.pending(AutoTask::Integrity), "set again");
+    }
+
+    #[test]
+    fn clearing_the_restart_bit_is_scheduled_while_the_bit_stays_set() {
         let (mut s, config) = startup();
         let now = Instant::now();
         s.react_to_iin(Iin::DEVICE_RESTART, &config);
         assert_eq!(first(&s, now), Some(AutoTask::ClearRestart));
         s.finish(AutoTask::ClearRestart, &Ok(()), Some(now), &config);
         s.react_to_iin(Iin::DEVICE_RESTART, &config);
-        assert_ne!(first(&s, now), Some(AutoTask::ClearRestart), "still set");
-        s.react_to_iin(Iin::NONE, &config);
-        s.react_to_iin(Iin::DEVICE_RESTART, &config);
-        assert_eq!(first(&s, now), Some(AutoTask::ClearRestart), "set again");
+        assert_eq!(first(&s, now), Some(AutoTask::ClearRestart), "still set");
     }
 
     #[test]

@@ -261,11 +261,23 @@ impl OutstationSession {
         };
         tracing::debug!(seq, %function, len = raw.len(), "request");
         match function {
-            FunctionCode::Read if self.unsol.awaiting_confirm() => {
-                tracing::debug!(seq, "READ deferred until the unsolicited confirm");
-                self.deferred_read = true;
-            }
-            FunctionCode::Read => self.respond_read(now),
+            FunctionCode::Read => match self.unsol.on_read() {
+                None => {
+                    tracing::debug!(seq, "READ deferred until the unsolicited confirm");
+                    self.deferred_read = true;
+                }
+                Some(outcome) => {
+                    if outcome == TimeoutOutcome::ReleaseEvents {
+                        tracing::debug!(
+                            seq,
+                            "unconfirmed unsolicited response given up for a READ"
+                        );
+                        self.db.events.unselect_all();
+                        self.unsol.carries_broadcast = false;
+                    }
+                    self.respond_read(now)
+                }
+            },
             FunctionCode::Write => self.respond_write(now, frag, true),
             FunctionCode::Select | FunctionCode::Operate | FunctionCode::DirectOperate => {
                 self.respond_controls(now, raw, true)

@@ -7,8 +7,12 @@
 //! The null response is sent once per restart: if the link drops before it is confirmed it
 //! is sent again (next SEQ) on the next connection, otherwise not — a master that connects
 //! later disables and re-enables unsolicited reporting in its start-up sequence anyway.
-//! While a response waits for its confirm, READ requests are deferred (the session keeps
-//! them) and every other request is served at once.
+//! While an event response waits for its confirm, READ requests are deferred (the session
+//! keeps them) and every other request is served at once, as long as the master confirms our
+//! unsolicited responses: once one went unconfirmed, READs are answered at once (an event
+//! response in flight is given up, its events go in the READ's response), so that a master
+//! that never confirms unsolicited responses can still poll. The null response carries no
+//! events: READs never wait for its confirm.
 
 use crate::objects::Classes;
 use std::time::{Duration, Instant};
@@ -57,6 +61,9 @@ pub(crate) struct Unsolicited {
     pub tx_len: usize,
     /// The response in flight reported a broadcast that needs a confirm.
     pub carries_broadcast: bool,
+    /// A response of ours timed out without its confirm since the master last confirmed one:
+    /// READs no longer wait for a confirm that may never come.
+    missed_confirm: bool,
     timeout: Duration,
     retries: Option<u32>,
 }
@@ -75,6 +82,7 @@ impl Unsolicited {
             tx: Vec::new(),
             tx_len: 0,
             carries_broadcast: false,
+            missed_confirm: false,
             timeout,
             retries,
         }
@@ -142,11 +150,33 @@ impl Unsolicited {
         };
         self.next_seq();
         self.state = UnsolicitedState::Idle;
+        self.missed_confirm = false;
         Some(events)
+    }
+
+    /// A READ arrived. `None`: it waits for the confirm of the event response in flight (the
+    /// master confirms our responses); otherwise it is answered now, and the outcome says
+    /// whether an event response in flight was given up (its events go in the READ's
+    /// response instead).
+    pub fn on_read(&mut self) -> Option<TimeoutOutcome> {
+        match self.state {
+            UnsolicitedState::ConfirmWait { .. } | UnsolicitedState::Repeat { .. } => {
+                if self.missed_confirm {
+                    Some(self.give_up())
+                } else {
+                    None
+                }
+            }
+            // The null response carries no events: it goes on waiting meanwhile.
+            _ => Some(TimeoutOutcome::Nothing),
+        }
     }
 
     /// The confirm timer expired. `read_waiting`: a deferred READ stops further repeats.
     pub fn on_timeout(&mut self, now: Instant, read_waiting: bool) -> TimeoutOutcome {
+        if self.deadline().is_some_and(|d| now >= d) {
+            self.missed_confirm = true;
+        }
         match self.state {
             UnsolicitedState::NullWait { deadline } if now >= deadline => {
                 self.next_seq();
@@ -247,6 +277,32 @@ mod tests {
             u.on_timeout(t + Duration::from_secs(5), true),
             TimeoutOutcome::ReleaseEvents
         );
+    }
+
+    #[test]
+    fn reads_wait_for_a_confirm_only_while_the_master_confirms() {
+        let t = Instant::now();
+        let mut u = unsol(None);
+        u.state = UnsolicitedState::Idle;
+        u.events_sent(t);
+        assert_eq!(u.on_read(), None, "a master that confirms: the READ waits");
+        u.on_timeout(t + Duration::from_secs(5), false);
+        assert_eq!(u.on_read(), Some(TimeoutOutcome::ReleaseEvents));
+        assert_eq!((u.state, u.seq), (UnsolicitedState::Idle, 1));
+        u.events_sent(t);
+        assert_eq!(u.on_read(), Some(TimeoutOutcome::ReleaseEvents), "still");
+        u.events_sent(t);
+        assert_eq!(u.on_confirm(2), Some(true));
+        u.events_sent(t);
+        assert_eq!(u.on_read(), None, "confirms again: READs wait again");
+    }
+
+    #[test]
+    fn reads_never_wait_for_the_null_response() {
+        let mut u = unsol(None);
+        u.null_sent(Instant::now());
+        assert_eq!(u.on_read(), Some(TimeoutOutcome::Nothing));
+        assert!(u.awaiting_confirm(), "the null response still waits");
     }
 
     #[test]

@@ -416,6 +416,9 @@ impl Router {
             }
         }
         let n = out.len() - start;
+        if n > 0 && self.half_duplex {
+            self.keep_alive.on_frame_sent(now.instant);
+        }
         ChannelCounters::add(&self.counters.bytes_tx, n as u64);
         n
     }
@@ -447,7 +450,14 @@ impl Router {
         if !self.open {
             return TimerOutcome::Continue;
         }
+        // Half-duplex: while a master's request is on the line, its response is the proof of
+        // life; no REQUEST_LINK_STATUS goes out and a missing answer to one sent earlier
+        // does not close the line (the request has its own response timeout).
+        let request_on_line = self.line_holder().is_some();
         match self.keep_alive.on_timer(now.instant) {
+            KeepAliveAction::Failed | KeepAliveAction::SendRequestLinkStatus if request_on_line => {
+                tracing::debug!(channel = %self.name, "keep-alive skipped: a request is on the line");
+            }
             KeepAliveAction::Failed => {
                 ChannelCounters::add(&self.counters.keep_alive_failures, 1);
                 tracing::warn!(channel = %self.name, "keep-alive unanswered");

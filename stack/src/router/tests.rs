@@ -135,3 +135,102 @@ fn an_unanswered_keep_alive_closes_the_connection() {
     assert_eq!(r.on_timer(&t2), TimerOutcome::KeepAliveFailed);
     assert_eq!(r.counters().snapshot().keep_alive_failures, 1);
 }
+
+/// An open half-duplex (serial) router carrying one quiet master with a 30 s response
+/// timeout; keep-alive after 10 s of silence, answer awaited 1 s.
+fn serial_master_router(now: &Now) -> (Router, u32) {
+    let config = MasterConfig {
+        startup_integrity: false,
+        disable_unsolicited_at_startup: false,
+        unsolicited_classes: crate::master::Classes::NONE,
+        response_timeout: Duration::from_secs(30),
+        ..MasterConfig::default()
+    };
+    let session = MasterSession::new(config, Box::new(NullReadHandler));
+    let mut r = router(Some(Duration::from_secs(10)));
+    r.set_half_duplex(true);
+    let id = r
+        .add(now, SessionKind::Master(Box::new(session)))
+        .expect("a valid address");
+    r.on_open(now);
+    (r, id)
+}
+
+fn queue_read(r: &mut Router, id: u32) {
+    let Some(SessionKind::Master(m)) = r.get_mut(id) else {
+        panic!("the master session");
+    };
+    m.read(
+        crate::master::ReadRequest::classes(crate::master::Classes::CLASS1),
+        Box::new(|_| {}),
+    );
+}
+
+#[test]
+fn a_serial_keep_alive_waits_while_a_master_request_is_on_the_line() {
+    let t0 = start();
+    let (mut r, id) = serial_master_router(&t0);
+    let t1 = t0.after(Duration::from_secs(9));
+    queue_read(&mut r, id);
+    assert_eq!(sent(&mut r, &t1).len(), 1, "the READ");
+    // Ten seconds of silence since the READ; its response is still awaited.
+    let t2 = t1.after(Duration::from_secs(10));
+    assert_eq!(r.on_timer(&t2), TimerOutcome::Continue);
+    assert!(sent(&mut r, &t2).is_empty(), "no REQUEST_LINK_STATUS");
+}
+
+#[test]
+fn a_serial_line_stays_open_when_a_keep_alive_goes_unanswered_while_a_response_is_awaited() {
+    let t0 = start();
+    let (mut r, id) = serial_master_router(&t0);
+    let t1 = t0.after(Duration::from_secs(10));
+    assert_eq!(r.on_timer(&t1), TimerOutcome::Continue);
+    let request = LinkHeader::new(true, LinkFunction::RequestLinkStatus, OUTSTATION, MASTER);
+    assert_eq!(sent(&mut r, &t1), [request]);
+    // The master polls right after; the outstation is slow to answer.
+    let t2 = t1.after(Duration::from_millis(200));
+    queue_read(&mut r, id);
+    assert_eq!(sent(&mut r, &t2).len(), 1, "the READ");
+    let t3 = t1.after(Duration::from_secs(1));
+    assert_eq!(r.on_timer(&t3), TimerOutcome::Continue);
+    assert_eq!(r.counters().snapshot().keep_alive_failures, 0);
+}
+
+/// The bytes of a frame from the outstation to the master.
+fn from_outstation(user_data: &[u8]) -> Vec<u8> {
+    let h = LinkHeader::new(false, LinkFunction::UnconfirmedUserData, MASTER, OUTSTATION);
+    let mut buf = [0; MAX_FRAME_SIZE];
+    let n = format_frame(&h, user_data, &mut buf).expect("a valid frame");
+    buf[..n].to_vec()
+}
+
+/// The application fragments (transport header removed) of the frames the router sends now.
+fn sent_fragments(r: &mut Router, now: &Now) -> Vec<Vec<u8>> {
+    let mut out = Vec::new();
+    r.poll_send(now, &mut out, 64 * 1024);
+    let (mut parser, mut data, mut fragments) = (LinkParser::new(), &out[..], Vec::new());
+    while let Some(frame) = parser.parse(&mut data) {
+        let frame = frame.expect("the router writes valid frames");
+        fragments.push(frame.user_data.get(1..).unwrap_or_default().to_vec());
+    }
+    fragments
+}
+
+#[test]
+fn two_response_fragments_read_off_the_line_together_are_both_confirmed_in_order() {
+    let t0 = start();
+    let (mut r, id) = serial_master_router(&t0);
+    queue_read(&mut r, id);
+    assert_eq!(
+        sent_fragments(&mut r, &t0),
+        [vec![0xC0, 0x01, 0x3C, 0x02, 0x06]]
+    );
+    // FIR+CON SEQ 0, then FIN+CON SEQ 1, in one read of the line.
+    let mut bytes = from_outstation(&[0xC0, 0xA0, 0x81, 0x00, 0x00]);
+    bytes.extend(from_outstation(&[0xC1, 0x61, 0x81, 0x00, 0x00]));
+    r.on_bytes(&t0, &bytes);
+    assert_eq!(
+        sent_fragments(&mut r, &t0),
+        [vec![0xC0, 0x00], vec![0xC1, 0x00]]
+    );
+}

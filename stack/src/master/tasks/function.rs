@@ -118,4 +118,8 @@ impl MasterTask for FunctionTask {
     fn fail(self, error: TaskError) {
         self.finish(Err(error));
     }
+
+    fn first_fragment_expected(&self) -> bool {
+        self.fragments == 0
+    }
 }

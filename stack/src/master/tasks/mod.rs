@@ -66,6 +66,12 @@ pub(crate) trait MasterTask: Sized + Into<Task> {
     fn counts_as_poll(&self) -> bool {
         false
     }
+
+    /// True when the next response fragment must be the first of a response (FIR set); a
+    /// task that takes multi-fragment responses says false once the first one came.
+    fn first_fragment_expected(&self) -> bool {
+        true
+    }
 }
 
 /// Where a task stands after a request was sent or a response judged.
@@ -142,6 +148,11 @@ macro_rules! tasks {
             /// See [`MasterTask::counts_as_poll`].
             pub(crate) fn counts_as_poll(&self) -> bool {
                 match self { $(Task::$variant(t) => t.counts_as_poll(),)* }
+            }
+
+            /// See [`MasterTask::first_fragment_expected`].
+            pub(crate) fn first_fragment_expected(&self) -> bool {
+                match self { $(Task::$variant(t) => t.first_fragment_expected(),)* }
             }
         }
     };

@@ -108,6 +108,10 @@ impl MasterTask for ReadTask {
     fn counts_as_poll(&self) -> bool {
         true
     }
+
+    fn first_fragment_expected(&self) -> bool {
+        self.fragments == 0
+    }
 }
 
 #[cfg(test)]
