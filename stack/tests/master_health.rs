@@ -10,14 +10,9 @@ use rdnp3_stack::master::{
 };
 use rdnp3_stack::objects::Timestamp;
 use rdnp3_stack::session::{Now, Session};
+use rdnp3_testkit::hex::bytes as hex;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-
-fn hex(s: &str) -> Vec<u8> {
-    s.split_whitespace()
-        .map(|b| u8::from_str_radix(b, 16).unwrap())
-        .collect()
-}
 
 type Heard = Arc<Mutex<Vec<String>>>;
 

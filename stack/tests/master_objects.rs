@@ -8,21 +8,9 @@ use rdnp3_stack::master::{
 };
 use rdnp3_stack::objects::Timestamp;
 use rdnp3_stack::session::{Now, Session};
+use rdnp3_testkit::hex::{bytes as hex, spaced as to_hex};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
-
-fn hex(s: &str) -> Vec<u8> {
-    s.split_whitespace()
-        .map(|b| u8::from_str_radix(b, 16).unwrap())
-        .collect()
-}
-
-fn to_hex(b: &[u8]) -> String {
-    b.iter()
-        .map(|x| format!("{x:02X}"))
-        .collect::<Vec<_>>()
-        .join(" ")
-}
 
 /// What the handler heard, as text lines in the order it heard them.
 type Heard = Arc<Mutex<Vec<String>>>;
