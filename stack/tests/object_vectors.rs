@@ -137,6 +137,48 @@ fn vectors() -> Vec<Vector> {
             "00 00 00 00 00 00 00 04 40 TIME",
             pt(Float(2.5)).with_status(0).with_time(T),
         ),
+    ]);
+    // The obsolete delta counters (g20v3/4/7/8, g21v3/4/7/8/11/12, g22 and g23 v3/4/7/8)
+    // share the counters' layouts: flags, a 32- or 16-bit value, and a time where they carry one.
+    let count = |n: u32| pt(Value::Unsigned(n));
+    for (g, var, object, expect) in [
+        ("14", "03", "01 A0 86 01 00", on(count(100_000))),
+        ("14", "04", "01 2C 01", on(count(300))),
+        ("14", "07", "A0 86 01 00", count(100_000)),
+        ("14", "08", "2C 01", count(300)),
+        ("15", "03", "01 A0 86 01 00", on(count(100_000))),
+        ("15", "04", "01 2C 01", on(count(300))),
+        (
+            "15",
+            "07",
+            "01 A0 86 01 00 TIME",
+            on(count(100_000)).with_time(T),
+        ),
+        ("15", "08", "01 2C 01 TIME", on(count(300)).with_time(T)),
+        ("15", "0B", "A0 86 01 00", count(100_000)),
+        ("15", "0C", "2C 01", count(300)),
+        ("16", "03", "01 A0 86 01 00", on(count(100_000))),
+        ("16", "04", "01 2C 01", on(count(300))),
+        (
+            "16",
+            "07",
+            "01 A0 86 01 00 TIME",
+            on(count(100_000)).with_time(T),
+        ),
+        ("16", "08", "01 2C 01 TIME", on(count(300)).with_time(T)),
+        ("17", "03", "01 A0 86 01 00", on(count(100_000))),
+        ("17", "04", "01 2C 01", on(count(300))),
+        (
+            "17",
+            "07",
+            "01 A0 86 01 00 TIME",
+            on(count(100_000)).with_time(T),
+        ),
+        ("17", "08", "01 2C 01 TIME", on(count(300)).with_time(T)),
+    ] {
+        all.push(v(format!("{g} {var} 17 01 03"), object, expect));
+    }
+    all.extend([
         // Time and date, and indexed absolute time with a 3600 s interval (units 2).
         v(
             "32 01 07 01",
