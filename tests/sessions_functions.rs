@@ -1,4 +1,5 @@
-//! A real master and a real outstation over loopback TCP: freezes, unsolicited responses
+//! A real master and a real outstation over loopback TCP: freezes, ASSIGN_CLASS, deadband
+//! writes, device attributes, unsolicited responses
 //! enabled and disabled on demand, WRITEs of IIN bits and generic requests, each answered
 //! through the completion its `Master` method returns (IEEE 1815-2012, clause 4).
 
@@ -304,6 +305,72 @@ fn device_attributes_read_by_the_master_are_the_ones_the_outstation_serves() {
         let seen: std::collections::HashMap<u8, String> = rx.try_iter().collect();
         assert_eq!(seen.get(&252).map(String::as_str), Some("rdnp3 tests"));
         assert_eq!(seen.get(&242).map(String::as_str), Some("9.9.9"));
+        manager.shutdown();
+    });
+}
+
+#[test]
+fn assign_class_moves_analog_events_to_the_class_the_master_names() {
+    each_backend(|manager| {
+        let station = demo_station(&manager);
+        let client = start_master(&manager, station.address, MasterConfig::default());
+        wait_startup(&client.master);
+        let master = &client.master;
+        assert_eq!(
+            done("disable", master.disable_unsolicited(Classes::EVENTS)),
+            Ok(())
+        );
+        let to_class3 = rdnp3::ClassAssignment::new(
+            rdnp3::EventClass::Class3,
+            vec![(Variation::Group30Var0, rdnp3::PointRange::All)],
+        );
+        assert_eq!(
+            done("assign class", master.assign_class(vec![to_class3])),
+            Ok(())
+        );
+        client.recorder.clear();
+        apply(&station.outstation, vec![Update::analog(0, 123.0)]);
+        read(
+            master,
+            ReadRequest::classes(Classes::CLASS1 | Classes::CLASS2),
+        );
+        assert!(
+            client.recorder.events_of(PointType::AnalogInput).is_empty(),
+            "no analog event is left in classes 1 and 2"
+        );
+        read(master, ReadRequest::classes(Classes::CLASS3));
+        let events = client.recorder.events_of(PointType::AnalogInput);
+        assert_eq!(events.len(), 1, "{events:?}");
+        assert_eq!(events[0].value, Val::Analog(123.0));
+        manager.shutdown();
+    });
+}
+
+#[test]
+fn a_deadband_written_by_the_master_filters_the_outstation_s_analog_events() {
+    each_backend(|manager| {
+        let station = demo_station(&manager);
+        let client = start_master(&manager, station.address, MasterConfig::default());
+        wait_startup(&client.master);
+        let master = &client.master;
+        assert_eq!(
+            done("disable", master.disable_unsolicited(Classes::EVENTS)),
+            Ok(())
+        );
+        let deadband = rdnp3::WriteRequest::Deadbands(vec![(0, rdnp3::Deadband::F32(10.0))]);
+        assert_eq!(done("the deadband write", master.write(deadband)), Ok(()));
+        client.recorder.clear();
+        apply(&station.outstation, vec![Update::analog(0, 5.0)]);
+        read(master, ReadRequest::classes(Classes::EVENTS));
+        assert!(
+            client.recorder.events_of(PointType::AnalogInput).is_empty(),
+            "a change within the deadband makes no event"
+        );
+        apply(&station.outstation, vec![Update::analog(0, 50.0)]);
+        read(master, ReadRequest::classes(Classes::EVENTS));
+        let events = client.recorder.events_of(PointType::AnalogInput);
+        assert_eq!(events.len(), 1, "{events:?}");
+        assert_eq!(events[0].value, Val::Analog(50.0));
         manager.shutdown();
     });
 }
