@@ -3,6 +3,7 @@
 //! the channel's actor (`task.rs`), which owns the connection — one file per kind of
 //! connection — and drives the protocol's router.
 
+mod backoff;
 mod message;
 #[cfg(feature = "serial")]
 mod serial;

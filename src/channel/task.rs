@@ -2,6 +2,7 @@
 //! it), feeds received bytes to the protocol's [`Router`], sends what the router produces in
 //! one write per event, and keeps one reactor timer armed at the earliest deadline.
 
+use super::backoff::Backoff;
 use super::message::{ChannelMsg, MasterOp, OutstationOp};
 use super::tcp_client::TcpClient;
 use super::tcp_server::TcpServer;
@@ -13,7 +14,7 @@ use rdnp3_stack::router::{Router, SessionKind, TimerOutcome};
 use rdnp3_stack::session::Now;
 use std::io;
 use std::net::{SocketAddr, TcpStream};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 use tracing::Span;
 
 #[cfg(feature = "serial")]
@@ -41,36 +42,6 @@ impl Connector {
             #[cfg(feature = "serial")]
             Connector::Serial(line) => line.reopen_at,
         }
-    }
-}
-
-/// Reconnect delays: `min` first, doubling after every failure up to `max`.
-#[derive(Clone)]
-pub(crate) struct Backoff {
-    min: Duration,
-    max: Duration,
-    current: Duration,
-}
-
-impl Backoff {
-    pub(crate) fn new(min: Duration, max: Duration) -> Self {
-        Backoff {
-            min,
-            max,
-            current: min,
-        }
-    }
-
-    /// The delay before the next attempt; the one after is doubled.
-    pub(crate) fn next_delay(&mut self) -> Duration {
-        let delay = self.current;
-        self.current = (self.current * 2).min(self.max);
-        delay
-    }
-
-    /// A connection succeeded: the next failure waits `min` again.
-    pub(crate) fn reset(&mut self) {
-        self.current = self.min;
     }
 }
 
