@@ -24,6 +24,14 @@ fn demo_station(manager: &Manager) -> Station {
     )
 }
 
+/// The demo outstation and a master on default settings whose startup sequence is done.
+fn started_pair(manager: &Manager) -> (Station, Client) {
+    let station = demo_station(manager);
+    let client = start_master(manager, station.address, MasterConfig::default());
+    wait_startup(&client.master);
+    (station, client)
+}
+
 /// Waits for a request's completion.
 fn done(
     what: &str,
@@ -66,9 +74,7 @@ fn read_counters(master: &Master) {
 #[test]
 fn an_immediate_freeze_of_a_range_copies_only_those_counters() {
     each_backend(|manager| {
-        let station = demo_station(&manager);
-        let client = start_master(&manager, station.address, MasterConfig::default());
-        wait_startup(&client.master);
+        let (_station, client) = started_pair(&manager);
         let freeze = FreezeRequest::range(FreezeKind::Immediate, 2, 3);
         assert_eq!(done("the freeze", client.master.freeze(freeze)), Ok(()));
         read_counters(&client.master);
@@ -118,9 +124,7 @@ fn a_freeze_and_clear_without_ack_completes_once_sent_and_clears_the_counters() 
 #[test]
 fn a_freeze_at_time_the_outstation_does_not_support_reports_the_rejection() {
     each_backend(|manager| {
-        let station = demo_station(&manager);
-        let client = start_master(&manager, station.address, MasterConfig::default());
-        wait_startup(&client.master);
+        let (_station, client) = started_pair(&manager);
         let kind = FreezeKind::AtTime {
             time: Timestamp(wall_clock()),
             interval_ms: 0,
@@ -136,9 +140,7 @@ fn a_freeze_at_time_the_outstation_does_not_support_reports_the_rejection() {
 #[test]
 fn unsolicited_responses_stop_when_disabled_and_resume_when_enabled_on_demand() {
     each_backend(|manager| {
-        let station = demo_station(&manager);
-        let client = start_master(&manager, station.address, MasterConfig::default());
-        wait_startup(&client.master);
+        let (station, client) = started_pair(&manager);
         let master = &client.master;
         assert_eq!(
             done("disable", master.disable_unsolicited(Classes::EVENTS)),
@@ -170,9 +172,7 @@ fn unsolicited_responses_stop_when_disabled_and_resume_when_enabled_on_demand() 
 #[test]
 fn writes_clear_the_restart_bit_and_report_what_the_outstation_refuses() {
     each_backend(|manager| {
-        let station = demo_station(&manager);
-        let client = start_master(&manager, station.address, MasterConfig::default());
-        wait_startup(&client.master);
+        let (_station, client) = started_pair(&manager);
         let master = &client.master;
         assert_eq!(
             done("the write", master.write(WriteRequest::ClearIin(7))),
@@ -200,9 +200,7 @@ fn writes_clear_the_restart_bit_and_report_what_the_outstation_refuses() {
 #[test]
 fn a_generic_read_delivers_its_objects_to_the_read_handler() {
     each_backend(|manager| {
-        let station = demo_station(&manager);
-        let client = start_master(&manager, station.address, MasterConfig::default());
-        wait_startup(&client.master);
+        let (_station, client) = started_pair(&manager);
         let before = client.recorder.statics().len();
         let mut headers = ObjectHeaders::new();
         headers.range(Variation::Group30Var0, 4, 5).unwrap();
@@ -312,9 +310,7 @@ fn device_attributes_read_by_the_master_are_the_ones_the_outstation_serves() {
 #[test]
 fn assign_class_moves_analog_events_to_the_class_the_master_names() {
     each_backend(|manager| {
-        let station = demo_station(&manager);
-        let client = start_master(&manager, station.address, MasterConfig::default());
-        wait_startup(&client.master);
+        let (station, client) = started_pair(&manager);
         let master = &client.master;
         assert_eq!(
             done("disable", master.disable_unsolicited(Classes::EVENTS)),
@@ -349,9 +345,7 @@ fn assign_class_moves_analog_events_to_the_class_the_master_names() {
 #[test]
 fn a_deadband_written_by_the_master_filters_the_outstation_s_analog_events() {
     each_backend(|manager| {
-        let station = demo_station(&manager);
-        let client = start_master(&manager, station.address, MasterConfig::default());
-        wait_startup(&client.master);
+        let (station, client) = started_pair(&manager);
         let master = &client.master;
         assert_eq!(
             done("disable", master.disable_unsolicited(Classes::EVENTS)),
