@@ -48,6 +48,7 @@ mod outstation;
 #[cfg(feature = "serial")]
 mod serial;
 mod stats;
+mod stream;
 #[cfg(feature = "tls")]
 mod tls;
 
@@ -63,6 +64,9 @@ pub use outstation::Outstation;
 #[cfg(feature = "serial")]
 pub use serial::{DataBits, FlowControl, Parity, SerialSettings, StopBits};
 pub use stats::AssociationStats;
+pub use stream::{
+    measurement_stream, MeasurementStream, Next, OwnedMeasurement, OwnedValue, StreamHandler,
+};
 #[cfg(feature = "tls")]
 pub use tls::{PeerAuthentication, TlsConfig, TlsConfigError, TlsError, TlsVersion};
 

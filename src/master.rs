@@ -1,10 +1,11 @@
 //! The handle on one master association: requests posted to its channel's executor, answered
 //! through completions.
 
+use crate::channel::{ready, remove_session};
 use crate::channel::{ChannelMsg, MasterOp};
 use crate::error::ChannelError;
 use crate::stats::ChannelMasters;
-use rdnp3_reactor::{completion, Completion, Handle, PostError};
+use rdnp3_reactor::{completion, Completion, Handle, PostError, Promise};
 use rdnp3_stack::app::FunctionCode;
 use rdnp3_stack::master::{
     ClassAssignment, Command, CommandMode, CommandResult, FreezeRequest, MasterStats,
@@ -17,6 +18,15 @@ use std::time::Duration;
 
 /// A handle on one master association; requests return completions that can be waited on
 /// from a plain thread or awaited. Cheap to clone.
+///
+/// # Dropping a completion
+/// A request's completion may be dropped (a timeout around `.await`, a `select!` that took
+/// another branch, a thread that gave up). What that cancels:
+/// - a request still queued on the association is skipped when its turn comes: it is never
+///   sent, it counts in [`MasterStats::canceled`], and it does not count as a failure;
+/// - a request already sent runs to its end (the outstation may already be acting on it; a
+///   select-before-operate goes on to its OPERATE): its result is discarded;
+/// - adding or removing an association or a poll is never undone by dropping its completion.
 #[derive(Clone)]
 pub struct Master {
     handle: Handle<ChannelMsg>,
@@ -45,7 +55,8 @@ impl Master {
         make: impl FnOnce(Reply<T>) -> MasterOp,
     ) -> Completion<Result<T, TaskError>> {
         let (promise, done) = completion();
-        let reply: Reply<T> = Box::new(move |r| promise.complete(r));
+        let wanted = promise.wanted_probe();
+        let reply = Reply::new(move |r| promise.complete(r)).with_wanted(move || wanted());
         if let Err(e) = self.handle.post(ChannelMsg::Master(self.id, make(reply))) {
             let error = match e {
                 PostError::Full(_) => TaskError::QueueFull,
@@ -124,14 +135,26 @@ impl Master {
         self.request(|r| MasterOp::Request(function, headers, r))
     }
 
-    /// Adds a periodic poll.
+    /// Adds a periodic poll. Blocks until the association has it: from async code or a reactor
+    /// callback use [`Master::add_poll_async`].
     pub fn add_poll(&self, request: ReadRequest, period: Duration) -> Result<PollId, ChannelError> {
+        self.add_poll_async(request, period).wait()?
+    }
+
+    /// [`Master::add_poll`] without blocking. Dropping the completion does not remove the
+    /// poll.
+    pub fn add_poll_async(
+        &self,
+        request: ReadRequest,
+        period: Duration,
+    ) -> Completion<Result<PollId, ChannelError>> {
         let (promise, done) = completion();
-        self.handle.post(ChannelMsg::Master(
-            self.id,
-            MasterOp::AddPoll(request, period, promise),
-        ))?;
-        done.wait().map_err(|_| ChannelError::Closed)
+        let added = Promise::map(promise, Ok);
+        let op = MasterOp::AddPoll(request, period, added);
+        match self.handle.post(ChannelMsg::Master(self.id, op)) {
+            Ok(()) => done,
+            Err(e) => ready(Err(e.into())),
+        }
     }
 
     /// Runs a periodic poll now.
@@ -149,12 +172,15 @@ impl Master {
     }
 
     /// Removes the association from its channel; what it had pending fails with `Shutdown`.
-    /// Blocks until done: do not call it from a reactor callback.
+    /// Blocks until done: from async code or a reactor callback use [`Master::remove_async`].
     pub fn remove(self) -> Result<bool, ChannelError> {
-        let (promise, done) = completion();
-        self.handle
-            .post(ChannelMsg::RemoveSession(self.id, promise))?;
-        done.wait().map_err(|_| ChannelError::Closed)
+        self.remove_async().wait()?
+    }
+
+    /// [`Master::remove`] without blocking; true when the association was still there.
+    /// Dropping the completion does not stop the removal.
+    pub fn remove_async(self) -> Completion<Result<bool, ChannelError>> {
+        remove_session(&self.handle, self.id)
     }
 
     /// The association's counters.

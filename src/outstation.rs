@@ -80,11 +80,15 @@ impl Outstation {
         done
     }
 
-    /// Removes the outstation from its channel. Blocks: do not call it from a reactor callback.
+    /// Removes the outstation from its channel. Blocks: from async code or a reactor callback
+    /// use [`Outstation::remove_async`].
     pub fn remove(self) -> Result<bool, ChannelError> {
-        let (promise, done) = completion();
-        self.handle
-            .post(ChannelMsg::RemoveSession(self.id, promise))?;
-        done.wait().map_err(|_| ChannelError::Closed)
+        self.remove_async().wait()?
+    }
+
+    /// [`Outstation::remove`] without blocking; true when the outstation was still there.
+    /// Dropping the completion does not stop the removal.
+    pub fn remove_async(self) -> Completion<Result<bool, ChannelError>> {
+        crate::channel::remove_session(&self.handle, self.id)
     }
 }

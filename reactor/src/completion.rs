@@ -4,6 +4,7 @@
 use std::cell::Cell;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::task::{Context as TaskContext, Poll, Waker};
 use std::time::{Duration, Instant};
@@ -35,6 +36,8 @@ enum State<T> {
 struct Shared<T> {
     state: Mutex<State<T>>,
     ready: Condvar,
+    /// Set when the [`Completion`] is dropped: nobody wants the value any more.
+    dropped: AtomicBool,
 }
 
 impl<T> Shared<T> {
@@ -49,9 +52,21 @@ impl<T> Shared<T> {
 /// cancels the completion.
 pub struct Promise<T> {
     shared: Option<Arc<Shared<T>>>,
+    /// Set for a promise made by [`Promise::map`]: the value goes through it instead.
+    mapped: Option<Mapped<T>>,
+}
+
+/// The far end of a mapped promise: where the value goes, and whether it is still wanted.
+struct Mapped<T> {
+    deliver: Box<dyn FnOnce(T) + Send>,
+    wanted: Arc<dyn Fn() -> bool + Send + Sync>,
 }
 
 /// The receiving half: `wait()` from a plain thread, or `.await` it (it is a `Future`).
+///
+/// Dropping it tells the promise's holder that the value is no longer wanted (see
+/// [`Promise::is_wanted`]); what that cancels is up to the holder, and documented where a
+/// completion is handed out.
 pub struct Completion<T> {
     shared: Arc<Shared<T>>,
 }
@@ -61,19 +76,70 @@ pub fn completion<T>() -> (Promise<T>, Completion<T>) {
     let shared = Arc::new(Shared {
         state: Mutex::new(State::Pending(None)),
         ready: Condvar::new(),
+        dropped: AtomicBool::new(false),
     });
     (
         Promise {
             shared: Some(shared.clone()),
+            mapped: None,
         },
         Completion { shared },
     )
 }
 
 impl<T> Promise<T> {
+    /// False once the paired [`Completion`] has been dropped: work not yet started on its
+    /// behalf may be skipped. One atomic load.
+    pub fn is_wanted(&self) -> bool {
+        if let Some(mapped) = &self.mapped {
+            return (mapped.wanted)();
+        }
+        self.shared
+            .as_ref()
+            .is_some_and(|s| !s.dropped.load(Ordering::Relaxed))
+    }
+
+    /// A promise of a `T` that completes `target` with `f(value)`: the executor produces a
+    /// `T`, the waiting side gets a `U`. Dropping it unfulfilled cancels `target`.
+    pub fn map<U: Send + 'static>(
+        target: Promise<U>,
+        f: impl FnOnce(T) -> U + Send + 'static,
+    ) -> Promise<T>
+    where
+        T: 'static,
+    {
+        let wanted = target.wanted_probe();
+        Promise {
+            shared: None,
+            mapped: Some(Mapped {
+                deliver: Box::new(move |value| target.complete(f(value))),
+                wanted,
+            }),
+        }
+    }
+
+    /// A probe that stays valid after the promise is moved into a reply: true while the
+    /// paired [`Completion`] lives.
+    pub fn wanted_probe(&self) -> Arc<dyn Fn() -> bool + Send + Sync>
+    where
+        T: Send + 'static,
+    {
+        if let Some(mapped) = &self.mapped {
+            return mapped.wanted.clone();
+        }
+        let shared = self.shared.clone();
+        Arc::new(move || {
+            shared
+                .as_ref()
+                .is_some_and(|s| !s.dropped.load(Ordering::Relaxed))
+        })
+    }
+
     /// Delivers the value and wakes whoever waits.
     pub fn complete(mut self, value: T) {
-        if let Some(shared) = self.shared.take() {
+        if let Some(mapped) = self.mapped.take() {
+            (mapped.deliver)(value);
+        } else if let Some(shared) = self.shared.take() {
             Self::settle(&shared, State::Ready(value));
         }
     }
@@ -164,6 +230,12 @@ impl<T> Completion<T> {
     }
 }
 
+impl<T> Drop for Completion<T> {
+    fn drop(&mut self) {
+        self.shared.dropped.store(true, Ordering::Relaxed);
+    }
+}
+
 impl<T> Future for Completion<T> {
     type Output = Result<T, Canceled>;
 
@@ -199,6 +271,34 @@ mod tests {
         .expect("thread");
         assert_eq!(refused, Err(WaitError::OnExecutor));
         drop(promise);
+    }
+
+    #[test]
+    fn a_dropped_completion_tells_the_promise_it_is_no_longer_wanted() {
+        let (promise, done) = completion::<u8>();
+        let probe = promise.wanted_probe();
+        assert!(promise.is_wanted() && probe());
+        drop(done);
+        assert!(!promise.is_wanted());
+        assert!(!probe());
+        promise.complete(1);
+        assert!(!probe());
+    }
+
+    #[test]
+    fn a_mapped_promise_delivers_the_mapped_value_and_follows_its_target() {
+        let (promise, done) = completion::<String>();
+        let mapped = Promise::map(promise, |n: u8| format!("#{n}"));
+        assert!(mapped.is_wanted());
+        mapped.complete(7);
+        assert_eq!(done.wait(), Ok("#7".to_string()));
+        let (promise, done) = completion::<String>();
+        let mapped = Promise::map(promise, |n: u8| format!("#{n}"));
+        drop(done);
+        assert!(!mapped.is_wanted());
+        let (promise, done) = completion::<String>();
+        drop(Promise::map(promise, |n: u8| format!("#{n}")));
+        assert_eq!(done.wait(), Err(WaitError::Canceled));
     }
 
     #[test]

@@ -62,9 +62,9 @@ impl MasterOp {
             | MasterOp::AssignClass(_, r)
             | MasterOp::Write(_, r)
             | MasterOp::ReadAttributes(_, _, r)
-            | MasterOp::Request(_, _, r) => r(Err(error)),
-            MasterOp::Command(_, _, r) => r(Err(error)),
-            MasterOp::Restart(_, r) => r(Err(error)),
+            | MasterOp::Request(_, _, r) => r.send(Err(error)),
+            MasterOp::Command(_, _, r) => r.send(Err(error)),
+            MasterOp::Restart(_, r) => r.send(Err(error)),
             MasterOp::AddPoll(..)
             | MasterOp::Stats(_)
             | MasterOp::RemovePoll(_)

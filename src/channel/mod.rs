@@ -24,14 +24,34 @@ use crate::error::ChannelError;
 use crate::master::Master;
 use crate::outstation::Outstation;
 use crate::stats::{AssociationStats, ChannelMasters};
-use rdnp3_reactor::{completion, Handle};
+use rdnp3_reactor::{completion, Completion, Handle, Promise};
 use rdnp3_stack::master::{AssociationListener, MasterConfig, MasterSession, ReadHandler};
 use rdnp3_stack::outstation::{
     ControlHandler, Database, OutstationApplication, OutstationConfig, OutstationSession,
 };
-use rdnp3_stack::router::{ChannelCounters, ChannelStats, SessionKind};
+use rdnp3_stack::router::{AddSessionError, ChannelCounters, ChannelStats, SessionKind};
 use std::fmt;
 use std::sync::Arc;
+
+/// A completion that already holds `value`: for calls that fail before anything is posted.
+pub(crate) fn ready<T>(value: T) -> Completion<T> {
+    let (promise, done) = completion();
+    promise.complete(value);
+    done
+}
+
+/// Posts the removal of session `id`; the completion says whether it was there.
+pub(crate) fn remove_session(
+    handle: &Handle<ChannelMsg>,
+    id: u32,
+) -> Completion<Result<bool, ChannelError>> {
+    let (promise, done) = completion();
+    let removed = Promise::map(promise, Ok);
+    match handle.post(ChannelMsg::RemoveSession(id, removed)) {
+        Ok(()) => done,
+        Err(e) => ready(Err(e.into())),
+    }
+}
 
 /// A channel: one connection and the sessions it carries. Cheap to clone.
 #[derive(Clone)]
@@ -59,20 +79,40 @@ impl Channel {
         self.counters.snapshot()
     }
 
-    /// Adds a session and waits until the channel has it. Do not call it from a callback
-    /// running on the reactor (it blocks).
-    fn add_session(&self, kind: SessionKind) -> Result<u32, ChannelError> {
+    /// Posts a session; `finish` turns its id into the handle the caller gets. The completion
+    /// carries the post's failure too, so callers see one result.
+    fn add_session_async<H: Send + 'static>(
+        &self,
+        kind: SessionKind,
+        finish: impl FnOnce(u32) -> H + Send + 'static,
+    ) -> Completion<Result<H, ChannelError>> {
         let (promise, done) = completion();
-        self.handle.post(ChannelMsg::AddSession(kind, promise))?;
-        done.wait()?.map_err(ChannelError::Session)
+        let added = Promise::map(promise, move |r: Result<u32, AddSessionError>| {
+            r.map(finish).map_err(ChannelError::Session)
+        });
+        if let Err(e) = self.handle.post(ChannelMsg::AddSession(kind, added)) {
+            return ready(Err(e.into()));
+        }
+        done
     }
 
-    /// Adds a master association; measurements go to `handler`. Blocks until it is added.
+    /// Adds a master association; measurements go to `handler`. Blocks until it is added: from
+    /// async code or a reactor callback use [`Channel::add_master_async`].
     pub fn add_master(
         &self,
         config: MasterConfig,
         handler: Box<dyn ReadHandler>,
     ) -> Result<Master, ChannelError> {
+        self.add_master_async(config, handler).wait()?
+    }
+
+    /// [`Channel::add_master`] without blocking: the completion yields the handle once the
+    /// channel has the association. Dropping the completion does not undo the add.
+    pub fn add_master_async(
+        &self,
+        config: MasterConfig,
+        handler: Box<dyn ReadHandler>,
+    ) -> Completion<Result<Master, ChannelError>> {
         self.add_master_session(MasterSession::new(config, handler))
     }
 
@@ -85,16 +125,33 @@ impl Channel {
         handler: Box<dyn ReadHandler>,
         listener: Box<dyn AssociationListener>,
     ) -> Result<Master, ChannelError> {
+        self.add_master_with_listener_async(config, handler, listener)
+            .wait()?
+    }
+
+    /// [`Channel::add_master_with_listener`] without blocking.
+    pub fn add_master_with_listener_async(
+        &self,
+        config: MasterConfig,
+        handler: Box<dyn ReadHandler>,
+        listener: Box<dyn AssociationListener>,
+    ) -> Completion<Result<Master, ChannelError>> {
         let mut session = MasterSession::new(config, handler);
         session.set_listener(listener);
         self.add_master_session(session)
     }
 
-    fn add_master_session(&self, session: MasterSession) -> Result<Master, ChannelError> {
+    fn add_master_session(
+        &self,
+        session: MasterSession,
+    ) -> Completion<Result<Master, ChannelError>> {
         let slot = session.stats_slot();
-        let id = self.add_session(SessionKind::Master(Box::new(session)))?;
-        self.masters.register(&slot);
-        Ok(Master::new(self.handle.clone(), id, self.masters.clone()))
+        let handle = self.handle.clone();
+        let masters = self.masters.clone();
+        self.add_session_async(SessionKind::Master(Box::new(session)), move |id| {
+            masters.register(&slot);
+            Master::new(handle, id, masters)
+        })
     }
 
     /// The statistics of every master association on the channel, as each last published
@@ -108,7 +165,8 @@ impl Channel {
 
     /// Adds an outstation serving `database`; controls go to `controls`, time writes and
     /// restarts to `application` (both run on the reactor and must not block). Blocks until
-    /// it is added: do not call it from a reactor callback.
+    /// it is added: from async code or a reactor callback use
+    /// [`Channel::add_outstation_async`].
     pub fn add_outstation(
         &self,
         config: OutstationConfig,
@@ -116,9 +174,24 @@ impl Channel {
         controls: Box<dyn ControlHandler + Send>,
         application: Box<dyn OutstationApplication + Send>,
     ) -> Result<Outstation, ChannelError> {
+        self.add_outstation_async(config, database, controls, application)
+            .wait()?
+    }
+
+    /// [`Channel::add_outstation`] without blocking. Dropping the completion does not undo the
+    /// add.
+    pub fn add_outstation_async(
+        &self,
+        config: OutstationConfig,
+        database: Database,
+        controls: Box<dyn ControlHandler + Send>,
+        application: Box<dyn OutstationApplication + Send>,
+    ) -> Completion<Result<Outstation, ChannelError>> {
         let session = OutstationSession::new(config, database, controls, application);
-        let id = self.add_session(SessionKind::Outstation(Box::new(session)))?;
-        Ok(Outstation::new(self.handle.clone(), id))
+        let handle = self.handle.clone();
+        self.add_session_async(SessionKind::Outstation(Box::new(session)), move |id| {
+            Outstation::new(handle, id)
+        })
     }
 
     /// Shuts the channel down: its sessions fail what is pending and the connection closes.

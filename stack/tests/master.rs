@@ -223,7 +223,7 @@ type Slot<T> = Arc<Mutex<Option<Result<T, TaskError>>>>;
 fn reply_slot<T: Send + 'static>() -> (Slot<T>, Reply<T>) {
     let slot = Arc::new(Mutex::new(None));
     let s = slot.clone();
-    (slot, Box::new(move |r| *s.lock().unwrap() = Some(r)))
+    (slot, Reply::new(move |r| *s.lock().unwrap() = Some(r)))
 }
 
 #[test]

@@ -4,7 +4,8 @@
 
 use rdnp3_stack::link::AddressKind;
 use rdnp3_stack::master::{
-    Classes, MasterConfig, MasterSession, Measurement, ReadHandler, ReadRequest, TimeSyncMode,
+    Classes, MasterConfig, MasterSession, Measurement, ReadHandler, ReadRequest, Reply,
+    TimeSyncMode,
 };
 use rdnp3_stack::objects::Timestamp;
 use rdnp3_stack::session::{Now, Session};
@@ -80,7 +81,7 @@ fn quiet() -> MasterConfig {
 
 fn user_read(h: &mut Harness) {
     h.master
-        .read(ReadRequest::classes(Classes::CLASS1), Box::new(|_| {}));
+        .read(ReadRequest::classes(Classes::CLASS1), Reply::new(|_| {}));
 }
 
 #[test]

@@ -6,12 +6,13 @@ use rdnp3_stack::app::{FunctionCode, Iin};
 use rdnp3_stack::link::AddressKind;
 use rdnp3_stack::master::{
     ClassAssignment, Classes, Deadband, FreezeKind, FreezeRequest, MasterConfig, MasterSession,
-    Measurement, ObjectHeaders, PointRange, ReadHandler, Reply, TaskError, WriteRequest,
-    ALL_ATTRIBUTES,
+    Measurement, ObjectHeaders, PointRange, ReadHandler, ReadRequest, Reply, TaskError,
+    WriteRequest, ALL_ATTRIBUTES,
 };
 use rdnp3_stack::objects::{EventClass, Timestamp, Variation};
 use rdnp3_stack::session::{Now, Session};
 use rdnp3_testkit::hex::{bytes as hex, spaced as to_hex};
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -73,7 +74,7 @@ type Slot = Arc<Mutex<Option<Result<(), TaskError>>>>;
 fn reply_slot() -> (Slot, Reply<()>) {
     let slot = Arc::new(Mutex::new(None));
     let s = slot.clone();
-    (slot, Box::new(move |r| *s.lock().unwrap() = Some(r)))
+    (slot, Reply::new(move |r| *s.lock().unwrap() = Some(r)))
 }
 
 fn result(slot: &Slot) -> Option<Result<(), TaskError>> {
@@ -409,4 +410,45 @@ fn class_data_available_triggers_a_read_of_the_configured_classes_only_when_aske
     assert_eq!(h.sent(), "C1 01 3C 02 06 3C 03 06");
     h.respond("C1 81 00 00");
     assert_eq!(h.sent(), "");
+}
+
+#[test]
+fn a_queued_request_whose_requester_went_away_is_never_sent() {
+    let mut h = Harness::online();
+    let (first, reply) = reply_slot();
+    h.master.read(ReadRequest::classes(Classes::CLASS1), reply);
+    assert_eq!(h.sent(), "C0 01 3C 02 06");
+    let wanted = Arc::new(AtomicBool::new(true));
+    let probe = wanted.clone();
+    let (dropped, reply) = reply_slot();
+    let reply = reply.with_wanted(move || probe.load(Relaxed));
+    h.master
+        .freeze(FreezeRequest::all(FreezeKind::Immediate), reply);
+    let (kept, reply) = reply_slot();
+    h.master.read(ReadRequest::classes(Classes::CLASS2), reply);
+    wanted.store(false, Relaxed);
+    h.respond("C0 81 00 00");
+    assert_eq!(result(&first), Some(Ok(())));
+    assert_eq!(h.sent(), "C1 01 3C 03 06", "the freeze is skipped");
+    assert_eq!(result(&dropped), Some(Err(TaskError::Canceled)));
+    h.respond("C1 81 00 00");
+    assert_eq!(result(&kept), Some(Ok(())));
+    assert_eq!(h.master.stats().canceled, 1);
+    assert_eq!(h.master.stats().failures, 0);
+}
+
+#[test]
+fn a_request_on_the_wire_runs_to_its_end_when_its_requester_goes_away() {
+    let mut h = Harness::online();
+    let wanted = Arc::new(AtomicBool::new(true));
+    let probe = wanted.clone();
+    let (slot, reply) = reply_slot();
+    let reply = reply.with_wanted(move || probe.load(Relaxed));
+    h.master.read(ReadRequest::classes(Classes::CLASS1), reply);
+    assert_eq!(h.sent(), "C0 01 3C 02 06");
+    wanted.store(false, Relaxed);
+    h.respond("C0 81 00 00 20 01 28 01 00 07 00 01 2A 00 00 00");
+    assert_eq!(result(&slot), Some(Ok(())));
+    assert_eq!(h.master.stats().canceled, 0);
+    assert_eq!(*h.seen.lock().unwrap(), [(7, "42".to_string())]);
 }

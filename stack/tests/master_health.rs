@@ -6,7 +6,7 @@ use rdnp3_stack::app::Iin;
 use rdnp3_stack::link::AddressKind;
 use rdnp3_stack::master::{
     AssociationListener, AssociationState, Classes, MasterConfig, MasterSession, NullReadHandler,
-    ReadRequest, TaskError,
+    ReadRequest, Reply, TaskError,
 };
 use rdnp3_stack::objects::Timestamp;
 use rdnp3_stack::session::{Now, Session};
@@ -114,7 +114,7 @@ impl Harness {
 
     fn read(&mut self) {
         self.master
-            .read(ReadRequest::classes(Classes::EVENTS), Box::new(|_| {}));
+            .read(ReadRequest::classes(Classes::EVENTS), Reply::new(|_| {}));
     }
 
     fn heard(&mut self) -> Vec<String> {
@@ -250,7 +250,7 @@ fn a_rejected_task_is_reported_with_its_iin2_bits() {
     let mut h = Harness::quiet();
     h.link_up();
     h.master
-        .set_unsolicited(true, Classes::EVENTS, Box::new(|_| {}));
+        .set_unsolicited(true, Classes::EVENTS, Reply::new(|_| {}));
     assert_eq!(h.sent(), "C0 14");
     h.respond("C0 81 00 02");
     assert_eq!(

@@ -117,7 +117,7 @@ impl Harness {
     fn poll(&mut self) -> Slot {
         let slot: Slot = Arc::default();
         let s = slot.clone();
-        let reply: Reply<()> = Box::new(move |r| *s.lock().unwrap() = Some(r));
+        let reply: Reply<()> = Reply::new(move |r| *s.lock().unwrap() = Some(r));
         self.master
             .read(ReadRequest::classes(Classes::EVENTS), reply);
         slot

@@ -47,6 +47,8 @@ pub struct MasterStats {
     pub unsupported: u64,
     /// Completed polls (periodic, automatic and user reads).
     pub polls: u64,
+    /// User requests skipped unsent because their requester dropped the completion.
+    pub canceled: u64,
     /// Wall-clock time (the `Now::wall` of the step) of the last task the outstation
     /// answered; wall clock so that it can be shown and compared across threads and restarts.
     pub last_success: Option<Timestamp>,
@@ -217,7 +219,7 @@ impl MasterSession {
     /// goes first (see [`Scheduler::user_turn`]).
     fn next_task(&mut self, now: &Now) -> Option<(Task, Option<AutoTask>)> {
         if self.scheduler.user_turn() {
-            if let Some(task) = self.queue.pop_front() {
+            if let Some(task) = self.pop_user() {
                 self.scheduler.started(true);
                 return Some((task, None));
             }
@@ -235,9 +237,23 @@ impl MasterSession {
             self.scheduler.started(false);
             return other;
         }
-        let task = self.queue.pop_front()?;
+        let task = self.pop_user()?;
         self.scheduler.started(true);
         Some((task, None))
+    }
+
+    /// The first queued user request still wanted; those whose requester went away are
+    /// ended with [`TaskError::Canceled`] unsent and counted.
+    fn pop_user(&mut self) -> Option<Task> {
+        loop {
+            let task = self.queue.pop_front()?;
+            if task.wanted() {
+                return Some(task);
+            }
+            self.stats.canceled += 1;
+            tracing::debug!(task = task.name(), "canceled before it was sent");
+            task.fail(TaskError::Canceled);
+        }
     }
 
     /// Writes the task's next request with the next SEQ. A task whose request cannot be

@@ -88,6 +88,21 @@ impl TimeQuality {
 }
 
 impl<'a> Measurement<'a> {
+    /// A static measurement with flags ONLINE and no time; set the other fields as needed.
+    /// For handler tests: the master builds its measurements from the response bytes.
+    pub fn new(kind: PointType, index: u16, value: MeasurementValue<'a>) -> Self {
+        Measurement {
+            kind,
+            index,
+            value,
+            flags: flags::ONLINE,
+            time: None,
+            time_quality: TimeQuality::NoTime,
+            event: false,
+            status: None,
+        }
+    }
+
     /// Converts one decoded point of `variation`; `None` for non-measurement objects.
     pub fn from_point(variation: Variation, p: &Point<'a>) -> Option<Self> {
         let (kind, event) = PointType::of(variation)?;
@@ -150,6 +165,18 @@ pub struct ResponseInfo {
     pub fin: bool,
     /// The response's IIN.
     pub iin: Iin,
+}
+
+impl ResponseInfo {
+    /// A response's description, for handler tests.
+    pub fn new(unsolicited: bool, fir: bool, fin: bool, iin: Iin) -> Self {
+        ResponseInfo {
+            unsolicited,
+            fir,
+            fin,
+            iin,
+        }
+    }
 }
 
 /// An object header of a response that the master could not parse.

@@ -212,6 +212,9 @@ pub enum TaskError {
     },
     /// The request does not fit in one fragment or is otherwise invalid.
     BadRequest(&'static str),
+    /// The requester dropped its completion before the request's turn came: it was never
+    /// sent.
+    Canceled,
     /// Select-before-operate stopped after the SELECT: not every control was selected, so
     /// none was operated. The SELECT's statuses, in request order.
     SelectFailed(Vec<CommandStatus>),
@@ -231,6 +234,7 @@ impl fmt::Display for TaskError {
                 "the response carries g{group}v{variation}, which this master cannot parse"
             ),
             TaskError::BadRequest(why) => write!(f, "bad request: {why}"),
+            TaskError::Canceled => f.write_str("canceled before it was sent"),
             TaskError::SelectFailed(statuses) => {
                 write!(f, "select refused, nothing operated:")?;
                 for s in statuses {
@@ -247,5 +251,47 @@ impl std::error::Error for TaskError {}
 /// The outcome of a command request: one status per control, in request order.
 pub type CommandResult = Result<Vec<CommandStatus>, TaskError>;
 
-/// Where a request's result goes: called exactly once, on the channel's executor.
-pub type Reply<T> = Box<dyn FnOnce(Result<T, TaskError>) + Send>;
+/// Where a request's result goes: sent exactly once, on the channel's executor.
+///
+/// A reply may carry a probe that says whether anyone still wants the result. A queued request
+/// whose reply is no longer wanted is skipped when its turn comes — never sent — and ends with
+/// [`TaskError::Canceled`]; a request already on the wire runs to its end (the outstation may
+/// be acting on it), and its result is discarded.
+pub struct Reply<T> {
+    send: Box<dyn FnOnce(Result<T, TaskError>) + Send>,
+    wanted: Option<Box<dyn Fn() -> bool + Send>>,
+}
+
+impl<T> Reply<T> {
+    /// A reply that calls `send` with the result.
+    pub fn new(send: impl FnOnce(Result<T, TaskError>) + Send + 'static) -> Self {
+        Reply {
+            send: Box::new(send),
+            wanted: None,
+        }
+    }
+
+    /// Adds the probe: `wanted()` false means the requester has gone away.
+    pub fn with_wanted(mut self, wanted: impl Fn() -> bool + Send + 'static) -> Self {
+        self.wanted = Some(Box::new(wanted));
+        self
+    }
+
+    /// Whether the requester still wants the result (true without a probe).
+    pub fn is_wanted(&self) -> bool {
+        self.wanted.as_ref().is_none_or(|w| w())
+    }
+
+    /// Delivers the result.
+    pub fn send(self, result: Result<T, TaskError>) {
+        (self.send)(result)
+    }
+}
+
+impl<T> std::fmt::Debug for Reply<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Reply")
+            .field("wanted", &self.is_wanted())
+            .finish()
+    }
+}

@@ -28,7 +28,7 @@ impl MasterSession {
         reply: Reply<Vec<CommandStatus>>,
     ) {
         if commands.is_empty() {
-            reply(Err(TaskError::BadRequest("no commands")));
+            reply.send(Err(TaskError::BadRequest("no commands")));
             return;
         }
         self.enqueue(CommandTask::new(mode, commands, reply).into());
@@ -94,15 +94,15 @@ impl MasterSession {
         let headers = match headers {
             Ok(headers) => headers,
             Err(WriteError::FragmentFull) => {
-                return reply(Err(TaskError::BadRequest(
+                return reply.send(Err(TaskError::BadRequest(
                     "the objects do not fit one fragment",
                 )))
             }
-            Err(_) => return reply(Err(TaskError::BadRequest("invalid objects or range"))),
+            Err(_) => return reply.send(Err(TaskError::BadRequest("invalid objects or range"))),
         };
         match FunctionTask::new(name, function, headers, reply) {
             Ok(task) => self.enqueue(task.into()),
-            Err((error, reply)) => reply(Err(error)),
+            Err((error, reply)) => reply.send(Err(error)),
         }
     }
 }

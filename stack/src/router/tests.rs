@@ -162,7 +162,7 @@ fn queue_read(r: &mut Router, id: u32) {
     };
     m.read(
         crate::master::ReadRequest::classes(crate::master::Classes::CLASS1),
-        Box::new(|_| {}),
+        crate::master::Reply::new(|_| {}),
     );
 }
 

@@ -75,7 +75,7 @@ impl MasterTask for CommandTask {
     fn sent(self) -> Outcome {
         if self.mode == CommandMode::DirectOperateNoAck {
             // No response will come: the request is the whole task.
-            (self.reply)(Ok(Vec::new()));
+            self.reply.send(Ok(Vec::new()));
             return Outcome::Done(Ok(()));
         }
         Outcome::Await(self.into())
@@ -101,7 +101,7 @@ impl MasterTask for CommandTask {
             }
         };
         if self.step != Step::Select {
-            (self.reply)(Ok(statuses));
+            self.reply.send(Ok(statuses));
             return Outcome::Done(Ok(()));
         }
         if statuses.iter().all(|s| *s == CommandStatus::Success) {
@@ -115,12 +115,16 @@ impl MasterTask for CommandTask {
         }
         // A refused SELECT is an answer, not a failure of the exchange: nothing is operated.
         let error = TaskError::SelectFailed(statuses);
-        (self.reply)(Err(error.clone()));
+        self.reply.send(Err(error.clone()));
         Outcome::Done(Err(error))
     }
 
+    fn wanted(&self) -> bool {
+        self.reply.is_wanted()
+    }
+
     fn fail(self, error: TaskError) {
-        (self.reply)(Err(error));
+        self.reply.send(Err(error));
     }
 }
 
@@ -223,7 +227,7 @@ mod tests {
         let task = CommandTask::new(
             mode,
             vec![Command::Crob { index: 3, crob }],
-            Box::new(move |r| *s.lock().unwrap() = Some(r)),
+            Reply::new(move |r| *s.lock().unwrap() = Some(r)),
         );
         (task, slot)
     }

@@ -54,7 +54,7 @@ impl FunctionTask {
 
     fn finish(self, result: Result<(), TaskError>) {
         if let Some(reply) = self.reply {
-            reply(result);
+            reply.send(result);
         }
     }
 }
@@ -113,6 +113,10 @@ impl MasterTask for FunctionTask {
         }
         self.finish(Ok(()));
         Outcome::Done(Ok(()))
+    }
+
+    fn wanted(&self) -> bool {
+        self.reply.as_ref().is_none_or(Reply::is_wanted)
     }
 
     fn fail(self, error: TaskError) {

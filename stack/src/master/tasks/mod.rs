@@ -67,6 +67,12 @@ pub(crate) trait MasterTask: Sized + Into<Task> {
         false
     }
 
+    /// False when the user who asked for the task no longer wants its result (see
+    /// [`super::Reply`]): a queued task is then skipped. Automatic tasks are always wanted.
+    fn wanted(&self) -> bool {
+        true
+    }
+
     /// True when the next response fragment must be the first of a response (FIR set); a
     /// task that takes multi-fragment responses says false once the first one came.
     fn first_fragment_expected(&self) -> bool {
@@ -148,6 +154,11 @@ macro_rules! tasks {
             /// See [`MasterTask::counts_as_poll`].
             pub(crate) fn counts_as_poll(&self) -> bool {
                 match self { $(Task::$variant(t) => t.counts_as_poll(),)* }
+            }
+
+            /// See [`MasterTask::wanted`].
+            pub(crate) fn wanted(&self) -> bool {
+                match self { $(Task::$variant(t) => t.wanted(),)* }
             }
 
             /// See [`MasterTask::first_fragment_expected`].

@@ -94,14 +94,21 @@ impl MasterTask for ReadTask {
             return Outcome::Await(self.into());
         }
         if let Purpose::User(reply) = self.purpose {
-            reply(Ok(()));
+            reply.send(Ok(()));
         }
         Outcome::Done(Ok(()))
     }
 
+    fn wanted(&self) -> bool {
+        match &self.purpose {
+            Purpose::User(reply) => reply.is_wanted(),
+            _ => true,
+        }
+    }
+
     fn fail(self, error: TaskError) {
         if let Purpose::User(reply) = self.purpose {
-            reply(Err(error));
+            reply.send(Err(error));
         }
     }
 

@@ -53,7 +53,7 @@ impl MasterTask for RestartTask {
         }
         match g52_delay(response) {
             Some(delay) => {
-                (self.reply)(Ok(delay));
+                self.reply.send(Ok(delay));
                 Outcome::Done(Ok(()))
             }
             None => Outcome::Failed(
@@ -63,7 +63,11 @@ impl MasterTask for RestartTask {
         }
     }
 
+    fn wanted(&self) -> bool {
+        self.reply.is_wanted()
+    }
+
     fn fail(self, error: TaskError) {
-        (self.reply)(Err(error));
+        self.reply.send(Err(error));
     }
 }

@@ -54,7 +54,7 @@ impl TimeSyncTask {
 
     fn finish(self, result: Result<(), TaskError>) {
         if let Some(reply) = self.reply {
-            reply(result);
+            reply.send(result);
         }
     }
 }
@@ -141,6 +141,10 @@ impl MasterTask for TimeSyncTask {
                 TaskError::BadResponse("response before the request"),
             ),
         }
+    }
+
+    fn wanted(&self) -> bool {
+        self.reply.as_ref().is_none_or(Reply::is_wanted)
     }
 
     fn fail(self, error: TaskError) {
