@@ -204,6 +204,9 @@ impl Executor {
         stats
             .timers
             .store(self.core.timers.len(), Ordering::Relaxed);
+        let (overflows, dropped) = self.core.driver.overflows();
+        stats.cq_overflows.store(overflows, Ordering::Relaxed);
+        stats.cq_dropped.store(dropped, Ordering::Relaxed);
     }
 
     fn work_appeared(&self) -> bool {

@@ -109,6 +109,7 @@ pub struct PoolBuilder {
     mailbox_capacity: usize,
     send_capacity: usize,
     recv_buffer: usize,
+    ring_entries: u32,
 }
 
 impl Default for PoolBuilder {
@@ -119,6 +120,7 @@ impl Default for PoolBuilder {
             mailbox_capacity: 1024,
             send_capacity: 64 * 1024,
             recv_buffer: 8 * 1024,
+            ring_entries: 1024,
         }
     }
 }
@@ -159,6 +161,18 @@ impl PoolBuilder {
         self
     }
 
+    /// io_uring submission queue entries per executor (default 1024, rounded up to a power of
+    /// two; the kernel caps it at 32 768). The completion queue gets 32 times as many, capped
+    /// at 65 536: room for a receive, a send and a connect or accept in flight on ten thousand
+    /// connections per executor. Should more completions arrive than it holds, the kernel
+    /// keeps the excess and the executor drains it before it sleeps again
+    /// ([`crate::ExecutorStats::cq_overflows`] counts those times); submissions that find the
+    /// submission queue full wait for the next loop iteration instead of spinning.
+    pub fn ring_entries(mut self, entries: u32) -> Self {
+        self.ring_entries = entries.clamp(1, 32_768);
+        self
+    }
+
     /// Starts the executors.
     pub fn build(self) -> Result<Pool, PoolError> {
         let threads = match self.threads {
@@ -170,6 +184,7 @@ impl PoolBuilder {
         let config = DriverConfig {
             send_capacity: self.send_capacity,
             recv_buffer: self.recv_buffer,
+            ring_entries: self.ring_entries,
         };
         let mut workers = Vec::with_capacity(threads);
         let mut executors = Vec::with_capacity(threads);

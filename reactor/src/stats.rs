@@ -14,6 +14,8 @@ pub(crate) struct StatsCounters {
     pub(crate) timers_fired: AtomicU64,
     pub(crate) sources: AtomicUsize,
     pub(crate) timers: AtomicUsize,
+    pub(crate) cq_overflows: AtomicU64,
+    pub(crate) cq_dropped: AtomicU64,
 }
 
 impl StatsCounters {
@@ -29,6 +31,8 @@ impl StatsCounters {
             timers_fired: self.timers_fired.load(Ordering::Relaxed),
             sources: self.sources.load(Ordering::Relaxed),
             timers: self.timers.load(Ordering::Relaxed),
+            cq_overflows: self.cq_overflows.load(Ordering::Relaxed),
+            cq_dropped: self.cq_dropped.load(Ordering::Relaxed),
         }
     }
 }
@@ -55,4 +59,10 @@ pub struct ExecutorStats {
     pub sources: usize,
     /// Timers pending in its wheel now.
     pub timers: usize,
+    /// Times its io_uring completion queue overflowed and was drained (the kernel kept the
+    /// excess; nothing was lost). Always 0 on epoll.
+    pub cq_overflows: u64,
+    /// Completions the kernel reported dropped: 0 unless it ran out of memory for its
+    /// overflow list. Each is also logged as an error.
+    pub cq_dropped: u64,
 }

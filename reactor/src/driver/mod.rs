@@ -33,6 +33,9 @@ pub(crate) struct DriverConfig {
     pub(crate) send_capacity: usize,
     /// Bytes of each receive buffer.
     pub(crate) recv_buffer: usize,
+    /// io_uring submission queue entries (the completion queue is larger, see
+    /// [`crate::PoolBuilder::ring_entries`]).
+    pub(crate) ring_entries: u32,
 }
 
 /// Something happened on a source; the executor routes it to the owning actor.
@@ -203,5 +206,13 @@ impl Driver {
         events: &mut Vec<IoEvent>,
     ) -> io::Result<()> {
         dispatch!(self, d => d.poll(timeout, events))
+    }
+
+    /// io_uring completion queue overflows drained, and completions the kernel dropped.
+    pub(crate) fn overflows(&self) -> (u64, u64) {
+        match self {
+            Driver::Uring(d) => d.overflows(),
+            Driver::Epoll(_) => (0, 0),
+        }
     }
 }

@@ -7,6 +7,7 @@ mod util;
 mod echo;
 mod faults;
 mod lifecycle;
+mod overflow;
 mod placement;
 mod posting;
 mod serial;
@@ -45,5 +46,6 @@ fn main() {
         echo::a_thousand_clients_echo_a_thousand_random_messages_on_one_executor,
         echo::a_thousand_clients_echo_a_thousand_random_messages_on_two_executors,
         echo::clients_echo_through_one_kibibyte_receive_buffers,
+        overflow::a_completion_queue_overflow_loses_no_completion,
     ]);
 }

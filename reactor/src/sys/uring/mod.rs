@@ -35,7 +35,13 @@ use crate::driver::{AcceptOutcome, DriverConfig, IoEvent, ReadOutcome, RecvChunk
 use crate::error::SendError;
 use crate::slab::Slab;
 
-const RING_ENTRIES: u32 = 1024;
+/// Completion queue entries per submission queue entry (see `PoolBuilder::ring_entries`).
+const CQ_PER_SQ: u32 = 32;
+/// The kernel's largest completion queue.
+const CQ_MAX: u32 = 65_536;
+/// Rounds of draining overflowed completions per loop iteration; what is left waits for the
+/// next iteration (the kernel keeps it).
+const OVERFLOW_ROUNDS: usize = 64;
 /// How long teardown waits for the kernel to finish cancelled operations.
 const TEARDOWN_WAIT: Duration = Duration::from_millis(100);
 const TEARDOWN_ROUNDS: usize = 50;
@@ -53,15 +59,24 @@ pub(crate) struct Driver {
     inflight: usize,
     open: usize,
     config: DriverConfig,
+    /// Submissions that found the submission queue full twice: pushed first thing in the next
+    /// loop iteration, in order. A linked pair stays together.
+    backlog: VecDeque<(io_uring::squeue::Entry, Option<io_uring::squeue::Entry>)>,
+    /// Times the completion queue overflowed and was drained.
+    overflows: u64,
+    /// The kernel's count of completions it had to drop (it keeps overflowed ones while it
+    /// can allocate): any increase is logged as an error.
+    dropped: u32,
 }
 
 impl Driver {
     /// A new ring with a read armed on the executor's wake eventfd.
     pub(crate) fn new(config: DriverConfig, wake_fd: RawFd) -> io::Result<Self> {
+        let entries = config.ring_entries.max(1);
         let ring = IoUring::builder()
             .setup_clamp()
-            .setup_cqsize(RING_ENTRIES * 4)
-            .build(RING_ENTRIES)?;
+            .setup_cqsize(entries.saturating_mul(CQ_PER_SQ).clamp(64, CQ_MAX))
+            .build(entries)?;
         let mut driver = Driver {
             ring,
             sources: Slab::default(),
@@ -74,6 +89,9 @@ impl Driver {
             inflight: 0,
             open: 0,
             config,
+            backlog: VecDeque::new(),
+            overflows: 0,
+            dropped: 0,
         };
         driver.arm_wake();
         Ok(driver)
@@ -291,21 +309,52 @@ impl Driver {
         timeout: Option<Duration>,
         out: &mut Vec<IoEvent>,
     ) -> io::Result<()> {
+        self.push_backlog();
         for key in std::mem::take(&mut self.to_flush) {
             self.start_send(key);
         }
-        let timeout = if self.pending.is_empty() {
+        let timeout = if self.pending.is_empty() && self.backlog.is_empty() {
             timeout
         } else {
             Some(Duration::ZERO)
         };
         self.enter(timeout)?;
         self.reap();
+        self.drain_overflow();
         if !self.wake_armed {
             self.arm_wake();
         }
         out.append(&mut self.pending);
         Ok(())
+    }
+
+    /// Completions the ring had no room for wait in the kernel, flagged on the ring; each
+    /// submit moves them in. Drains them now, so none waits for the next wake-up.
+    fn drain_overflow(&mut self) {
+        let mut rounds = 0;
+        while self.ring.submission().cq_overflow() && rounds < OVERFLOW_ROUNDS {
+            if rounds == 0 {
+                self.overflows += 1;
+                tracing::debug!("io_uring completion queue overflowed; draining");
+            }
+            let _ = self.enter(Some(Duration::ZERO));
+            self.reap();
+            rounds += 1;
+        }
+        let dropped = self.ring.completion().overflow();
+        if dropped != self.dropped {
+            tracing::error!(
+                lost = dropped.wrapping_sub(self.dropped),
+                "the kernel dropped io_uring completions (out of memory for its overflow list)"
+            );
+            self.dropped = dropped;
+        }
+    }
+
+    /// Times the completion queue overflowed and was drained, and completions the kernel
+    /// reports dropped.
+    pub(crate) fn overflows(&self) -> (u64, u64) {
+        (self.overflows, u64::from(self.dropped))
     }
 }
 

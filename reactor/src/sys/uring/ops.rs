@@ -63,36 +63,72 @@ impl Driver {
             .build()
             .flags(squeue::Flags::IO_LINK)
             .user_data(user_data(index, Op::Poll));
-        loop {
-            // SAFETY: as in `push`: the poll points at no memory, and `entry` only at memory
-            // owned by a live source that outlives its operations.
-            let pushed = unsafe {
-                self.ring
-                    .submission()
-                    .push_multiple(&[poll.clone(), entry.clone()])
-            };
-            if pushed.is_ok() {
+        self.push_group(poll, Some(entry));
+    }
+
+    /// Queues one submission.
+    pub(super) fn push(&mut self, entry: squeue::Entry) {
+        self.push_group(entry, None);
+    }
+
+    /// Queues a submission (and the one linked behind it). When the submission queue is full
+    /// it is handed to the kernel once and the push retried; if it is still full (the kernel
+    /// refuses more while completions overflow), the entries wait in the backlog for the next
+    /// loop iteration, which reaps first. Never spins.
+    fn push_group(&mut self, first: squeue::Entry, second: Option<squeue::Entry>) {
+        if self.backlog.is_empty() {
+            if self.try_push(&first, second.as_ref()) {
                 return;
             }
-            if let Err(e) = self.ring.submit() {
-                tracing::warn!(error = %e, "io_uring submit failed while the queue was full");
+            self.submit_pending();
+            if self.try_push(&first, second.as_ref()) {
+                return;
+            }
+        }
+        self.backlog.push_back((first, second));
+    }
+
+    /// Pushes what waits in the backlog, in order, as far as the submission queue allows
+    /// (handing it to the kernel once when full).
+    pub(super) fn push_backlog(&mut self) {
+        let mut submitted = false;
+        while let Some((first, second)) = self.backlog.pop_front() {
+            if self.try_push(&first, second.as_ref()) {
+                continue;
+            }
+            if !submitted {
+                submitted = true;
+                self.submit_pending();
+                if self.try_push(&first, second.as_ref()) {
+                    continue;
+                }
+            }
+            self.backlog.push_front((first, second));
+            return;
+        }
+    }
+
+    fn try_push(&mut self, first: &squeue::Entry, second: Option<&squeue::Entry>) -> bool {
+        // SAFETY: every entry built by this driver points only at memory owned by a source in
+        // `self.sources` (heap buffers that do not move when the slab grows) or at
+        // `self.wake_buf`; sources are freed, and the driver torn down, only after all their
+        // operations completed (see `complete` and `Drop`). A poll points at no memory.
+        unsafe {
+            let mut sq = self.ring.submission();
+            match second {
+                None => sq.push(first).is_ok(),
+                Some(second) => sq.push_multiple(&[first.clone(), second.clone()]).is_ok(),
             }
         }
     }
 
-    /// Queues one submission, handing the queue to the kernel first if it is full.
-    pub(super) fn push(&mut self, entry: squeue::Entry) {
-        loop {
-            // SAFETY: every entry built by this driver points only at memory owned by a
-            // source in `self.sources` (heap buffers that do not move when the slab grows) or
-            // at `self.wake_buf`; sources are freed, and the driver torn down, only after all
-            // their operations completed (see `complete` and `Drop`).
-            let pushed = unsafe { self.ring.submission().push(&entry) };
-            if pushed.is_ok() {
-                return;
-            }
-            // Submission queue full: hand what is there to the kernel and retry.
-            if let Err(e) = self.ring.submit() {
+    /// Hands the submission queue to the kernel without waiting.
+    fn submit_pending(&mut self) {
+        if let Err(e) = self.ring.submit() {
+            if !matches!(
+                e.raw_os_error(),
+                Some(libc::EBUSY) | Some(libc::EAGAIN) | Some(libc::EINTR)
+            ) {
                 tracing::warn!(error = %e, "io_uring submit failed while the queue was full");
             }
         }
@@ -219,26 +255,17 @@ impl Driver {
         let Some(source) = self.sources.get(key) else {
             return;
         };
-        let mut ops = Vec::with_capacity(4);
-        if matches!(source.recv, Recv::Armed) {
-            ops.push(Op::Recv);
+        if source.inflight == 0 {
+            return;
         }
-        if source.send_inflight {
-            ops.push(Op::Send);
-        }
-        if source.accept_inflight {
-            ops.push(Op::Accept);
-        }
-        if source.connect_inflight {
-            ops.push(Op::Connect);
-        }
-        if source.kind == StreamKind::File {
-            // Cancelling a poll fails the read or write linked behind it.
-            ops.push(Op::Poll);
-        }
-        for op in ops {
-            self.cancel(key.index(), op);
-        }
+        // Every operation on the descriptor, whatever it is: a serial port can have a read
+        // and a write each behind its own readiness poll, and all must end for the source to
+        // be freed.
+        let target = types::CancelBuilder::fd(types::Fd(source.fd.as_raw_fd())).all();
+        let entry = opcode::AsyncCancel2::new(target)
+            .build()
+            .user_data(user_data(key.index(), Op::Cancel));
+        self.push(entry);
     }
 
     /// Cancels the operation tagged `(index, op)`.
