@@ -90,6 +90,11 @@ pub enum ChannelState {
     Closed,
     /// The channel was shut down for good.
     Shutdown,
+    /// A user callback on the channel (read handler, association or channel listener,
+    /// control handler, outstation application) panicked. The executor caught it and runs on;
+    /// this channel is closed for good: its pending requests fail, its handles report
+    /// [`crate::ChannelError::Closed`], and the panic is logged at error with its message.
+    Failed,
 }
 
 /// Receives a channel's state changes. Runs on the channel's executor: it must not block.

@@ -99,6 +99,13 @@ pub trait Actor: Send + 'static {
         let _ = (cx, source, reason);
     }
 
+    /// One of the actor's callbacks panicked with `message` (the panic's text). The executor
+    /// caught it and keeps running; the actor is stopped next ([`Actor::on_stop`] follows), so
+    /// this is where it records why it ends.
+    fn on_panic(&mut self, message: &str) {
+        let _ = message;
+    }
+
     /// The actor ends: it called [`Context::stop`], a callback panicked, or the pool is
     /// shutting down. Its sources are closed right after.
     fn on_stop(&mut self) {}

@@ -287,8 +287,8 @@ impl Executor {
                 }
             }
             Ok(false) => {}
-            Err(_) => {
-                tracing::error!("an actor panicked in on_start; stopping it");
+            Err(payload) => {
+                stop_panicked(runner.as_mut(), "on_start", payload.as_ref());
                 core.stopping.push(key);
             }
         }
@@ -312,8 +312,8 @@ impl Executor {
                     }
                 }
                 Ok(false) => {}
-                Err(_) => {
-                    tracing::error!("an actor panicked in on_message; stopping it");
+                Err(payload) => {
+                    stop_panicked(runner.as_mut(), "on_message", payload.as_ref());
                     core.stopping.push(key);
                 }
             }
@@ -326,8 +326,8 @@ impl Executor {
             return;
         };
         let core = &mut self.core;
-        if catch_unwind(AssertUnwindSafe(|| runner.dispatch(core, key, event))).is_err() {
-            tracing::error!("an actor panicked in a callback; stopping it");
+        if let Err(payload) = catch_unwind(AssertUnwindSafe(|| runner.dispatch(core, key, event))) {
+            stop_panicked(runner.as_mut(), "a callback", payload.as_ref());
             core.stopping.push(key);
         }
         self.finish_stops();
@@ -492,4 +492,18 @@ fn patience_left(since: Instant) -> Duration {
     placement::PATIENCE
         .saturating_sub(since.elapsed())
         .max(Duration::from_millis(1))
+}
+
+/// Logs a panic caught in `during` with its message and tells the actor, which is stopped
+/// next. A panic in `on_panic` itself is caught too.
+fn stop_panicked(runner: &mut dyn Runner, during: &str, payload: &(dyn std::any::Any + Send)) {
+    let message = payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic without a message".to_string());
+    tracing::error!(during, panic = %message, "an actor panicked; stopping it");
+    if catch_unwind(AssertUnwindSafe(|| runner.panicked(&message))).is_err() {
+        tracing::error!("an actor panicked in on_panic");
+    }
 }

@@ -34,6 +34,8 @@ pub(crate) trait Runner: Send {
     fn unschedule(&self);
     /// Marks the actor queued; false if it already was.
     fn schedule(&self) -> bool;
+    /// Tells the actor one of its callbacks panicked.
+    fn panicked(&mut self, message: &str);
     /// Runs `on_stop` and refuses further posts.
     fn finish(&mut self);
     /// Drops an actor that never started: refuses posts, no callback.
@@ -114,6 +116,10 @@ impl<C: Actor> Runner for Cell<C> {
 
     fn schedule(&self) -> bool {
         !self.mailbox.scheduled.swap(true, Ordering::SeqCst)
+    }
+
+    fn panicked(&mut self, message: &str) {
+        self.actor.on_panic(message);
     }
 
     fn finish(&mut self) {

@@ -60,6 +60,8 @@ pub(crate) struct ChannelTask {
     pub(super) out: Vec<u8>,
     pub(super) listener: Option<Box<dyn ChannelListener>>,
     state: ChannelState,
+    /// A callback panicked: the channel ends as [`ChannelState::Failed`].
+    failed: bool,
     /// The channel's log span (its name), entered for every callback.
     span: Span,
     /// TLS filter between the socket and the router (TLS channels only).
@@ -89,6 +91,7 @@ impl ChannelTask {
             out: Vec::new(),
             listener,
             state: ChannelState::Closed,
+            failed: false,
             span,
             #[cfg(feature = "tls")]
             tls: None,
@@ -438,10 +441,29 @@ impl Actor for ChannelTask {
         self.reschedule(cx);
     }
 
+    fn on_panic(&mut self, message: &str) {
+        let span = self.span.clone();
+        let _entered = span.enter();
+        tracing::error!(
+            panic = %message,
+            "a callback panicked: the channel is closed for good and its requests fail"
+        );
+        // on_stop follows and reports it; the listener itself may be what panicked, so it is
+        // not called from here.
+        self.failed = true;
+    }
+
     fn on_stop(&mut self) {
         let span = self.span.clone();
         let _entered = span.enter();
-        self.shutdown_sessions();
-        self.set_state(ChannelState::Shutdown);
+        if self.failed {
+            // The listener hears it first: a session that panicked may panic again while it
+            // is shut down.
+            self.set_state(ChannelState::Failed);
+            self.shutdown_sessions();
+        } else {
+            self.shutdown_sessions();
+            self.set_state(ChannelState::Shutdown);
+        }
     }
 }
