@@ -7,10 +7,13 @@
 //! their types.
 #![deny(missing_docs)]
 
+#[cfg(feature = "full")]
 pub mod backends;
 pub mod demo;
 pub mod hex;
+#[cfg(feature = "full")]
 pub mod pki;
+#[cfg(feature = "full")]
 pub mod process;
 pub mod rng;
 
