@@ -8,6 +8,8 @@ mod util;
 use rdnp3::stack::master::{Command, CommandMode, MasterConfig, ReadRequest};
 use rdnp3::stack::objects::{CommandStatus, Crob, DoubleBit, OpType};
 use rdnp3::stack::outstation::PointType;
+use rdnp3::TlsConfig;
+use rdnp3_testkit::pki::{Pki, Validity};
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -307,4 +309,39 @@ fn a_bad_config_is_refused_naming_the_line_and_the_key() {
         err.starts_with("error: bad.toml:11: key `file`: DIR/rows.csv:2: no analog point 7"),
         "{err}"
     );
+}
+
+#[test]
+fn a_master_polls_the_simulator_over_tls_with_a_ca_chain() {
+    let pki = Pki::new("cli-serve");
+    let ca = pki.ca("ca");
+    let outstation = pki.issue(&ca, "outstation", &["outstation.test"], Validity::Now);
+    let master = pki.issue(&ca, "master", &["master.test"], Validity::Now);
+    let address = free_address();
+    let text = format!(
+        "[[outstation]]\nname = \"tls-1\"\nlisten = \"{address}\"\n\
+         tls = {{ ca = {:?}, cert = {:?}, key = {:?}, name = \"master.test\" }}\n\n\
+         [[outstation.point]]\ntype = \"counter\"\nindex = 4\nvalue = 44\n",
+        ca.path, outstation.cert, outstation.key
+    );
+    let dir = TempDir::new("tls");
+    let mut serve = Serve::start(&dir.write("tls.toml", &text));
+    assert_eq!(serve.line()["tls"], true);
+
+    let manager = manager();
+    let tls =
+        TlsConfig::ca_chain(&master.cert, &master.key, &ca.path).with_peer_name("outstation.test");
+    let recorder = Recorder::default();
+    let channel = manager
+        .add_tls_client(channel_config("master"), address, tls, None)
+        .expect("TLS client channel");
+    let client = channel
+        .add_master(MasterConfig::default(), recorder.handler())
+        .expect("master added");
+    wait_startup(&client);
+    assert_eq!(
+        values(&recorder.statics(), PointType::Counter, 4),
+        [Val::Counter(44)]
+    );
+    manager.shutdown();
 }

@@ -224,6 +224,23 @@ mod tests {
     }
 
     #[test]
+    fn an_ipv6_segment_after_a_destination_options_header_is_found() {
+        let tcp = &ipv4_tcp(b"v6")[20..];
+        let mut p = vec![0x60, 0, 0, 0];
+        p.extend(((8 + tcp.len()) as u16).to_be_bytes());
+        p.extend([60, 64]);
+        p.extend([0; 15]);
+        p.push(1); // ::1
+        p.extend([0; 15]);
+        p.push(2); // ::2
+        p.extend([6, 0, 0, 0, 0, 0, 0, 0]); // options header, next: TCP
+        p.extend(tcp);
+        let s = tcp_segment(IPV6, &p).unwrap();
+        assert_eq!(s.src.to_string(), "[::1]:20000");
+        assert_eq!(s.payload, b"v6");
+    }
+
+    #[test]
     fn truncated_headers_are_malformed_not_a_panic() {
         let full = ipv4_tcp(b"abc");
         for n in 0..full.len() {

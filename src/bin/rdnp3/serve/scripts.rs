@@ -273,6 +273,32 @@ mod tests {
     }
 
     #[test]
+    fn a_random_walk_moves_at_most_its_step_and_stays_within_its_bounds() {
+        let mut r = ramp();
+        r.script.kind = ScriptKind::RandomWalk {
+            step: 2.0,
+            min: -3.0,
+            max: 3.0,
+            seed: 7,
+        };
+        r.rng = 7;
+        let mut batch = Vec::new();
+        for t in 0..500 {
+            r.fire(t, &mut batch);
+        }
+        let values: Vec<f64> = batch
+            .iter()
+            .map(|u| match u {
+                Update::Analog { value, .. } => *value,
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert!(values.iter().all(|v| (-3.0..=3.0).contains(v)));
+        assert!(values.windows(2).all(|w| (w[1] - w[0]).abs() <= 2.0));
+        assert!(values.iter().any(|v| *v < -1.0) && values.iter().any(|v| *v > 1.0));
+    }
+
+    #[test]
     fn a_replay_posts_rows_when_due_and_ends() {
         let mut r = ramp();
         r.script.kind = ScriptKind::Replay {
