@@ -535,3 +535,33 @@ fn corrupted_captures_end_in_json_lines_never_a_crash() {
         decode(&file, true);
     }
 }
+
+#[test]
+fn a_new_connection_on_the_same_ports_after_fin_is_a_new_stream() {
+    let read = bytes(READ);
+    let mut packets = conversation();
+    let end = packets.last().unwrap().ns;
+    let fin_seq = 0xFFFF_FFF1u32.wrapping_add((read.len() + bytes(OPERATE).len()) as u32);
+    for (n, (seq, flags, data)) in [
+        (fin_seq, 0x11, Vec::new()),
+        (fin_seq, 0x11, Vec::new()), // a retransmitted FIN
+        (5000, 0x02, Vec::new()),
+        (5001, 0x18, read.clone()),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        packets.push(Captured {
+            ns: end + 1_000 * (n as u64 + 1),
+            ip: ipv4_tcp(MASTER, OUTSTATION, seq, flags, &data),
+        });
+    }
+    let lines = decode(&pcap(&packets, Link::Ethernet, false, false), true);
+    let requests: Vec<String> = summary(&lines)
+        .into_iter()
+        .filter(|r| r.0 == REQUESTS && r.1 == "app")
+        .map(|r| r.2)
+        .collect();
+    assert_eq!(requests, ["READ", "DIRECT_OPERATE", "READ"]);
+    assert!(!lines.iter().any(|l| l.get("error").is_some()));
+}

@@ -163,9 +163,16 @@ impl<'w, W: Write> CaptureDecoder<'w, W> {
             return;
         };
         if state.finished {
-            // Bytes after FIN/RST, once the stream's decoder has been finished.
-            self.stats.duplicates += 1;
-            return;
+            if segment.flags & packet::SYN == 0 {
+                // Bytes after FIN/RST, once the stream's decoder has been finished.
+                self.stats.duplicates += 1;
+                return;
+            }
+            // The same addresses and ports again: a new connection, a new stream.
+            *direction = tcp::Direction::default();
+            state.decoder = StreamDecoder::new(max_fragment);
+            state.fed = 0;
+            state.finished = false;
         }
         state.ts = p.ts;
         let lines = &mut self.lines;
