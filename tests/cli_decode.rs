@@ -565,3 +565,24 @@ fn a_new_connection_on_the_same_ports_after_fin_is_a_new_stream() {
     assert_eq!(requests, ["READ", "DIRECT_OPERATE", "READ"]);
     assert!(!lines.iter().any(|l| l.get("error").is_some()));
 }
+
+#[test]
+fn streams_beyond_max_streams_are_counted_and_dropped() {
+    let path =
+        std::env::temp_dir().join(format!("rdnp3-cli-decode-max-{}.pcap", std::process::id()));
+    std::fs::write(&path, pcap(&conversation(), Link::Ethernet, false, false)).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_rdnp3"))
+        .args(["decode", "--max-streams", "1"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    let _ = std::fs::remove_file(&path);
+    assert!(out.status.success());
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        stdout.contains(REQUESTS) && !stdout.contains(RESPONSES),
+        "{stdout}"
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("2 dropped over --max-streams"), "{stderr}");
+}

@@ -28,8 +28,9 @@ pub struct DecodeArgs {
     #[arg(long, default_value_t = 2048)]
     pub max_fragment: usize,
     /// At most this many TCP streams (directions) decoded at once; segments of further streams
-    /// are counted and dropped until a stream closes.
-    #[arg(long, default_value_t = 4096)]
+    /// are counted and dropped until a stream closes. Each holds at most 64 KiB of segments
+    /// that arrived ahead of a gap.
+    #[arg(long, default_value_t = 1024)]
     pub max_streams: usize,
 }
 

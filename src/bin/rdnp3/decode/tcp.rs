@@ -7,9 +7,9 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 
 /// At most this many out-of-order segments wait per stream…
-const MAX_PENDING_SEGMENTS: usize = 64;
+const MAX_PENDING_SEGMENTS: usize = 32;
 /// …holding at most this many bytes.
-const MAX_PENDING_BYTES: usize = 256 * 1024;
+const MAX_PENDING_BYTES: usize = 64 * 1024;
 /// A segment further ahead than this is not of this stream's window: dropped.
 const MAX_AHEAD: u32 = 1 << 30;
 
