@@ -311,4 +311,19 @@ mod tests {
         assert_eq!(r.fire(50, &mut batch), None);
         assert_eq!(batch.len(), 2);
     }
+
+    #[test]
+    fn a_repeated_replay_starts_again_after_its_last_row() {
+        let mut r = ramp();
+        r.script.kind = ScriptKind::Replay {
+            rows: vec![(10, Update::analog(1, 1.0)), (50, Update::analog(1, 2.0))],
+            repeat: true,
+        };
+        let mut batch = Vec::new();
+        assert_eq!(r.fire(0, &mut batch), Some(10));
+        assert_eq!(r.fire(10, &mut batch), Some(50));
+        assert_eq!(r.fire(50, &mut batch), Some(60));
+        assert_eq!(r.fire(60, &mut batch), Some(100));
+        assert_eq!(batch.len(), 3);
+    }
 }
