@@ -404,4 +404,10 @@ echo "== interop: opendnp3 master -> our outstation"
 scenario_b
 echo "== interop: TLS (our master -> opendnp3 outstation, opendnp3 master -> our outstation)"
 scenario_c
+
+# Scenario serve: opendnp3 master -> rdnp3 serve (tests/interop/scenario_serve.sh).
+# shellcheck source=tests/interop/scenario_serve.sh
+source "$HERE/scenario_serve.sh"
+scenario_serve
+
 finish
