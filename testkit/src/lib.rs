@@ -10,6 +10,7 @@
 #[cfg(feature = "full")]
 pub mod backends;
 pub mod demo;
+pub mod fault_proxy;
 pub mod hex;
 #[cfg(feature = "full")]
 pub mod pki;
