@@ -51,8 +51,8 @@ impl ManagerBuilder {
         self
     }
 
-    /// Messages a channel's mailbox holds at most (default 64; each slot is allocated up
-    /// front, and a full mailbox refuses posts with `Busy` / `QueueFull`).
+    /// Messages a channel's mailbox holds at most (default 64; only messages waiting take
+    /// memory, and a full mailbox refuses posts with `Busy` / `QueueFull`).
     pub fn mailbox_capacity(mut self, messages: usize) -> Self {
         self.mailbox_capacity = messages;
         self

@@ -2,10 +2,9 @@
 //! "ready" notice on the owning executor's queue and an eventfd wake only when that executor
 //! may be asleep. Messages from one thread to one actor arrive in order.
 
+use std::collections::VecDeque;
 use std::sync::atomic::{fence, AtomicBool, Ordering};
-use std::sync::{Arc, OnceLock};
-
-use crossbeam_channel::{Receiver, Sender, TrySendError};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 use crate::error::PostError;
 use crate::executor::ExecutorShared;
@@ -16,10 +15,17 @@ pub(crate) struct Home {
     pub(crate) key: u64,
 }
 
+/// Queues this long or shorter keep their allocation once drained; longer ones give it back.
+const KEEP_SLOTS: usize = 8;
+
 /// One actor's mailbox, shared by its handles and its executor.
+///
+/// The queue costs nothing until a message arrives and gives its memory back once a burst
+/// is drained, so ten thousand idle channels hold no mailbox memory; the bound is checked on
+/// every post. One uncontended lock per post and per message taken.
 pub(crate) struct Mailbox<M> {
-    tx: Sender<M>,
-    pub(crate) rx: Receiver<M>,
+    queue: Mutex<VecDeque<M>>,
+    capacity: usize,
     home: OnceLock<Home>,
     /// Set while the actor is on its executor's ready queue (so it is queued at most once).
     pub(crate) scheduled: AtomicBool,
@@ -29,10 +35,9 @@ pub(crate) struct Mailbox<M> {
 impl<M> Mailbox<M> {
     /// A mailbox holding at most `capacity` messages (at least one).
     pub(crate) fn new(capacity: usize) -> Self {
-        let (tx, rx) = crossbeam_channel::bounded(capacity.max(1));
         Mailbox {
-            tx,
-            rx,
+            queue: Mutex::new(VecDeque::new()),
+            capacity: capacity.max(1),
             home: OnceLock::new(),
             scheduled: AtomicBool::new(false),
             closed: AtomicBool::new(false),
@@ -44,28 +49,57 @@ impl<M> Mailbox<M> {
         let _ = self.home.set(home);
         // Pairs with the fence in `post`: either the poster sees the home, or we see its message.
         fence(Ordering::SeqCst);
-        !self.rx.is_empty()
+        !self.is_empty()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, VecDeque<M>> {
+        // Nothing runs user code while holding the lock, so it cannot be poisoned mid-update.
+        self.queue.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The oldest message, if any; a drained queue that grew past a few slots is freed.
+    pub(crate) fn take(&self) -> Option<M> {
+        let mut queue = self.lock();
+        let message = queue.pop_front();
+        if queue.is_empty() && queue.capacity() > KEEP_SLOTS {
+            *queue = VecDeque::new();
+        }
+        message
+    }
+
+    /// Whether nothing is queued.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.lock().is_empty()
+    }
+
+    /// Messages queued now.
+    pub(crate) fn len(&self) -> usize {
+        self.lock().len()
     }
 
     /// Refuses further posts and drops what is queued (their promises cancel).
     pub(crate) fn close(&self) {
         self.closed.store(true, Ordering::SeqCst);
-        while self.rx.try_recv().is_ok() {}
+        let dropped = std::mem::take(&mut *self.lock());
+        drop(dropped);
     }
 
     fn post(&self, message: M) -> Result<(), PostError<M>> {
         if self.closed.load(Ordering::SeqCst) {
             return Err(PostError::Closed(message));
         }
-        match self.tx.try_send(message) {
-            Ok(()) => {}
-            Err(TrySendError::Full(m)) => return Err(PostError::Full(m)),
-            Err(TrySendError::Disconnected(m)) => return Err(PostError::Closed(m)),
+        {
+            let mut queue = self.lock();
+            if queue.len() >= self.capacity {
+                return Err(PostError::Full(message));
+            }
+            queue.push_back(message);
         }
         fence(Ordering::SeqCst);
         if self.closed.load(Ordering::SeqCst) {
             // The actor stopped while we posted: nobody will read it; drop it now.
-            while self.rx.try_recv().is_ok() {}
+            let dropped = std::mem::take(&mut *self.lock());
+            drop(dropped);
             return Ok(());
         }
         if let Some(home) = self.home.get() {
@@ -93,7 +127,7 @@ impl<M> Clone for Handle<M> {
 impl<M> std::fmt::Debug for Handle<M> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Handle")
-            .field("queued", &self.mailbox.rx.len())
+            .field("queued", &self.mailbox.len())
             .finish()
     }
 }

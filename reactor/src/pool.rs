@@ -94,14 +94,12 @@ impl Spawner {
 /// | receive buffer | [`recv_buffer`](Self::recv_buffer) bytes (default 8 KiB) | none (one per executor) |
 /// | send queue | up to twice the largest burst it held, at most 2 × [`send_capacity`](Self::send_capacity) | only bytes the kernel refused at once, usually none |
 ///
-/// and for each actor, its mailbox, allocated up front:
-/// [`mailbox_capacity`](Self::mailbox_capacity) × (8 + size of the message type) bytes, 8 KiB
-/// plus 1024 messages at the default. For 10 000 connections at the defaults that is about
-/// 80 MiB of io_uring receive buffers (20 MiB with `recv_buffer(2048)`) and, with one actor
-/// per connection, 80 MiB plus 1024 messages per actor of mailboxes; an actor that gets a
-/// few requests at a time needs a mailbox of tens, not a thousand. A DNP3 link frame is at
-/// most 292 bytes, so a 1–2 KiB receive buffer loses nothing but a few extra receive rounds on
-/// bulk transfers.
+/// and for each actor, its mailbox: about 100 bytes while empty, and room for the messages
+/// actually waiting during a burst (given back once drained), never more than
+/// [`mailbox_capacity`](Self::mailbox_capacity) messages. For 10 000 connections at the
+/// defaults that is about 80 MiB of io_uring receive buffers (20 MiB with
+/// `recv_buffer(2048)`). A DNP3 link frame is at most 292 bytes, so a 1–2 KiB receive buffer
+/// loses nothing but a few extra receive rounds on bulk transfers.
 #[derive(Debug, Clone)]
 pub struct PoolBuilder {
     threads: Option<usize>,
@@ -139,7 +137,7 @@ impl PoolBuilder {
     }
 
     /// Messages each actor's mailbox holds before posts fail with `Full` (default 1024).
-    /// The mailbox is allocated at this size when the actor is spawned (see [`PoolBuilder`]).
+    /// Only waiting messages take memory (see [`PoolBuilder`]).
     pub fn mailbox_capacity(mut self, capacity: usize) -> Self {
         self.mailbox_capacity = capacity.max(1);
         self

@@ -92,8 +92,8 @@ impl<C: Actor> Runner for Cell<C> {
             mailbox: &self.mailbox,
         };
         for _ in 0..budget {
-            match self.mailbox.rx.try_recv() {
-                Ok(message) => {
+            match self.mailbox.take() {
+                Some(message) => {
                     cx.core
                         .shared
                         .stats
@@ -104,10 +104,10 @@ impl<C: Actor> Runner for Cell<C> {
                         return false;
                     }
                 }
-                Err(_) => return false,
+                None => return false,
             }
         }
-        !self.mailbox.rx.is_empty()
+        !self.mailbox.is_empty()
     }
 
     fn unschedule(&self) {
