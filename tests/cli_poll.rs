@@ -6,7 +6,8 @@
 mod util;
 
 use rdnp3::stack::outstation::{DefaultApplication, MirrorOutputs};
-use rdnp3::{Timestamp, Update};
+use rdnp3::{Timestamp, TlsConfig, Update};
+use rdnp3_testkit::pki::{Pki, Validity};
 use serde_json::Value;
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
@@ -16,13 +17,32 @@ use std::sync::mpsc;
 use std::time::Instant;
 use util::*;
 
+/// A config file, removed (with its directory, once empty) when dropped.
+struct ConfigFile(PathBuf);
+
+impl std::ops::Deref for ConfigFile {
+    type Target = PathBuf;
+    fn deref(&self) -> &PathBuf {
+        &self.0
+    }
+}
+
+impl Drop for ConfigFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+        if let Some(dir) = self.0.parent() {
+            let _ = std::fs::remove_dir(dir);
+        }
+    }
+}
+
 /// Writes `text` to a config file of its own for the test `name`.
-fn config_file(name: &str, text: &str) -> PathBuf {
+fn config_file(name: &str, text: &str) -> ConfigFile {
     let dir = std::env::temp_dir().join(format!("rdnp3-cli-poll-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join(format!("{name}.toml"));
     std::fs::write(&path, text).unwrap();
-    path
+    ConfigFile(path)
 }
 
 /// A config polling one outstation named `rtu-1` at `address`, with `extra` keys appended to
@@ -233,6 +253,47 @@ fn metrics_are_served_in_the_prometheus_text_format() {
 }
 
 #[test]
+fn poll_connects_over_tls_with_the_files_of_its_tls_table() {
+    let pki = Pki::new("cli-poll");
+    let ca = pki.ca("ca");
+    let outstation = pki.issue(&ca, "outstation", &["rtu-1.test"], Validity::Now);
+    let master = pki.issue(&ca, "master", &["master.test"], Validity::Now);
+    let manager = manager();
+    let address = free_address();
+    let channel = manager
+        .add_tls_server(
+            channel_config("outstation"),
+            address,
+            TlsConfig::ca_chain(&outstation.cert, &outstation.key, &ca.path),
+            None,
+        )
+        .expect("TLS server channel");
+    channel
+        .add_outstation(
+            outstation_config(1024),
+            demo_database(0),
+            Box::new(MirrorOutputs),
+            Box::new(DefaultApplication),
+        )
+        .expect("outstation added");
+    let tls = format!(
+        "\n[outstation.tls]\ncert = {:?}\nkey = {:?}\nca = {:?}\nserver_name = \"rtu-1.test\"\n",
+        master.cert.display().to_string(),
+        master.key.display().to_string(),
+        ca.path.display().to_string(),
+    );
+    let config = config_file("tls", &config_for(address, &tls));
+    let mut poller = Poller::start(&config, &[]);
+    poller.expect("the online state", state_is("online"));
+    poller.expect("analog input 1", |v| {
+        v["type"] == "analog" && v["index"] == 1 && v["value"] == 1.5
+    });
+    assert!(channel.stats().tls_errors == 0);
+    drop(poller);
+    manager.shutdown();
+}
+
+#[test]
 fn a_configured_command_is_sent_once_the_outstation_is_online() {
     let manager = manager();
     let station = start_outstation(
@@ -287,7 +348,7 @@ fn a_config_error_names_the_file_the_line_and_the_key() {
     let config = config_file("bad", &text);
     let out = Command::new(env!("CARGO_BIN_EXE_rdnp3"))
         .args(["poll", "--config"])
-        .arg(&config)
+        .arg(&*config)
         .output()
         .unwrap();
     assert!(!out.status.success());
