@@ -188,15 +188,49 @@ fn poll_writes_measurements_and_health_changes_as_json_lines() {
         v["type"] == "analog" && v["index"] == 4 && v["value"] == 42.25
     });
     assert_eq!(event["time"], 1_733_590_000_000u64);
-    let quality = event["quality"].as_str().unwrap();
-    assert!(
-        ["synchronized", "unsynchronized"].contains(&quality),
-        "{event}"
-    );
+    // Without time sync the outstation keeps asking for time (NEED_TIME).
+    assert_eq!(event["quality"], "unsynchronized", "{event}");
 
     // The outstation goes away: the association goes offline.
     manager.shutdown();
     poller.expect("the offline state", state_is("offline"));
+}
+
+#[test]
+fn time_sync_and_unsolicited_classes_come_from_the_config() {
+    let manager = manager();
+    let station = start_outstation(
+        &manager,
+        outstation_config(1024),
+        demo_database(0),
+        Box::new(MirrorOutputs),
+        Box::new(DefaultApplication),
+    );
+    // No class poll: events can only come unsolicited.
+    let text = config_for(
+        station.address,
+        "time_sync = \"lan\"\nunsolicited = [1, 2, 3]\n",
+    )
+    .replace("poll_ms = 100", "poll_ms = 0");
+    let config = config_file("unsolicited", &text);
+    let mut poller = Poller::start(&config, &[]);
+    poller.expect("the online state", state_is("online"));
+    // Once the master has written the time, events are reported as synchronized.
+    let synchronized = (0..100u32).any(|n| {
+        let value = 1000.0 + f64::from(n);
+        apply(
+            &station.outstation,
+            vec![Update::analog(5, value).with_time(Timestamp(1_733_590_000_000))],
+        );
+        let event = poller.expect("the unsolicited event", |v| {
+            v["type"] == "analog" && v["index"] == 5 && v["value"] == value
+        });
+        std::thread::sleep(POLL);
+        event["quality"] == "synchronized"
+    });
+    assert!(synchronized, "{:#?}", poller.seen);
+    drop(poller);
+    manager.shutdown();
 }
 
 #[test]
