@@ -390,3 +390,30 @@ fn a_config_error_names_the_file_the_line_and_the_key() {
     let expected = format!("{}:11: key `pol_ms`: ", config.display());
     assert!(stderr.starts_with(&expected), "{stderr}");
 }
+
+#[test]
+fn a_task_that_times_out_is_reported_as_a_failure_line() {
+    let manager = manager();
+    let station = start_outstation(
+        &manager,
+        outstation_config(1024),
+        demo_database(0),
+        Box::new(MirrorOutputs),
+        Box::new(DefaultApplication),
+    );
+    // Link address 1025: nobody answers on this channel.
+    let text = config_for(station.address, "response_timeout_ms = 200\n")
+        .replace("address = 1024", "address = 1025");
+    let config = config_file("timeout", &text);
+    let mut poller = Poller::start(&config, &[]);
+    let failure = poller.expect("a task failure", |v| v.get("task").is_some());
+    assert_eq!(failure["outstation"], "rtu-1");
+    assert_eq!(failure["error"], "no response within the response timeout");
+    assert!(
+        !poller.seen.iter().any(|l| l.contains("online")),
+        "{:#?}",
+        poller.seen
+    );
+    drop(poller);
+    manager.shutdown();
+}

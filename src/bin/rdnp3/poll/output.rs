@@ -230,14 +230,17 @@ impl AssociationListener for HealthWriter {
     }
 
     fn task_completed(&mut self, task: &'static str, result: &Result<(), TaskError>) {
-        if let Err(e) = result {
-            self.metrics.task_failed();
-            self.out.send(&FailureLine {
-                outstation: &self.metrics.name,
-                task,
-                error: e.to_string(),
-            });
+        // Tasks cut short by our own shutdown are no failure of the outstation.
+        let Err(e) = result else { return };
+        if matches!(e, TaskError::Shutdown) {
+            return;
         }
+        self.metrics.task_failed();
+        self.out.send(&FailureLine {
+            outstation: &self.metrics.name,
+            task,
+            error: e.to_string(),
+        });
     }
 
     fn response_received(&mut self, round_trip: Duration) {
