@@ -268,6 +268,7 @@ fn metrics_are_served_in_the_prometheus_text_format() {
         "rdnp3_outstation_response_seconds_sum{outstation=\"rtu-1\"} ",
         "rdnp3_outstation_task_failures_total{outstation=\"rtu-1\"} 0",
         "rdnp3_executor_channels{executor=\"0\"} ",
+        "# TYPE rdnp3_executor_busy_seconds_total counter",
     ] {
         assert!(text.contains(expected), "no {expected:?} in\n{text}");
     }

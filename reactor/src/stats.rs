@@ -2,6 +2,7 @@
 //! benchmarks.
 
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::time::Duration;
 
 /// The live counters of one executor.
 #[derive(Default)]
@@ -14,6 +15,7 @@ pub(crate) struct StatsCounters {
     pub(crate) timers_fired: AtomicU64,
     pub(crate) sources: AtomicUsize,
     pub(crate) timers: AtomicUsize,
+    pub(crate) busy_nanos: AtomicU64,
 }
 
 impl StatsCounters {
@@ -29,6 +31,7 @@ impl StatsCounters {
             timers_fired: self.timers_fired.load(Ordering::Relaxed),
             sources: self.sources.load(Ordering::Relaxed),
             timers: self.timers.load(Ordering::Relaxed),
+            busy: Duration::from_nanos(self.busy_nanos.load(Ordering::Relaxed)),
         }
     }
 }
@@ -55,4 +58,7 @@ pub struct ExecutorStats {
     pub sources: usize,
     /// Timers pending in its wheel now.
     pub timers: usize,
+    /// Time spent working (everything but waiting in the driver's poll) since the pool
+    /// began; its rate over an interval is the executor's load (1.0: always busy).
+    pub busy: Duration,
 }

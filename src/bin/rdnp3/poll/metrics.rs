@@ -341,6 +341,16 @@ fn render_executors(e: &mut Exposition, executors: &[ExecutorStats]) {
             e.sample(name, &[("executor", &s.index.to_string())], read(s));
         }
     }
+    let name = "rdnp3_executor_busy_seconds_total";
+    e.family(
+        name,
+        "counter",
+        "Time the executor spent working rather than waiting; its rate is the executor's load.",
+    );
+    for s in executors {
+        let busy = s.busy.as_secs_f64();
+        e.sample(name, &[("executor", &s.index.to_string())], busy);
+    }
 }
 
 /// Serves `GET /metrics` until `stop` is set; other paths get 404, other methods 405.
