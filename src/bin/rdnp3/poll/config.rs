@@ -37,7 +37,6 @@ use rdnp3::stack::master::{AnalogOutput, Command, CommandMode};
 use rdnp3::stack::objects::{Crob, OpType};
 use rdnp3::{Classes, EventClass, TimeSyncMode};
 use serde::Deserialize;
-use std::collections::HashSet;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -296,72 +295,6 @@ impl OutstationEntry {
     }
 }
 
-impl PollConfig {
-    /// Checks what the types alone cannot: one transport per outstation, unique names,
-    /// classes 1-3, complete commands and TLS settings. The message names the outstation and
-    /// the key.
-    pub fn check(&self) -> Result<(), String> {
-        if self.outstation.is_empty() {
-            return Err("no [[outstation]] to poll".into());
-        }
-        let mut names = HashSet::new();
-        for o in &self.outstation {
-            let name = &o.name;
-            if !names.insert(name.as_str()) {
-                return Err(format!("outstation `{name}`: key `name`: used twice"));
-            }
-            match (&o.connect, &o.serial) {
-                (Some(_), Some(_)) => {
-                    return Err(format!(
-                        "outstation `{name}`: keys `connect` and `serial`: set only one"
-                    ))
-                }
-                (None, None) => {
-                    return Err(format!(
-                        "outstation `{name}`: key `connect` (or `serial`): missing"
-                    ))
-                }
-                _ => {}
-            }
-            if o.serial.is_some() && o.tls.is_some() {
-                return Err(format!(
-                    "outstation `{name}`: key `tls`: TLS needs `connect`, not `serial`"
-                ));
-            }
-            if let Some(c) = o.unsolicited.iter().find(|c| !(1..=3).contains(*c)) {
-                return Err(format!(
-                    "outstation `{name}`: key `unsolicited`: class {c} is not 1, 2 or 3"
-                ));
-            }
-            if let Some(tls) = &o.tls {
-                if tls.ca.is_some() == tls.peer_cert.is_some() {
-                    return Err(format!(
-                        "outstation `{name}`: key `tls`: set one of `ca` and `peer_cert`"
-                    ));
-                }
-            }
-            for c in &o.command {
-                match c.kind {
-                    CommandKind::Crob if c.op.is_none() => {
-                        return Err(format!(
-                            "outstation `{name}`: command on index {}: key `op`: missing",
-                            c.index
-                        ))
-                    }
-                    CommandKind::Analog if c.value.is_none() => {
-                        return Err(format!(
-                            "outstation `{name}`: command on index {}: key `value`: missing",
-                            c.index
-                        ))
-                    }
-                    _ => {}
-                }
-            }
-        }
-        Ok(())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -383,7 +316,6 @@ integrity_s = 3600
     #[test]
     fn the_subset_of_the_issue_loads() {
         let c: PollConfig = parse("p.toml", SUBSET).unwrap();
-        c.check().unwrap();
         assert_eq!(c.master.address, 1);
         let o = &c.outstation[0];
         assert_eq!(o.name, "rtu-1");
@@ -401,7 +333,6 @@ integrity_s = 3600
              [[outstation.command]]\nkind = \"analog\"\nindex = 1\nvalue = 2.5\nmode = \"direct-operate\"\n"
         );
         let c: PollConfig = parse("p.toml", &text).unwrap();
-        c.check().unwrap();
         let o = &c.outstation[0];
         assert_eq!(o.time_sync.mode(), Some(TimeSyncMode::NonLan));
         assert_eq!(o.unsolicited_classes(), Classes::CLASS1 | Classes::CLASS3);
@@ -420,18 +351,5 @@ integrity_s = 3600
             "{}",
             err.message
         );
-    }
-
-    #[test]
-    fn two_transports_or_a_repeated_name_are_refused() {
-        let text = format!("{SUBSET}serial = \"/dev/ttyS0\"\n");
-        let c: PollConfig = parse("p.toml", &text).unwrap();
-        assert!(c.check().unwrap_err().contains("`connect` and `serial`"));
-        let text = format!(
-            "{SUBSET}{}",
-            &SUBSET[SUBSET.find("[[outstation]]").unwrap()..]
-        );
-        let c: PollConfig = parse("p.toml", &text).unwrap();
-        assert!(c.check().unwrap_err().contains("used twice"));
     }
 }

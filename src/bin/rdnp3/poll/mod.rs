@@ -4,6 +4,7 @@
 //! `--metrics` serves Prometheus metrics (`metrics`); configured controls are sent by
 //! `commands`. It runs until SIGINT or SIGTERM (or `--seconds`), then shuts down cleanly.
 
+mod check;
 mod commands;
 mod config;
 mod metrics;
@@ -59,15 +60,23 @@ struct Started {
 
 /// Runs the poller until interrupted.
 pub fn run(args: PollArgs) -> ExitCode {
-    let config: PollConfig = match config_file::load(&args.config) {
+    let file = args.config.display().to_string();
+    let text = match std::fs::read_to_string(&args.config) {
+        Ok(text) => text,
+        Err(e) => {
+            eprintln!("{file}: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let config: PollConfig = match config_file::parse(&file, &text) {
         Ok(config) => config,
         Err(e) => {
             eprintln!("{e}");
             return ExitCode::from(2);
         }
     };
-    if let Err(e) = config.check() {
-        eprintln!("{}: {e}", args.config.display());
+    if let Err(e) = check::check(&config, &file, &text) {
+        eprintln!("{e}");
         return ExitCode::from(2);
     }
     // Before any thread starts, so that every thread inherits the mask and the signals wait
@@ -201,7 +210,7 @@ fn start(
             SerialSettings::new(path.as_str(), entry.baud),
             None,
         )?,
-        // `PollConfig::check` refused it.
+        // `check` refused it.
         (None, None, _) => return Err(ChannelError::Closed),
     };
     let master_config = MasterConfig::default()
@@ -236,7 +245,7 @@ fn tls_config(tls: &config::TlsSection) -> TlsConfig {
     let peer = match (&tls.ca, &tls.peer_cert) {
         (Some(ca), _) => PeerAuthentication::CaChain(ca.clone()),
         (None, Some(pinned)) => PeerAuthentication::SelfSigned(pinned.clone()),
-        // `PollConfig::check` refused it; loading an empty path fails with a clear error.
+        // `check` refused it; loading an empty path fails with a clear error.
         (None, None) => PeerAuthentication::CaChain(PathBuf::new()),
     };
     let config = TlsConfig::default()
