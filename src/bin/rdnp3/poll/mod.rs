@@ -29,16 +29,28 @@ use std::time::Duration;
 /// `rdnp3 poll` options.
 #[derive(clap::Args)]
 #[command(after_help = "\
+CONFIG (TOML; unknown keys are errors):
+  [master]                  address (1), threads (0: one per core)
+  [[outstation]]            name, connect = \"IP:PORT\" | serial = \"PATH\" + baud (9600),
+                            address (1024), poll_ms (1000; 0: none), integrity_s (3600;
+                            0: at start-up only), response_timeout_ms (5000),
+                            time_sync (\"none\", \"lan\", \"non-lan\"),
+                            unsolicited (classes to enable, e.g. [1, 2, 3]; default none)
+  [outstation.tls]          cert, key, ca | peer_cert, server_name
+  [[outstation.command]]    kind (\"crob\" | \"analog\"), index, op (LATCH_ON, LATCH_OFF,
+                            PULSE_ON, PULSE_OFF) | value, on_ms, off_ms, mode
+                            (\"select-before-operate\" | \"direct-operate\"), every_s (absent: once)
+
 OUTPUT (stdout), one JSON object per line:
-  {\"outstation\":\"rtu-1\",\"type\":\"analog\",\"index\":0,\"value\":1.5,\"flags\":1}
-      a measurement; events and frozen values that carry a time add
-      \"time\" (ms since 1970 UTC) and \"quality\" (\"synchronized\" or \"unsynchronized\")
+  {\"outstation\":\"rtu-1\",\"type\":\"analog\",\"index\":1,\"value\":1.5,\"flags\":1}
+      a measurement; objects that carry a time add \"time\" (ms since 1970 UTC) and
+      \"quality\" (\"synchronized\" or \"unsynchronized\")
   {\"outstation\":\"rtu-1\",\"state\":\"online\"}          or \"offline\"
   {\"outstation\":\"rtu-1\",\"task\":\"integrity poll\",\"error\":\"...\"}   a failed task
   {\"outstation\":\"rtu-1\",\"command\":\"crob\",\"index\":0,\"status\":\"SUCCESS\"}
       the result of a configured command
-
-See the README (rdnp3 poll) for every config key.")]
+  {\"outstation\":\"rtu-1\",\"unsupported\":\"g1v99\",\"error\":\"...\"}
+      an object the master could not parse")]
 pub struct PollArgs {
     /// The TOML file that lists the outstations.
     #[arg(long)]
