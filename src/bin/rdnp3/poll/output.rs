@@ -283,6 +283,35 @@ mod tests {
         assert_eq!(out.dropped(), 0);
     }
 
+    /// A `Write` that blocks until the test lets it go.
+    struct Stuck(std::sync::mpsc::Receiver<()>);
+
+    impl Write for Stuck {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            let _ = self.0.recv();
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_stuck_stdout_drops_and_counts_lines_instead_of_blocking_the_sender() {
+        let (release, stuck) = std::sync::mpsc::channel();
+        let (out, writer) = Output::start(Stuck(stuck), || {});
+        let extra = 10_000;
+        for i in 0..QUEUE_LINES + extra {
+            out.send(&i);
+        }
+        // The queue is full; the writer holds what its buffer took before it got stuck.
+        let dropped = out.dropped();
+        assert!(dropped > 0 && dropped <= extra as u64, "{dropped} dropped");
+        drop(release);
+        out.end();
+        writer.join().unwrap();
+    }
+
     #[test]
     fn values_are_json_booleans_numbers_and_names() {
         assert_eq!(
