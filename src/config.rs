@@ -6,6 +6,8 @@ use std::time::Duration;
 
 /// What a TCP server does when a second master connects.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "kebab-case"))]
 pub enum ServerPolicy {
     /// Close the existing connection and serve the new one (the usual choice: a master that
     /// reconnects after a silent network failure is served at once).
@@ -18,19 +20,29 @@ pub enum ServerPolicy {
 /// Settings common to every channel. Build it from [`ChannelConfig::named`] or `default()`
 /// and the `with_*` setters, so that new settings are not a breaking change.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(default, deny_unknown_fields))]
 #[non_exhaustive]
 pub struct ChannelConfig {
     /// Name used in logs.
     pub name: String,
     /// First reconnect delay; doubles after every failure up to `max_retry`.
+    #[cfg_attr(feature = "serde", serde(with = "rdnp3_stack::serde_support::millis"))]
     pub min_retry: Duration,
     /// Longest reconnect delay.
+    #[cfg_attr(feature = "serde", serde(with = "rdnp3_stack::serde_support::millis"))]
     pub max_retry: Duration,
     /// Silence after which a REQUEST_LINK_STATUS is sent (`None`: no keep-alive).
+    #[cfg_attr(
+        feature = "serde",
+        serde(with = "rdnp3_stack::serde_support::option_millis")
+    )]
     pub keep_alive: Option<Duration>,
     /// How long to wait for the LINK_STATUS answer before the connection is closed.
+    #[cfg_attr(feature = "serde", serde(with = "rdnp3_stack::serde_support::millis"))]
     pub link_timeout: Duration,
     /// TCP connect timeout; on TLS channels it also bounds the handshake.
+    #[cfg_attr(feature = "serde", serde(with = "rdnp3_stack::serde_support::millis"))]
     pub connect_timeout: Duration,
     /// Traffic logging.
     pub decode: DecodeLevel,

@@ -36,6 +36,11 @@
 //! # Cargo features
 //! - `tls` (default): [`Manager::add_tls_client`] and [`Manager::add_tls_server`], with rustls.
 //! - `serial` (default): [`Manager::add_serial`], with serialport.
+//! - `serde`: `Serialize` and `Deserialize` for every config type ([`ChannelConfig`],
+//!   [`MasterConfig`], [`OutstationConfig`], [`TlsConfig`], [`SerialSettings`] and what they
+//!   hold), so applications load configs from files as the `rdnp3` CLI does; durations are
+//!   milliseconds (see `rdnp3_stack::serde_support`).
+//! - `cli`: the `rdnp3` command-line binary.
 #![deny(missing_docs)]
 
 mod channel;

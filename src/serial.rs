@@ -5,21 +5,28 @@ use std::io;
 
 /// Bits per character.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[non_exhaustive]
 pub enum DataBits {
     /// 5 bits.
+    #[cfg_attr(feature = "serde", serde(rename = "5"))]
     Five,
     /// 6 bits.
+    #[cfg_attr(feature = "serde", serde(rename = "6"))]
     Six,
     /// 7 bits.
+    #[cfg_attr(feature = "serde", serde(rename = "7"))]
     Seven,
     /// 8 bits (what DNP3 uses).
     #[default]
+    #[cfg_attr(feature = "serde", serde(rename = "8"))]
     Eight,
 }
 
 /// Parity checking.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "kebab-case"))]
 #[non_exhaustive]
 pub enum Parity {
     /// No parity bit.
@@ -33,17 +40,22 @@ pub enum Parity {
 
 /// Stop bits per character.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[non_exhaustive]
 pub enum StopBits {
     /// One stop bit.
     #[default]
+    #[cfg_attr(feature = "serde", serde(rename = "1"))]
     One,
     /// Two stop bits.
+    #[cfg_attr(feature = "serde", serde(rename = "2"))]
     Two,
 }
 
 /// Flow control.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "kebab-case"))]
 #[non_exhaustive]
 pub enum FlowControl {
     /// None (the usual choice for DNP3 over RS-232/RS-485).
@@ -58,6 +70,8 @@ pub enum FlowControl {
 /// Where a serial channel's device is and how to configure it. Build it with
 /// [`SerialSettings::new`] and the `with_*` setters.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(default, deny_unknown_fields))]
 #[non_exhaustive]
 pub struct SerialSettings {
     /// The device path, for example `/dev/ttyS0`, `/dev/ttyUSB0` or a stable

@@ -177,6 +177,14 @@ impl Executor {
                 }
             }
             self.publish_gauges();
+            // The work since the last poll returned: the executor's busy time (its load).
+            let busy = self.core.now.elapsed();
+            let busy = u64::try_from(busy.as_nanos()).unwrap_or(u64::MAX);
+            self.core
+                .shared
+                .stats
+                .busy_nanos
+                .fetch_add(busy, Ordering::Relaxed);
             let polled = self.core.driver.poll(timeout, &mut self.events);
             self.core.shared.sleeping.store(false, Ordering::SeqCst);
             let stats = &self.core.shared.stats;

@@ -2,6 +2,7 @@
 //! benchmarks.
 
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::time::Duration;
 
 /// The live counters of one executor.
 #[derive(Default)]
@@ -16,6 +17,7 @@ pub(crate) struct StatsCounters {
     pub(crate) timers: AtomicUsize,
     pub(crate) cq_overflows: AtomicU64,
     pub(crate) cq_dropped: AtomicU64,
+    pub(crate) busy_nanos: AtomicU64,
 }
 
 impl StatsCounters {
@@ -33,6 +35,7 @@ impl StatsCounters {
             timers: self.timers.load(Ordering::Relaxed),
             cq_overflows: self.cq_overflows.load(Ordering::Relaxed),
             cq_dropped: self.cq_dropped.load(Ordering::Relaxed),
+            busy: Duration::from_nanos(self.busy_nanos.load(Ordering::Relaxed)),
         }
     }
 }
@@ -65,4 +68,7 @@ pub struct ExecutorStats {
     /// Completions the kernel reported dropped: 0 unless it ran out of memory for its
     /// overflow list. Each is also logged as an error.
     pub cq_dropped: u64,
+    /// Time spent working (everything but waiting in the driver's poll) since the pool
+    /// began; its rate over an interval is the executor's load (1.0: always busy).
+    pub busy: Duration,
 }

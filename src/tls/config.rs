@@ -5,16 +5,21 @@ use super::*;
 
 /// A TLS protocol version.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[non_exhaustive]
 pub enum TlsVersion {
     /// TLS 1.2 (RFC 5246).
+    #[cfg_attr(feature = "serde", serde(rename = "1.2"))]
     V1_2,
     /// TLS 1.3 (RFC 8446).
+    #[cfg_attr(feature = "serde", serde(rename = "1.3"))]
     V1_3,
 }
 
 /// How the peer's certificate is authenticated.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "kebab-case"))]
 #[non_exhaustive]
 pub enum PeerAuthentication {
     /// The peer's chain must lead to one of the CA certificates of this PEM file.
@@ -26,6 +31,8 @@ pub enum PeerAuthentication {
 /// TLS settings of a channel: our certificate and key, how the peer is authenticated, and
 /// which protocol versions are allowed.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(default, deny_unknown_fields))]
 #[non_exhaustive]
 pub struct TlsConfig {
     /// PEM file: our certificate, followed by any intermediate CA certificates.

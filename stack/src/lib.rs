@@ -125,5 +125,7 @@ pub mod master;
 pub mod objects;
 pub mod outstation;
 pub mod router;
+#[cfg(feature = "serde")]
+pub mod serde_support;
 pub mod session;
 pub mod transport;

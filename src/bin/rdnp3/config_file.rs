@@ -46,7 +46,7 @@ pub fn parse<T: DeserializeOwned>(name: &str, text: &str) -> Result<T, ConfigErr
 }
 
 /// The key a TOML line sets (`key = value`), or the table it opens (`[table]`, `[[table]]`).
-fn key_of(line: &str) -> Option<&str> {
+pub fn key_of(line: &str) -> Option<&str> {
     let line = line.trim();
     if let Some(table) = line.strip_prefix('[') {
         return Some(table.trim_start_matches('[').split(']').next()?.trim());

@@ -8,6 +8,8 @@ use std::time::Duration;
 /// How a master association behaves; `Default` gives the usual DNP3 defaults, and the
 /// `with_*` setters change them.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(default, deny_unknown_fields))]
 #[non_exhaustive]
 pub struct MasterConfig {
     /// The master's own link address.
@@ -15,6 +17,7 @@ pub struct MasterConfig {
     /// The outstation's link address.
     pub outstation_address: u16,
     /// How long to wait for each response fragment.
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_support::millis"))]
     pub response_timeout: Duration,
     /// Largest fragment the master sends.
     pub max_tx_fragment: usize,
@@ -39,8 +42,10 @@ pub struct MasterConfig {
     /// Run an integrity poll when the outstation reports EVENT_BUFFER_OVERFLOW.
     pub integrity_on_overflow: bool,
     /// First retry delay of an automatic task that timed out; doubles up to `task_retry_max`.
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_support::millis"))]
     pub task_retry_min: Duration,
     /// Longest retry delay of automatic tasks.
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_support::millis"))]
     pub task_retry_max: Duration,
     /// Most user requests queued at once; more are refused with `QueueFull`.
     pub max_queued_requests: usize,

@@ -113,6 +113,8 @@ impl ObjectHeaders {
 
 /// Which points of a type a request addresses.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "kebab-case"))]
 #[non_exhaustive]
 pub enum PointRange {
     /// Every point (qualifier 06).
@@ -208,6 +210,8 @@ impl FreezeRequest {
 /// One ASSIGN_CLASS assignment: the points of `headers` go to `class` (`EventClass::None`:
 /// class 0, no events). Written as the g60 header of the class followed by the point headers.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(deny_unknown_fields))]
 pub struct ClassAssignment {
     /// The class the points go to.
     pub class: EventClass,

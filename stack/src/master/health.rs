@@ -59,6 +59,11 @@ pub trait AssociationListener: Send {
     /// An unsolicited response was received; `with_data` is false for an empty one (the null
     /// unsolicited response an outstation sends at startup).
     fn unsolicited(&mut self, _with_data: bool) {}
+
+    /// The first response fragment to a request arrived `round_trip` after the request went
+    /// out (the sample that also feeds [`MasterStats::last_rtt`]); for response-time
+    /// histograms.
+    fn response_received(&mut self, _round_trip: Duration) {}
 }
 
 /// A listener that ignores everything (the default of an association).
@@ -194,6 +199,7 @@ impl Health {
         if let (Some(sent), Some(now)) = (self.sent_at.take(), self.now) {
             let rtt = now.instant.saturating_duration_since(sent);
             stats.last_rtt = Some(rtt);
+            self.listener.response_received(rtt);
             stats.rtt_average = Some(match stats.rtt_average {
                 None => rtt,
                 Some(avg) => ewma(avg, rtt),
@@ -299,6 +305,32 @@ mod tests {
         assert_eq!(ewma(ms(80), ms(160)), ms(90));
         assert_eq!(ewma(ms(80), ms(0)), ms(70));
         assert_eq!(ewma(ms(80), ms(80)), ms(80));
+    }
+
+    #[test]
+    fn the_listener_hears_each_round_trip() {
+        struct Rtts(Arc<Mutex<Vec<Duration>>>);
+        impl AssociationListener for Rtts {
+            fn response_received(&mut self, round_trip: Duration) {
+                self.0.lock().unwrap().push(round_trip);
+            }
+        }
+        let heard = Arc::new(Mutex::new(Vec::new()));
+        let mut health = Health::new(1, 1024, 3);
+        health.set_listener(Box::new(Rtts(heard.clone())));
+        let mut stats = MasterStats::default();
+        let sent = Now {
+            instant: Instant::now(),
+            wall: crate::objects::Timestamp(0),
+        };
+        health.step(&sent);
+        health.sent(&sent);
+        health.step(&sent.after(Duration::from_millis(30)));
+        health.response(Iin::default(), &mut stats);
+        // A second fragment of the same response is no new round trip.
+        health.response(Iin::default(), &mut stats);
+        assert_eq!(*heard.lock().unwrap(), [Duration::from_millis(30)]);
+        assert_eq!(stats.last_rtt, Some(Duration::from_millis(30)));
     }
 
     #[test]

@@ -168,6 +168,8 @@ impl Command {
 
 /// Time synchronisation procedures (IEEE 1815-2012, clause 4).
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "kebab-case"))]
 pub enum TimeSyncMode {
     /// RECORD_CURRENT_TIME, then WRITE g50v3.
     Lan,

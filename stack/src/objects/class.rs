@@ -6,6 +6,8 @@ use super::Variation;
 /// The event class a point reports its changes in; `None` means the point creates no events
 /// (it is still reported in class 0).
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "kebab-case"))]
 pub enum EventClass {
     /// No events.
     #[default]

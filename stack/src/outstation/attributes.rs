@@ -11,6 +11,8 @@ use crate::objects::PointType;
 /// The descriptive attributes of the device, reported to a master that reads g0. Empty
 /// strings are not reported (a READ of just that attribute gets IIN2.1 OBJECT_UNKNOWN).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(default, deny_unknown_fields))]
 #[non_exhaustive]
 pub struct DeviceAttributes {
     /// Manufacturer's name (g0v252).

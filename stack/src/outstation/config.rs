@@ -8,6 +8,8 @@ use std::time::Duration;
 /// How many events of each type the outstation buffers. Each buffer grows as events arrive
 /// up to its capacity and keeps its memory; a type without points gets no buffer at all.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(default, deny_unknown_fields))]
 #[non_exhaustive]
 pub struct EventBufferConfig {
     /// Binary input events (g2).
@@ -107,6 +109,8 @@ impl Default for EventBufferConfig {
 
 /// Everything an outstation session needs besides its database and handlers.
 #[derive(Clone, Debug, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(default, deny_unknown_fields))]
 #[non_exhaustive]
 pub struct OutstationConfig {
     /// Our link address (default 1024).
@@ -119,10 +123,13 @@ pub struct OutstationConfig {
     /// Largest request we accept (default 2048); longer fragments are ignored.
     pub max_rx_fragment: usize,
     /// Time allowed between SELECT and OPERATE (default 10 s).
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_support::millis"))]
     pub select_timeout: Duration,
     /// Time to wait for the CONFIRM of a solicited response (default 5 s).
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_support::millis"))]
     pub solicited_confirm_timeout: Duration,
     /// Time to wait for the CONFIRM of an unsolicited response (default 5 s).
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_support::millis"))]
     pub unsolicited_confirm_timeout: Duration,
     /// Repeats of an unconfirmed event-bearing unsolicited response before its events wait
     /// for the next one (`None`: unlimited, the default).
@@ -147,6 +154,7 @@ pub struct OutstationConfig {
     /// How long a response waits for controls answered later
     /// ([`DatabaseHandle::defer`](super::DatabaseHandle::defer)) before those still open
     /// are answered TIMEOUT (default 2 s; keep it below the master's response timeout).
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_support::millis"))]
     pub async_control_timeout: Duration,
 }
 

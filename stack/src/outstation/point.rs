@@ -139,6 +139,8 @@ impl PointType {
 /// How one point is reported: its event class, the variations used when the master asks for
 /// the default variation, the analog deadband and the flags it starts with.
 #[derive(Copy, Clone, Debug, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(default, deny_unknown_fields))]
 #[non_exhaustive]
 pub struct PointConfig {
     /// Event class (`None`: no events).

@@ -5,6 +5,8 @@ use crate::app::Fragment;
 
 /// How much of the traffic a channel logs (through `tracing`, at debug and trace level).
 #[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "kebab-case"))]
 pub enum DecodeLevel {
     /// Nothing beyond connection changes and errors.
     #[default]
