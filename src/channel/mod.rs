@@ -31,6 +31,7 @@ use rdnp3_stack::outstation::{
 };
 use rdnp3_stack::router::{ChannelCounters, ChannelStats, SessionKind};
 use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 /// A channel: one connection and the sessions it carries. Cheap to clone.
@@ -90,7 +91,12 @@ impl Channel {
         self.add_master_session(session)
     }
 
-    fn add_master_session(&self, session: MasterSession) -> Result<Master, ChannelError> {
+    fn add_master_session(&self, mut session: MasterSession) -> Result<Master, ChannelError> {
+        // Associations are numbered in the order they are added, so that first polls of those
+        // added or reconnected together spread evenly over their period (with equal link
+        // addresses on every channel too).
+        static ASSOCIATIONS: AtomicU64 = AtomicU64::new(0);
+        session.set_poll_seed(ASSOCIATIONS.fetch_add(1, Ordering::Relaxed));
         let slot = session.stats_slot();
         let id = self.add_session(SessionKind::Master(Box::new(session)))?;
         self.masters.register(&slot);

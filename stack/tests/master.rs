@@ -551,3 +551,61 @@ fn periodic_polls_allocate_nothing_once_running() {
     assert_eq!(seen.load(Ordering::Relaxed), 42);
     assert_eq!(master.stats().polls, 21);
 }
+
+#[test]
+fn a_first_poll_due_at_link_up_waits_for_the_startup_sequence() {
+    let mut h = Harness::new(MasterConfig::default());
+    // Seed 0 puts the first run at the very start of the period.
+    h.master.set_poll_seed(0);
+    let now = h.now;
+    h.master.add_poll(
+        &now,
+        ReadRequest::classes(Classes::EVENTS),
+        Duration::from_secs(10),
+    );
+    h.master.on_link_up(&now);
+    run_startup_then(&mut h, "C4 01 3C 02 06 3C 03 06 3C 04 06");
+}
+
+/// The startup sequence, then what the master sends next.
+fn run_startup_then(h: &mut Harness, next: &str) {
+    assert_eq!(h.sent(), "C0 15 3C 02 06 3C 03 06 3C 04 06");
+    h.respond("C0 81 80 00");
+    assert_eq!(h.sent(), "C1 02 50 01 00 07 07 00");
+    h.respond("C1 81 00 00");
+    assert_eq!(h.sent(), "C2 01 3C 02 06 3C 03 06 3C 04 06 3C 01 06");
+    h.respond("C2 81 00 00");
+    assert_eq!(h.sent(), "C3 14 3C 02 06 3C 03 06 3C 04 06");
+    h.respond("C3 81 00 00");
+    assert_eq!(h.sent(), next);
+}
+
+#[test]
+fn first_polls_of_many_associations_connected_together_spread_over_the_period() {
+    let quiet = MasterConfig::default()
+        .with_disable_unsolicited_at_startup(false)
+        .with_startup_integrity(false)
+        .with_unsolicited_classes(Classes::NONE);
+    let period = Duration::from_secs(1);
+    let mut tenths = [0u32; 10];
+    for seed in 0..200 {
+        let mut h = Harness::new(quiet.clone());
+        h.master.set_poll_seed(seed);
+        let now = h.now;
+        h.master.add_poll(&now, ReadRequest::integrity(), period);
+        h.master.on_link_up(&now);
+        let first = h.master.deadline().expect("a poll is scheduled") - now.instant;
+        assert!(first < period, "seed {seed}: first run after {first:?}");
+        tenths[(first.as_millis() / 100) as usize] += 1;
+    }
+    assert!(tenths.iter().all(|n| (18..=22).contains(n)), "{tenths:?}");
+    let mut h = Harness::new(quiet.with_poll_spread(false));
+    let now = h.now;
+    h.master.add_poll(&now, ReadRequest::integrity(), period);
+    h.master.on_link_up(&now);
+    assert_eq!(
+        h.master.deadline(),
+        Some(now.instant + period),
+        "spread off"
+    );
+}

@@ -112,6 +112,7 @@ impl MasterSession {
     pub fn new(config: MasterConfig, handler: Box<dyn ReadHandler>) -> Self {
         MasterSession {
             scheduler: Scheduler::new(&config),
+            polls: PeriodicPolls::new(&config),
             health: Health::new(
                 config.local_address,
                 config.outstation_address,
@@ -121,13 +122,17 @@ impl MasterSession {
             handler,
             online: false,
             seq: 0,
-            polls: PeriodicPolls::new(),
             queue: VecDeque::new(),
             current: None,
             confirms: ConfirmQueue::default(),
             unsolicited: UnsolicitedHistory::default(),
             stats: MasterStats::default(),
         }
+    }
+
+    /// Seeds where in their period first runs of polls fall (see `PeriodicPolls::reseed`).
+    pub fn set_poll_seed(&mut self, seed: u64) {
+        self.polls.reseed(seed);
     }
 
     /// The configuration.
@@ -174,7 +179,8 @@ impl MasterSession {
         self.online && !self.confirms.is_empty()
     }
 
-    /// Adds a poll run every `period`, first after one period.
+    /// Adds a poll run every `period`, first after one period (or less: see
+    /// [`MasterConfig::poll_spread`]).
     pub fn add_poll(&mut self, now: &Now, request: ReadRequest, period: Duration) -> PollId {
         self.polls.add(now.instant, request, period)
     }
