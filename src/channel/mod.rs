@@ -5,6 +5,7 @@
 
 mod backoff;
 mod message;
+mod permits;
 #[cfg(feature = "serial")]
 mod serial;
 mod task;

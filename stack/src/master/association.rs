@@ -81,11 +81,11 @@ enum Stage {
 pub struct MasterSession {
     config: MasterConfig,
     handler: Box<dyn ReadHandler>,
-    online: bool,
+    pub(super) online: bool,
     /// The SEQ of the next request.
     seq: u8,
-    scheduler: Scheduler,
-    polls: PeriodicPolls,
+    pub(super) scheduler: Scheduler,
+    pub(super) polls: PeriodicPolls,
     /// User requests, in order of arrival.
     queue: VecDeque<Task>,
     current: Option<Current>,
@@ -128,11 +128,6 @@ impl MasterSession {
             unsolicited: UnsolicitedHistory::default(),
             stats: MasterStats::default(),
         }
-    }
-
-    /// Seeds where in their period first runs of polls fall (see `PeriodicPolls::reseed`).
-    pub fn set_poll_seed(&mut self, seed: u64) {
-        self.polls.reseed(seed);
     }
 
     /// The configuration.
@@ -233,8 +228,9 @@ impl MasterSession {
             .scheduler
             .ready(now.instant)
             .find_map(|a| Some((a.task(config)?, Some(a))));
+        let held = self.scheduler.held();
         let other = auto.or_else(|| {
-            let request = self.polls.take_due(now.instant)?;
+            let request = (!held).then(|| self.polls.take_due(now.instant))??;
             Some((ReadTask::periodic(request).into(), None))
         });
         if other.is_some() {
@@ -541,7 +537,7 @@ impl Session for MasterSession {
             return Some(deadline);
         }
         let retries = self.scheduler.next_retry();
-        let polls = self.polls.next_due();
+        let polls = self.polls.next_due().filter(|_| !self.scheduler.held());
         retries.into_iter().chain(polls).min()
     }
 

@@ -1,9 +1,21 @@
 //! The periodic polls of a master association: what each reads, how often, and which is due.
 
+use super::association::MasterSession;
 use super::config::MasterConfig;
 use super::request::ReadRequest;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+impl MasterSession {
+    /// Seeds where in their period first runs of polls fall (see [`MasterConfig::poll_spread`];
+    /// without it this does nothing). The default seed is the link address pair; associations
+    /// with equal addresses on different channels need different seeds, and consecutive seeds
+    /// spread best (the I/O crate numbers its associations). Polls already scheduled keep
+    /// their next run.
+    pub fn set_poll_seed(&mut self, seed: u64) {
+        self.polls.reseed(seed);
+    }
+}
 
 /// Identifies a periodic poll of an association.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
