@@ -26,7 +26,8 @@ OPTIONS:
                           outstations: only the outstations (until killed without --seconds);
                           master: only the masters, connecting to a farm of outstations
     --listen IP:PORT      outstations: outstation i listens on IP:PORT+i, continuing at PORT on
-                          the next IPv4 address when the port would reach 32768
+                          the next IPv4 address when the port would reach 32768; with --farms,
+                          where the first farm starts (default: a per-run address)
     --connect IP:PORT     master: association i connects to outstation i of that mapping
     --outstation-address A   link address of every outstation (default 1024)
     --master-address M    link address of every master (default 1)
@@ -56,8 +57,12 @@ pub fn backend_name(backend: Backend) -> &'static str {
 
 /// Which end(s) of the pairs this process runs.
 pub enum Role {
-    /// Outstations and masters; the outstations in `farms` child processes when not zero.
-    Both { farms: usize },
+    /// Outstations and masters; the outstations in `farms` child processes when not zero,
+    /// listening from `listen` on (default: a per-run address).
+    Both {
+        farms: usize,
+        listen: Option<SocketAddrV4>,
+    },
     /// Only the outstations, listening from `listen` on.
     Outstations {
         listen: SocketAddrV4,
@@ -201,7 +206,10 @@ impl Options {
         let dial_in = args.switch("--dial-in");
         let exit_on_stdin_eof = args.switch("--exit-on-stdin-eof");
         let options = Options {
-            role: Role::Both { farms: 0 },
+            role: Role::Both {
+                farms: 0,
+                listen: None,
+            },
             outstations: outstations.unwrap_or(1000),
             threads: args.get("--threads", 0),
             poll_ms: args.get("--poll-ms", 1000),
@@ -235,7 +243,6 @@ impl Options {
         };
         let role = match role.as_str() {
             "both" => {
-                only(&args, listen.is_some(), "--listen", "both");
                 only(&args, connect.is_some(), "--connect", "both");
                 only(&args, exit_on_stdin_eof, "--exit-on-stdin-eof", "both");
                 let farms = farms.unwrap_or(0);
@@ -245,7 +252,10 @@ impl Options {
                 if farms > 0 && options.tls {
                     args.fail("--tls with --farms is not supported");
                 }
-                Role::Both { farms }
+                if farms == 0 && listen.is_some() {
+                    args.fail("--listen in --role both needs --farms");
+                }
+                Role::Both { farms, listen }
             }
             "outstations" => {
                 only(&args, connect.is_some(), "--connect", "outstations");

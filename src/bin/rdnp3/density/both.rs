@@ -35,7 +35,12 @@ fn address(octet: u8, port: u16, i: usize) -> SocketAddr {
 }
 
 /// Runs both ends; `own_args` counts the benchmark's arguments (to re-run it for farms).
-pub fn run(options: &Options, farms: usize, own_args: usize) -> ExitCode {
+pub fn run(
+    options: &Options,
+    farms: usize,
+    listen: Option<SocketAddrV4>,
+    own_args: usize,
+) -> ExitCode {
     let n = options.outstations;
     let fds = if farms > 0 { n } else { 3 * n } as u64 + 64;
     let rss_start = proc_status("VmRSS:");
@@ -59,7 +64,7 @@ pub fn run(options: &Options, farms: usize, own_args: usize) -> ExitCode {
 
     // The outstations: here, or in the farms.
     let (farm, children) = if farms > 0 {
-        let base = SocketAddrV4::new(Ipv4Addr::new(127, octet, 0, 1), port);
+        let base = listen.unwrap_or(SocketAddrV4::new(Ipv4Addr::new(127, octet, 0, 1), port));
         println!("addresses:          {base} onwards, {farms} farm processes");
         let extra = vec![
             "--events-per-sec".to_string(),

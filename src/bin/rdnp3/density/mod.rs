@@ -30,7 +30,7 @@ pub fn run(args: Vec<String>) -> ExitCode {
     let own_args = args.len();
     let options = Options::parse(args);
     match &options.role {
-        Role::Both { farms } => both::run(&options, *farms, own_args),
+        Role::Both { farms, listen } => both::run(&options, *farms, *listen, own_args),
         Role::Outstations {
             listen,
             exit_on_stdin_eof,
