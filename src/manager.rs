@@ -4,6 +4,7 @@
 use crate::channel::{Channel, ChannelTask, Connector, TcpClient, TcpServer};
 use crate::config::{ChannelConfig, ChannelListener};
 use crate::error::ChannelError;
+use crate::limits::{LimitStats, Limits};
 use crate::stats::{AssociationStats, ChannelMasters, ChannelRegistry};
 use rdnp3_reactor::{Backend, FdLimit, Pool};
 use rdnp3_stack::router::{ChannelCounters, Router};
@@ -24,9 +25,37 @@ pub struct ManagerBuilder {
     recv_buffer: usize,
     send_capacity: usize,
     mailbox_capacity: usize,
+    max_connecting: usize,
+    max_tls_handshakes: usize,
+    max_starting: usize,
 }
 
 impl ManagerBuilder {
+    /// TCP connection attempts in flight at once across the manager (default 256): after an
+    /// outage, channels past it wait their turn instead of flooding the network with SYNs.
+    pub fn max_connecting(mut self, attempts: usize) -> Self {
+        self.max_connecting = attempts;
+        self
+    }
+
+    /// TLS handshakes that client channels have under way at once across the manager
+    /// (default 32): each costs milliseconds of CPU, so a reconnect storm is spread instead of
+    /// starving the executors. Servers answer every handshake at once (their peer times it).
+    pub fn max_tls_handshakes(mut self, handshakes: usize) -> Self {
+        self.max_tls_handshakes = handshakes;
+        self
+    }
+
+    /// Channels whose masters run their startup sequence (DISABLE_UNSOLICITED, the integrity
+    /// poll, ENABLE_UNSOLICITED) at once across the manager (default 256): after a mass
+    /// reconnect the integrity polls, the largest responses, come in waves the executors and
+    /// the network absorb. A channel past it holds its masters' automatic tasks and polls
+    /// (user requests still go) until its turn; a startup that times out gives its turn up.
+    pub fn max_starting(mut self, channels: usize) -> Self {
+        self.max_starting = channels;
+        self
+    }
+
     /// Executor threads (0: one per available core).
     pub fn threads(mut self, threads: usize) -> Self {
         self.threads = threads;
@@ -89,6 +118,11 @@ impl ManagerBuilder {
             pool: b.build().map_err(ChannelError::Pool)?,
             fd_limit,
             channels: ChannelRegistry::default(),
+            limits: Arc::new(Limits::new(
+                self.max_connecting,
+                self.max_tls_handshakes,
+                self.max_starting,
+            )),
         })
     }
 }
@@ -98,6 +132,7 @@ pub struct Manager {
     pool: Pool,
     fd_limit: Option<FdLimit>,
     channels: ChannelRegistry,
+    limits: Arc<Limits>,
 }
 
 impl fmt::Debug for Manager {
@@ -123,7 +158,17 @@ impl Manager {
             recv_buffer: 2048,
             send_capacity: 16 * 1024,
             mailbox_capacity: 64,
+            max_connecting: 256,
+            max_tls_handshakes: 32,
+            max_starting: 256,
         }
+    }
+
+    /// The manager-wide limits on connection attempts, TLS handshakes and startup sequences:
+    /// each limit, how many are under way, the most ever at once, and how often a channel
+    /// waited its turn.
+    pub fn limit_stats(&self) -> LimitStats {
+        self.limits.stats()
     }
 
     /// The open-file limits as the manager left them when it started (`None` if they could
@@ -172,7 +217,8 @@ impl Manager {
             config.link_timeout,
         );
         #[allow(unused_mut)]
-        let mut task = ChannelTask::new(router, config, connector, listener);
+        let mut task =
+            ChannelTask::new(router, config, connector, listener).with_limits(self.limits.clone());
         #[cfg(feature = "tls")]
         if let Some(tls) = tls {
             task = task.with_tls(TlsLayer::new(tls));

@@ -20,6 +20,8 @@ pub(crate) enum ChannelMsg {
     Master(u32, MasterOp),
     Outstation(u32, OutstationOp),
     Shutdown,
+    /// A manager-wide limit granted the permit this channel waited for.
+    PermitGranted,
 }
 
 /// Work for one outstation.

@@ -5,6 +5,7 @@
 
 mod backoff;
 mod message;
+mod permits;
 #[cfg(feature = "serial")]
 mod serial;
 mod task;
@@ -31,6 +32,7 @@ use rdnp3_stack::outstation::{
 };
 use rdnp3_stack::router::{AddSessionError, ChannelCounters, ChannelStats, SessionKind};
 use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 /// A completion that already holds `value`: for calls that fail before anything is posted.
@@ -143,8 +145,13 @@ impl Channel {
 
     fn add_master_session(
         &self,
-        session: MasterSession,
+        mut session: MasterSession,
     ) -> Completion<Result<Master, ChannelError>> {
+        // Associations are numbered in the order they are added, so that first polls of those
+        // added or reconnected together spread evenly over their period (with equal link
+        // addresses on every channel too).
+        static ASSOCIATIONS: AtomicU64 = AtomicU64::new(0);
+        session.set_poll_seed(ASSOCIATIONS.fetch_add(1, Ordering::Relaxed));
         let slot = session.stats_slot();
         let handle = self.handle.clone();
         let masters = self.masters.clone();

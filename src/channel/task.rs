@@ -4,16 +4,19 @@
 
 use super::backoff::Backoff;
 use super::message::{ChannelMsg, MasterOp, OutstationOp};
+use super::permits::{Permit, PermitKind};
 use super::tcp_client::TcpClient;
 use super::tcp_server::TcpServer;
 use crate::clock;
 use crate::config::{ChannelConfig, ChannelListener, ChannelState};
+use crate::limits::Limits;
 use rdnp3_reactor::{Actor, CloseReason, Context, SourceId, TimerId};
 use rdnp3_stack::master::TaskError;
 use rdnp3_stack::router::{Router, SessionKind, TimerOutcome};
 use rdnp3_stack::session::Now;
 use std::io;
 use std::net::{SocketAddr, TcpStream};
+use std::sync::Arc;
 use std::time::Instant;
 use tracing::Span;
 
@@ -71,6 +74,13 @@ pub(crate) struct ChannelTask {
     /// once it has authenticated, so a stranger cannot drop the connected master.
     #[cfg(feature = "tls")]
     pub(super) pending: Option<(SourceId, Box<TlsLayer>)>,
+    /// The manager-wide limits (none: no limit), and where this channel stands with each.
+    pub(super) limits: Option<Arc<Limits>>,
+    pub(super) connect_permit: Permit,
+    pub(super) handshake_permit: Permit,
+    pub(super) startup_permit: Permit,
+    /// A connection opened: see whether its masters start up (`permits.rs`).
+    pub(super) startup_check: bool,
 }
 
 impl ChannelTask {
@@ -97,7 +107,19 @@ impl ChannelTask {
             tls: None,
             #[cfg(feature = "tls")]
             pending: None,
+            limits: None,
+            connect_permit: Permit::None,
+            handshake_permit: Permit::None,
+            startup_permit: Permit::None,
+            startup_check: false,
         }
+    }
+
+    /// Holds connection attempts, TLS handshakes and startup sequences to the manager-wide
+    /// limits.
+    pub(crate) fn with_limits(mut self, limits: Arc<Limits>) -> Self {
+        self.limits = Some(limits);
+        self
     }
 
     /// Puts a TLS filter between the socket and the router.
@@ -118,16 +140,20 @@ impl ChannelTask {
 
     /// The connection (plain, or TLS once authenticated) is ready: sessions start talking.
     pub(super) fn opened(&mut self, source: SourceId) {
+        self.give_back(PermitKind::Handshake);
         self.conn = Some(source);
         self.backoff.reset();
         add(&self.router.counters().connects, 1);
         self.router.on_open(&clock::now());
+        self.startup_check = self.limits.is_some();
         self.set_state(ChannelState::Open);
         tracing::info!("connection open");
     }
 
     /// The connection is gone (already closed on the reactor side).
     pub(super) fn lost(&mut self, cx: &mut Cx<'_>, why: &dyn std::fmt::Display) {
+        self.give_back(PermitKind::Handshake);
+        self.startup_over();
         self.conn = None;
         #[cfg(feature = "tls")]
         if let Some(tls) = &mut self.tls {
@@ -176,6 +202,9 @@ impl ChannelTask {
 
     /// Sends everything the router has, within the room of the send queue.
     pub(super) fn pump(&mut self, cx: &mut Cx<'_>) {
+        if self.startup_check || matches!(self.startup_permit, Permit::Held) {
+            self.startup_step(cx);
+        }
         if let Some(conn) = self.conn {
             self.send_output(cx, conn);
         }
@@ -394,7 +423,12 @@ impl Actor for ChannelTask {
     fn on_message(&mut self, cx: &mut Cx<'_>, message: ChannelMsg) {
         let span = self.span.clone();
         let _entered = span.enter();
+        // A grant whose wake-up found the mailbox full is found here.
+        if self.waits_for_permit() {
+            self.permit_granted(cx);
+        }
         match message {
+            ChannelMsg::PermitGranted => {}
             ChannelMsg::AddSession(kind, promise) => {
                 promise.complete(self.router.add(&clock::now(), kind));
                 if !self.router.is_empty() {
@@ -417,6 +451,7 @@ impl Actor for ChannelTask {
             ChannelMsg::Master(id, op) => self.on_master(id, op),
             ChannelMsg::Outstation(id, op) => self.on_outstation(id, op),
             ChannelMsg::Shutdown => {
+                self.give_back_all();
                 self.shutdown_sessions();
                 self.set_state(ChannelState::Shutdown);
                 cx.stop();
@@ -456,6 +491,7 @@ impl Actor for ChannelTask {
     fn on_stop(&mut self) {
         let span = self.span.clone();
         let _entered = span.enter();
+        self.give_back_all();
         if self.failed {
             // The listener hears it first: a session that panicked may panic again while it
             // is shut down.

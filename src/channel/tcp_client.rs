@@ -1,6 +1,7 @@
 //! TCP client channels: connect to the outstation (or master), and reconnect with back-off
 //! after a failed attempt or a lost connection.
 
+use super::permits::PermitKind;
 use super::task::{add, ChannelTask, Connector, Cx};
 use crate::config::ChannelState;
 use rdnp3_reactor::SourceId;
@@ -28,8 +29,19 @@ impl TcpClient {
 }
 
 impl ChannelTask {
-    /// Starts a connection attempt (a retry counts as a reconnect).
+    /// Starts a connection attempt (a retry counts as a reconnect), once the manager-wide
+    /// limit on attempts in flight lets it (until then the channel waits, `Connecting`).
     pub(super) fn connect(&mut self, cx: &mut Cx<'_>) {
+        if !matches!(self.connector, Connector::TcpClient(_)) {
+            return;
+        }
+        if !self.take_permit(cx, PermitKind::Connect) {
+            if let Connector::TcpClient(client) = &mut self.connector {
+                client.reconnect_at = None;
+            }
+            self.set_state(ChannelState::Connecting);
+            return;
+        }
         let Connector::TcpClient(client) = &mut self.connector else {
             return;
         };
@@ -42,12 +54,14 @@ impl ChannelTask {
         self.set_state(ChannelState::Connecting);
         if let Err(e) = cx.connect(remote, self.config.connect_timeout) {
             tracing::warn!("connect to {remote} failed: {e}");
+            self.give_back(PermitKind::Connect);
             self.schedule_retry(cx);
         }
     }
 
     /// A connection attempt finished.
     pub(super) fn connected(&mut self, cx: &mut Cx<'_>, source: SourceId, result: io::Result<()>) {
+        self.give_back(PermitKind::Connect);
         match result {
             Ok(()) => {
                 self.connection_up(cx, source);

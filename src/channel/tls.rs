@@ -2,7 +2,8 @@
 //! socket goes into the filter and its plaintext into the router; the router's output goes
 //! into the filter and its ciphertext onto the socket, within the send queue's room.
 
-use super::task::{add, ChannelTask, Cx};
+use super::permits::PermitKind;
+use super::task::{add, ChannelTask, Connector, Cx};
 use crate::clock;
 use crate::tls::{TlsError, TlsLayer};
 use rdnp3_reactor::SourceId;
@@ -33,11 +34,33 @@ fn send_ciphertext(cx: &mut Cx<'_>, conn: SourceId, layer: &mut TlsLayer) {
 }
 
 impl ChannelTask {
-    /// The TCP connection is up: start the handshake, bounded by the connect timeout.
+    /// The TCP connection is up: start the handshake, bounded by the connect timeout. A client
+    /// waits for the manager-wide limit on handshakes to let it (meanwhile the socket is not
+    /// read); a server answers at once, since its peer started the handshake and is timing it.
     pub(super) fn tls_start(&mut self, cx: &mut Cx<'_>, source: SourceId) {
+        self.conn = Some(source);
+        let client = matches!(self.connector, Connector::TcpClient(_));
+        if client && !self.take_permit(cx, PermitKind::Handshake) {
+            cx.pause_reading(source);
+            return;
+        }
+        self.tls_begin(cx);
+    }
+
+    /// The handshake permit came: read the socket again and start the handshake.
+    pub(super) fn tls_resume(&mut self, cx: &mut Cx<'_>) {
+        match self.conn {
+            Some(source) => {
+                cx.resume_reading(source);
+                self.tls_begin(cx);
+            }
+            None => self.give_back(PermitKind::Handshake),
+        }
+    }
+
+    fn tls_begin(&mut self, cx: &mut Cx<'_>) {
         let deadline = cx.now() + self.config.connect_timeout;
         let Some(tls) = &mut self.tls else { return };
-        self.conn = Some(source);
         if let Err(e) = tls.start(deadline) {
             self.tls_failed(cx, e);
         }

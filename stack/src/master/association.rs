@@ -83,11 +83,11 @@ enum Stage {
 pub struct MasterSession {
     config: MasterConfig,
     handler: Box<dyn ReadHandler>,
-    online: bool,
+    pub(super) online: bool,
     /// The SEQ of the next request.
     seq: u8,
-    scheduler: Scheduler,
-    polls: PeriodicPolls,
+    pub(super) scheduler: Scheduler,
+    pub(super) polls: PeriodicPolls,
     /// User requests, in order of arrival.
     queue: VecDeque<Task>,
     current: Option<Current>,
@@ -114,6 +114,7 @@ impl MasterSession {
     pub fn new(config: MasterConfig, handler: Box<dyn ReadHandler>) -> Self {
         MasterSession {
             scheduler: Scheduler::new(&config),
+            polls: PeriodicPolls::new(&config),
             health: Health::new(
                 config.local_address,
                 config.outstation_address,
@@ -123,7 +124,6 @@ impl MasterSession {
             handler,
             online: false,
             seq: 0,
-            polls: PeriodicPolls::new(),
             queue: VecDeque::new(),
             current: None,
             confirms: ConfirmQueue::default(),
@@ -176,7 +176,8 @@ impl MasterSession {
         self.online && !self.confirms.is_empty()
     }
 
-    /// Adds a poll run every `period`, first after one period.
+    /// Adds a poll run every `period`, first after one period (or less: see
+    /// [`MasterConfig::poll_spread`]).
     pub fn add_poll(&mut self, now: &Now, request: ReadRequest, period: Duration) -> PollId {
         self.polls.add(now.instant, request, period)
     }
@@ -229,8 +230,9 @@ impl MasterSession {
             .scheduler
             .ready(now.instant)
             .find_map(|a| Some((a.task(config)?, Some(a))));
+        let held = self.scheduler.held();
         let other = auto.or_else(|| {
-            let request = self.polls.take_due(now.instant)?;
+            let request = (!held).then(|| self.polls.take_due(now.instant))??;
             Some((ReadTask::periodic(request).into(), None))
         });
         if other.is_some() {
@@ -551,7 +553,7 @@ impl Session for MasterSession {
             return Some(deadline);
         }
         let retries = self.scheduler.next_retry();
-        let polls = self.polls.next_due();
+        let polls = self.polls.next_due().filter(|_| !self.scheduler.held());
         retries.into_iter().chain(polls).min()
     }
 

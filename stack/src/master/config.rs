@@ -52,6 +52,12 @@ pub struct MasterConfig {
     /// Consecutive failed tasks (timeouts, rejections, bad responses) after which the
     /// association is reported offline although the link is up (at least 1).
     pub offline_after_failures: u32,
+    /// Spread the first run of each periodic poll — after it is added and after every new
+    /// connection — over its period, at a phase fixed per association (see
+    /// [`MasterSession::set_poll_seed`](crate::master::MasterSession::set_poll_seed)), so that associations added or
+    /// reconnected together do not poll in lockstep (default true). False: the first run
+    /// comes one full period later, for every association alike.
+    pub poll_spread: bool,
 }
 
 crate::setters!(MasterConfig {
@@ -71,6 +77,7 @@ crate::setters!(MasterConfig {
     task_retry_max: Duration => with_task_retry_max,
     max_queued_requests: usize => with_max_queued_requests,
     offline_after_failures: u32 => with_offline_after_failures,
+    poll_spread: bool => with_poll_spread,
 });
 
 impl Default for MasterConfig {
@@ -92,6 +99,7 @@ impl Default for MasterConfig {
             task_retry_max: Duration::from_secs(60),
             max_queued_requests: 64,
             offline_after_failures: 3,
+            poll_spread: true,
         }
     }
 }

@@ -3,6 +3,7 @@
 //! as long as they stay set), and how many user requests may go before a due one
 //! (IEEE 1815-2012, clause 4: master startup and IIN reactions).
 
+use super::association::MasterSession;
 use super::config::MasterConfig;
 use super::functions::{assign_class_headers, ObjectHeaders};
 use super::request::TaskError;
@@ -10,6 +11,19 @@ use super::tasks::{ClearRestartTask, FunctionTask, ReadTask, Task, TimeSyncTask,
 use crate::app::{FunctionCode, Iin};
 use crate::objects::Classes;
 use std::time::{Duration, Instant};
+
+impl MasterSession {
+    /// Holds the startup sequence, automatic tasks and periodic polls (true) until let go,
+    /// so that the I/O layer can limit startups under way at once; user requests still run.
+    pub fn hold_startup(&mut self, hold: bool) {
+        self.scheduler.set_held(hold);
+    }
+
+    /// True while online with a startup task pending and not waiting out a back-off.
+    pub fn is_starting(&self) -> bool {
+        self.online && self.scheduler.starting()
+    }
+}
 
 /// The tasks a master runs on its own, in priority order: the first pending one runs first.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
@@ -119,7 +133,18 @@ pub(crate) struct Scheduler {
     rescan: bool,
     /// User requests started since the last automatic task or periodic poll.
     user_streak: u8,
+    /// No automatic task (nor periodic poll) starts: the startup sequence waits its turn
+    /// under a limit of the I/O layer on startups at once.
+    held: bool,
 }
+
+/// The automatic tasks of the startup sequence.
+const STARTUP: [AutoTask; 4] = [
+    AutoTask::DisableUnsolicited,
+    AutoTask::AssignClass,
+    AutoTask::Integrity,
+    AutoTask::EnableUnsolicited,
+];
 
 impl Scheduler {
     /// Nothing pending.
@@ -134,7 +159,29 @@ impl Scheduler {
             seen: Iin::NONE,
             rescan: false,
             user_streak: 0,
+            held: false,
         }
+    }
+
+    /// Holds (or lets go) every automatic task and periodic poll; user requests still run.
+    pub(crate) fn set_held(&mut self, hold: bool) {
+        self.held = hold;
+    }
+
+    /// True while held.
+    pub(crate) fn held(&self) -> bool {
+        self.held
+    }
+
+    /// True while tasks of the startup sequence are pending and none waits out a back-off (a
+    /// startup that failed for now no longer counts as under way).
+    pub(crate) fn starting(&self) -> bool {
+        let mut pending = STARTUP
+            .iter()
+            .map(|t| &self.slots[t.slot()])
+            .filter(|s| s.pending)
+            .peekable();
+        pending.peek().is_some() && pending.all(|s| s.retry_at.is_none())
     }
 
     /// A new connection: retries start afresh, IIN edges are detected anew and the startup
@@ -244,6 +291,9 @@ impl Scheduler {
     /// ENABLE_UNSOLICITED for all three.
     pub(crate) fn ready(&self, now: Instant) -> impl Iterator<Item = AutoTask> + '_ {
         AutoTask::ALL.into_iter().filter(move |&task| {
+            if self.held {
+                return false;
+            }
             let s = &self.slots[task.slot()];
             let due = s.pending && s.retry_at.is_none_or(|t| t <= now);
             let before: &[AutoTask] = match task {
@@ -316,6 +366,9 @@ impl Scheduler {
 
     /// The earliest retry of a pending automatic task that is waiting out its back-off.
     pub(crate) fn next_retry(&self) -> Option<Instant> {
+        if self.held {
+            return None;
+        }
         self.slots
             .iter()
             .filter(|s| s.pending)
@@ -406,6 +459,27 @@ mod tests {
         s.finish(AutoTask::ClearRestart, &Ok(()), Some(now), &config);
         s.react_to_iin(Iin::DEVICE_RESTART, &config);
         assert_eq!(first(&s, now), Some(AutoTask::ClearRestart), "still set");
+    }
+
+    #[test]
+    fn a_held_startup_runs_nothing_until_let_go_and_a_back_off_ends_it() {
+        let (mut s, config) = startup();
+        let now = Instant::now();
+        s.set_held(true);
+        assert!(s.starting());
+        assert_eq!(first(&s, now), None);
+        s.set_held(false);
+        assert_eq!(first(&s, now), Some(AutoTask::DisableUnsolicited));
+        s.finish(AutoTask::DisableUnsolicited, &Ok(()), Some(now), &config);
+        s.finish(
+            AutoTask::Integrity,
+            &Err(TaskError::Timeout),
+            Some(now),
+            &config,
+        );
+        assert!(!s.starting(), "waiting out a back-off");
+        s.set_held(true);
+        assert_eq!(s.next_retry(), None, "no wake-up while held");
     }
 
     #[test]

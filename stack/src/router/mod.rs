@@ -279,6 +279,23 @@ impl Router {
         self.open
     }
 
+    /// Holds (or lets go) the startup sequence of every master session (see
+    /// [`MasterSession::hold_startup`](crate::master::MasterSession::hold_startup)).
+    pub fn hold_startup(&mut self, hold: bool) {
+        for slot in &mut self.slots {
+            if let SessionKind::Master(m) = &mut slot.kind {
+                m.hold_startup(hold);
+            }
+        }
+    }
+
+    /// True while a master session's startup sequence is under way.
+    pub fn is_starting(&self) -> bool {
+        self.slots
+            .iter()
+            .any(|s| matches!(&s.kind, SessionKind::Master(m) if m.is_starting()))
+    }
+
     /// The connection opened: sessions start talking.
     pub fn on_open(&mut self, now: &Now) {
         self.open = true;

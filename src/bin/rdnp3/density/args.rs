@@ -1,0 +1,303 @@
+//! The benchmark's options: `--flag value` pairs and bare `--switch`es, checked per role.
+
+use rdnp3::reactor::Backend;
+use std::net::{SocketAddr, SocketAddrV4};
+use std::str::FromStr;
+
+pub const HELP: &str = "\
+density: many master-outstation pairs over loopback on one reactor
+
+USAGE:
+    density [OPTIONS]
+    density --role outstations --listen IP:PORT --outstations N [OPTIONS]
+    density --role master --connect IP:PORT --outstations N [OPTIONS]
+
+OPTIONS:
+    --outstations N       outstations, each with its own master association (default 1000)
+    --threads T           reactor threads (default: available cores)
+    --poll-ms MS          class 1/2/3 poll period of every master (default 1000)
+    --integrity-s S       integrity poll period (default 60)
+    --events-per-sec E    analog events each outstation makes per second (default 1)
+    --seconds S           how long to run after every channel is open (default 10)
+    --backend B           auto, epoll or io-uring (default auto)
+    --tls                 every channel over TLS with mutual authentication (a throwaway CA and
+                          certificates are made at start in a temporary directory)
+    --role R              both (default): outstations and masters in this process;
+                          outstations: only the outstations (until killed without --seconds);
+                          master: only the masters, connecting to a farm of outstations
+    --listen IP:PORT      outstations: outstation i listens on IP:PORT+i, continuing at PORT on
+                          the next IPv4 address when the port would reach 32768; with --farms,
+                          where the first farm starts (default: a per-run address)
+    --connect IP:PORT     master: association i connects to outstation i of that mapping
+    --outstation-address A   link address of every outstation (default 1024)
+    --master-address M    link address of every master (default 1)
+    --farms K             both: the outstations run in K child processes of this program
+                          (`--role outstations`), killed when the master ends
+    --report-every S      a progress line every S seconds:
+                          t=<seconds> open=<channels open> polls/s=<last interval>
+                          timeouts=<total> failures=<total>
+    --exit-on-stdin-eof   outstations: exit when standard input closes (how --farms children
+                          end with their parent)
+    -h, --help            this text
+
+In --role both, outstations listen on 127.<a>.<b>.<c> addresses (one per outstation) on a port
+chosen per run below the ephemeral range, so runs never share ports. Needs about 3 file
+descriptors per outstation (listener, accepted connection, master connection) in one process,
+or 1 per outstation for the master and 2 for the outstations when they run apart.
+";
+
+/// The `--backend` value that selects `backend`.
+pub fn backend_name(backend: Backend) -> &'static str {
+    match backend {
+        Backend::Epoll => "epoll",
+        Backend::IoUring => "io-uring",
+        _ => "auto",
+    }
+}
+
+/// Which end(s) of the pairs this process runs.
+pub enum Role {
+    /// Outstations and masters; the outstations in `farms` child processes when not zero,
+    /// listening from `listen` on (default: a per-run address).
+    Both {
+        farms: usize,
+        listen: Option<SocketAddrV4>,
+    },
+    /// Only the outstations, listening from `listen` on.
+    Outstations {
+        listen: SocketAddrV4,
+        exit_on_stdin_eof: bool,
+    },
+    /// Only the masters.
+    Master { peers: Peers },
+}
+
+/// How the masters of `--role master` reach their outstations. Dial-in (`--listen`, the
+/// outstations connecting to one endpoint) becomes a second variant once the manager has a
+/// master listener.
+pub enum Peers {
+    /// Association i connects to outstation i of the address mapping from this base.
+    Connect(SocketAddrV4),
+}
+
+/// Everything the options say.
+pub struct Options {
+    pub role: Role,
+    pub outstations: usize,
+    pub threads: usize,
+    pub poll_ms: u64,
+    pub integrity_s: u64,
+    pub events_per_sec: f64,
+    /// `None`: the outstations role runs until killed.
+    pub seconds: Option<u64>,
+    pub backend: Backend,
+    pub tls: bool,
+    pub outstation_address: u16,
+    pub master_address: u16,
+    pub report_every: Option<f64>,
+}
+
+/// Command-line arguments as `--flag value` pairs and bare `--switch`es.
+pub struct Args {
+    args: Vec<String>,
+}
+
+impl Args {
+    /// Prints the help and exits on `-h`/`--help`.
+    pub fn new(args: Vec<String>) -> Self {
+        if args.iter().any(|a| a == "-h" || a == "--help") {
+            print!("{HELP}");
+            std::process::exit(0);
+        }
+        Args { args }
+    }
+
+    /// Exits with a message and status 2.
+    pub fn fail(&self, message: &str) -> ! {
+        eprintln!("error: {message}\n\n{HELP}");
+        std::process::exit(2);
+    }
+
+    /// An option that needs the dial-in listener, which the manager does not have yet.
+    fn not_yet(&self, what: &str) -> ! {
+        eprintln!(
+            "error: {what} (dial-in: outstations connecting to the master) is not yet \
+             supported; use --role master --connect with --role outstations --listen"
+        );
+        std::process::exit(2);
+    }
+
+    /// True when `--name` is present; removes it.
+    pub fn switch(&mut self, name: &str) -> bool {
+        match self.args.iter().position(|a| a == name) {
+            Some(i) => {
+                self.args.remove(i);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// The last value of `--name value`, removing every occurrence.
+    pub fn value(&mut self, name: &str) -> Option<String> {
+        let mut out = None;
+        while let Some(i) = self.args.iter().position(|a| a == name) {
+            if i + 1 >= self.args.len() {
+                self.fail(&format!("{name} needs a value"));
+            }
+            out = Some(self.args.remove(i + 1));
+            self.args.remove(i);
+        }
+        out
+    }
+
+    /// The value of `--name value`, parsed, if given.
+    pub fn parsed<T: FromStr>(&mut self, name: &str) -> Option<T> {
+        self.value(name).map(|v| {
+            v.parse()
+                .unwrap_or_else(|_| self.fail(&format!("bad value for {name}: {v:?}")))
+        })
+    }
+
+    /// The value of `--name value`, parsed, or `default`.
+    pub fn get<T: FromStr>(&mut self, name: &str, default: T) -> T {
+        self.parsed(name).unwrap_or(default)
+    }
+
+    /// Fails if any argument was not consumed.
+    pub fn finish(&self) {
+        if let Some(a) = self.args.first() {
+            self.fail(&format!("unknown argument {a:?}"));
+        }
+    }
+
+    /// `--backend auto|epoll|io-uring` (default auto).
+    pub fn backend(&mut self) -> Backend {
+        match self.get("--backend", "auto".to_string()).as_str() {
+            "auto" => Backend::Auto,
+            "epoll" => Backend::Epoll,
+            "io-uring" | "io_uring" => Backend::IoUring,
+            other => self.fail(&format!(
+                "unknown backend {other:?} (auto, epoll, io-uring)"
+            )),
+        }
+    }
+
+    /// An `IP:PORT` with an IPv4 address and a port below 32768, if `--name` is given.
+    fn endpoint(&mut self, name: &str) -> Option<SocketAddrV4> {
+        let text = self.value(name)?;
+        match text.parse::<SocketAddr>() {
+            Ok(SocketAddr::V4(a)) if a.port() > 0 && a.port() < 32768 => Some(a),
+            Ok(SocketAddr::V4(_)) => self.fail(&format!("{name}: the port must be 1 to 32767")),
+            _ => self.fail(&format!("{name}: expected IPv4-ADDRESS:PORT, got {text:?}")),
+        }
+    }
+}
+
+impl Options {
+    /// Parses and checks the options; exits with a message on an error.
+    pub fn parse(args: Vec<String>) -> Options {
+        let mut args = Args::new(args);
+        let role = args.value("--role").unwrap_or_else(|| "both".into());
+        let outstations: Option<usize> = args.parsed("--outstations");
+        let listen = args.endpoint("--listen");
+        let connect = args.endpoint("--connect");
+        let farms: Option<usize> = args.parsed("--farms");
+        let dial_in = args.switch("--dial-in");
+        let exit_on_stdin_eof = args.switch("--exit-on-stdin-eof");
+        let options = Options {
+            role: Role::Both {
+                farms: 0,
+                listen: None,
+            },
+            outstations: outstations.unwrap_or(1000),
+            threads: args.get("--threads", 0),
+            poll_ms: args.get("--poll-ms", 1000),
+            integrity_s: args.get("--integrity-s", 60),
+            events_per_sec: args.get("--events-per-sec", 1.0),
+            seconds: args.parsed("--seconds"),
+            backend: args.backend(),
+            tls: args.switch("--tls"),
+            outstation_address: args.get("--outstation-address", 1024),
+            master_address: args.get("--master-address", 1),
+            report_every: args.parsed("--report-every"),
+        };
+        args.finish();
+        if dial_in {
+            args.not_yet("--dial-in");
+        }
+        let n = options.outstations;
+        if n == 0 || n > 60_000 {
+            args.fail("--outstations must be between 1 and 60000");
+        }
+        if options.report_every.is_some_and(|s| s.is_nan() || s <= 0.0) {
+            args.fail("--report-every must be more than 0 seconds");
+        }
+        if options.outstation_address == options.master_address {
+            args.fail("--outstation-address and --master-address must differ");
+        }
+        let only = |args: &Args, given: bool, what: &str, role: &str| {
+            if given {
+                args.fail(&format!("{what} does not apply to --role {role}"));
+            }
+        };
+        let role = match role.as_str() {
+            "both" => {
+                only(&args, connect.is_some(), "--connect", "both");
+                only(&args, exit_on_stdin_eof, "--exit-on-stdin-eof", "both");
+                let farms = farms.unwrap_or(0);
+                if farms > 64 || farms > n {
+                    args.fail("--farms must be at most 64 and at most --outstations");
+                }
+                if farms > 0 && options.tls {
+                    args.fail("--tls with --farms is not supported");
+                }
+                if farms == 0 && listen.is_some() {
+                    args.fail("--listen in --role both needs --farms");
+                }
+                Role::Both { farms, listen }
+            }
+            "outstations" => {
+                only(&args, connect.is_some(), "--connect", "outstations");
+                only(&args, farms.is_some(), "--farms", "outstations");
+                only(&args, options.tls, "--tls", "outstations");
+                let Some(listen) = listen else {
+                    args.fail("--role outstations needs --listen IP:PORT")
+                };
+                if outstations.is_none() {
+                    args.fail("--role outstations needs --outstations N");
+                }
+                Role::Outstations {
+                    listen,
+                    exit_on_stdin_eof,
+                }
+            }
+            "master" => {
+                only(&args, farms.is_some(), "--farms", "master");
+                only(&args, options.tls, "--tls", "master");
+                only(&args, exit_on_stdin_eof, "--exit-on-stdin-eof", "master");
+                if listen.is_some() {
+                    args.not_yet("--role master --listen");
+                }
+                let Some(connect) = connect else {
+                    args.fail("--role master needs --connect IP:PORT")
+                };
+                if outstations.is_none() {
+                    args.fail("--role master needs --outstations N");
+                }
+                Role::Master {
+                    peers: Peers::Connect(connect),
+                }
+            }
+            other => args.fail(&format!(
+                "unknown role {other:?} (both, outstations, master)"
+            )),
+        };
+        Options { role, ..options }
+    }
+
+    /// How long the measurement window lasts (`--seconds`, default 10).
+    pub fn window(&self) -> u64 {
+        self.seconds.unwrap_or(10)
+    }
+}

@@ -1,0 +1,197 @@
+//! `--role both`: the outstations and their masters, in this process or with the outstations
+//! in child processes (`--farms K`).
+
+use super::args::backend_name;
+use super::args::Options;
+use super::children::Farms;
+use super::farm::{EventPacer, Farm, LinkAddresses};
+use super::masters::{Masters, Polling};
+use super::pki::ThrowawayPki;
+use super::report::{self, cpu_seconds, proc_status, Progress, StateCounter, Totals};
+use super::{fail, start_manager};
+use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+/// A per-run base: a random second octet and port, from the clock and the pid.
+fn run_base() -> (u8, u16) {
+    let seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0)
+        ^ (u64::from(std::process::id()) << 32);
+    let mix = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    (
+        100 + (mix >> 56) as u8 % 100,
+        20000 + ((mix >> 20) % 10000) as u16,
+    )
+}
+
+/// Outstation `i` in one process: one 127.<octet>.x.y address each.
+fn address(octet: u8, port: u16, i: usize) -> SocketAddr {
+    let i = i + 1;
+    let ip = Ipv4Addr::new(127, octet, (i >> 8) as u8, (i & 0xFF) as u8);
+    SocketAddr::V4(SocketAddrV4::new(ip, port))
+}
+
+/// Runs both ends; `own_args` counts the benchmark's arguments (to re-run it for farms).
+pub fn run(
+    options: &Options,
+    farms: usize,
+    listen: Option<SocketAddrV4>,
+    own_args: usize,
+) -> ExitCode {
+    let n = options.outstations;
+    let fds = if farms > 0 { n } else { 3 * n } as u64 + 64;
+    let rss_start = proc_status("VmRSS:");
+    let cpu_start = cpu_seconds("self");
+    let manager = match start_manager(options, fds, &format!("{n} outstations")) {
+        Ok(m) => m,
+        Err(code) => return code,
+    };
+    let (octet, port) = run_base();
+    let link = LinkAddresses {
+        outstation: options.outstation_address,
+        master: options.master_address,
+    };
+    let states = StateCounter::default();
+    let mut progress = Progress::new(options.report_every);
+    let setup = Instant::now();
+    let pki = match options.tls.then(ThrowawayPki::new).transpose() {
+        Ok(pki) => pki,
+        Err(e) => return fail(&e),
+    };
+
+    // The outstations: here, or in the farms.
+    let (farm, children) = if farms > 0 {
+        let base = listen.unwrap_or(SocketAddrV4::new(Ipv4Addr::new(127, octet, 0, 1), port));
+        println!("addresses:          {base} onwards, {farms} farm processes");
+        let extra = vec![
+            "--events-per-sec".to_string(),
+            options.events_per_sec.to_string(),
+            "--outstation-address".to_string(),
+            link.outstation.to_string(),
+            "--master-address".to_string(),
+            link.master.to_string(),
+            "--backend".to_string(),
+            backend_name(options.backend).to_string(),
+        ];
+        match Farms::start(farms, n, base, own_args, &extra) {
+            Ok(children) => (None, Some(children)),
+            Err(e) => return fail(&e),
+        }
+    } else {
+        println!("addresses:          127.{octet}.x.y:{port}");
+        if let Some(pki) = &pki {
+            println!(
+                "transport:          TLS, mutual authentication (CA in {})",
+                pki.dir().display()
+            );
+        }
+        let addresses = (0..n).map(|i| address(octet, port, i));
+        match Farm::start(
+            &manager,
+            addresses,
+            link,
+            pki.as_ref().map(|p| &p.outstation),
+            &states,
+        ) {
+            Ok(farm) => (Some(farm), None),
+            Err(e) => return fail(&e),
+        }
+    };
+    let polling = Polling {
+        poll_ms: options.poll_ms,
+        integrity_s: options.integrity_s,
+        link,
+    };
+    let master_tls = pki.as_ref().map(|p| &p.master);
+    let masters = match &children {
+        Some(c) => Masters::start(&manager, c.addresses(), &polling, master_tls, &states),
+        None => {
+            let addresses = (0..n).map(|i| address(octet, port, i));
+            Masters::start(&manager, addresses, &polling, master_tls, &states)
+        }
+    };
+    let masters = match masters {
+        Ok(m) => m,
+        Err(e) => return fail(&e),
+    };
+    // Wait until every channel (2 per pair here, 1 with farms) is open.
+    let channels = if farms > 0 { n } else { 2 * n };
+    let wait_until = Instant::now() + Duration::from_secs(60);
+    while states.open() < channels && Instant::now() < wait_until {
+        progress.tick(states.open(), || Totals::of(&manager));
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    println!(
+        "channels open:      {} of {} after {:.2} s",
+        states.open(),
+        channels,
+        setup.elapsed().as_secs_f64()
+    );
+
+    // Measure: counters at the start of the window, events made by this thread.
+    let before = Totals::of(&manager);
+    let events_before = masters.events();
+    let cpu_before = cpu_seconds("self");
+    let farm_cpu_before = children.as_ref().map(Farms::cpu_seconds);
+    let mut pacer = EventPacer::new(options.events_per_sec);
+    let window = Instant::now();
+    let end = window + Duration::from_secs(options.window());
+    let tick = Duration::from_millis(100);
+    let mut next = window;
+    while Instant::now() < end {
+        if let Some(farm) = &farm {
+            pacer.catch_up(farm);
+        }
+        progress.tick(states.open(), || Totals::of(&manager));
+        next += tick;
+        if let Some(d) = next.checked_duration_since(Instant::now()) {
+            std::thread::sleep(d);
+        }
+    }
+    let elapsed = window.elapsed().as_secs_f64();
+    let cpu = cpu_seconds("self") - cpu_before;
+    let events_rx = masters.events() - events_before;
+    let totals = Totals::of(&manager);
+    let polls = totals.polls - before.polls;
+    println!("window:             {elapsed:.2} s");
+    println!("polls/s:            {:.0}", polls as f64 / elapsed);
+    if farm.is_some() {
+        println!("events/s made:      {:.0}", pacer.made as f64 / elapsed);
+    }
+    println!("events/s received:  {:.0}", events_rx as f64 / elapsed);
+    println!("timeouts:           {}", totals.timeouts);
+    println!("failures:           {}", totals.failures);
+    let outstation_stats = farm
+        .iter()
+        .flat_map(|f| f.outstations.iter().map(|(c, _)| c.stats()));
+    let master_stats = masters.masters.iter().map(|(c, _)| c.stats());
+    report::print_link(outstation_stats.chain(master_stats));
+    report::print_cpu(cpu, elapsed, polls, cpu_start);
+    if let (Some(c), Some(before)) = (&children, farm_cpu_before) {
+        println!(
+            "farm cpu seconds:   {:.2} (the {farms} farm processes, over the window)",
+            c.cpu_seconds() - before
+        );
+    }
+    let rss_peak = proc_status("VmHWM:");
+    let rss_now = proc_status("VmRSS:");
+    let grown = rss_now.saturating_sub(rss_start) as f64;
+    println!("peak rss:           {:.1} MiB", rss_peak as f64 / 1024.0);
+    println!(
+        "rss per channel:    {:.1} KiB ({channels} channels; {:.1} KiB per master-outstation pair)",
+        grown / channels as f64,
+        grown / masters.len() as f64
+    );
+    drop(masters);
+    drop(farm);
+    drop(children);
+    manager.shutdown();
+    if totals.timeouts > 0 || totals.failures > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}

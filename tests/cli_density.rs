@@ -1,0 +1,139 @@
+#![cfg(feature = "cli")]
+//! `rdnp3 density`: its roles run apart in two processes, its farms in child processes, and
+//! dial-in options are refused until the master listener exists.
+
+use std::process::{Command, Output, Stdio};
+
+fn density(args: &[&str]) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_rdnp3"));
+    c.arg("density").args(args);
+    c
+}
+
+fn text(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// The value after `name` on the line that starts with it.
+fn figure<'a>(output: &'a str, name: &str) -> &'a str {
+    output
+        .lines()
+        .find_map(|l| l.strip_prefix(name))
+        .unwrap_or_else(|| panic!("no {name:?} line in:\n{output}"))
+        .trim()
+}
+
+#[test]
+fn a_master_process_polls_an_outstation_process() {
+    let mut farm = density(&[
+        "--role",
+        "outstations",
+        "--listen",
+        "127.200.5.1:32766",
+        "--outstations",
+        "4",
+        "--outstation-address",
+        "77",
+        "--master-address",
+        "3",
+    ])
+    .stdout(Stdio::null())
+    .spawn()
+    .expect("the outstations start");
+    let master = density(&[
+        "--role",
+        "master",
+        "--connect",
+        "127.200.5.1:32766",
+        "--outstations",
+        "4",
+        "--outstation-address",
+        "77",
+        "--master-address",
+        "3",
+        "--poll-ms",
+        "100",
+        "--seconds",
+        "2",
+        "--report-every",
+        "0.5",
+    ])
+    .output()
+    .expect("the master runs");
+    let _ = farm.kill();
+    let _ = farm.wait();
+    let out = text(&master);
+    assert!(master.status.success(), "{out}");
+    // Outstations 2 and 3 listen on the next address: 127.200.5.2:32766 and :32767.
+    assert!(out.contains("to 127.200.5.2:32767"), "{out}");
+    assert_eq!(figure(&out, "channels open:").split(' ').next(), Some("4"));
+    assert_eq!(figure(&out, "timeouts:"), "0");
+    assert_eq!(figure(&out, "failures:"), "0");
+    let polls: f64 = figure(&out, "polls/s:").parse().expect("a number");
+    assert!(polls > 0.0, "{out}");
+    assert!(out
+        .lines()
+        .any(|l| l.starts_with("t=") && l.contains(" open=4 ")));
+    assert!(out.contains("rss per channel:"), "{out}");
+}
+
+#[test]
+fn farms_run_the_outstations_in_child_processes() {
+    let run = density(&[
+        "--outstations",
+        "6",
+        "--farms",
+        "2",
+        "--poll-ms",
+        "100",
+        "--seconds",
+        "1",
+    ])
+    .output()
+    .expect("density runs");
+    let out = text(&run);
+    assert!(run.status.success(), "{out}");
+    assert!(out.contains("2 farm processes"), "{out}");
+    assert_eq!(figure(&out, "channels open:").split(' ').next(), Some("6"));
+    assert!(out.contains("farm cpu seconds:"), "{out}");
+    assert_eq!(figure(&out, "failures:"), "0");
+}
+
+#[test]
+fn dial_in_is_refused_as_not_yet_supported() {
+    for args in [
+        &[
+            "--role",
+            "master",
+            "--listen",
+            "127.200.5.9:20000",
+            "--outstations",
+            "2",
+        ][..],
+        &["--dial-in"][..],
+    ] {
+        let out = density(args).output().expect("density runs");
+        assert_eq!(out.status.code(), Some(2));
+        assert!(text(&out).contains("not yet supported"), "{}", text(&out));
+    }
+}
+
+#[test]
+fn a_role_refuses_the_options_of_the_other() {
+    let out = density(&[
+        "--role",
+        "master",
+        "--connect",
+        "127.200.5.9:20000",
+        "--farms",
+        "2",
+    ])
+    .output()
+    .expect("density runs");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out).contains("--farms does not apply to --role master"));
+}
