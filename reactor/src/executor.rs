@@ -243,7 +243,25 @@ impl Executor {
         timeout
     }
 
+    /// Starts waiting actors while placement allows. Executors that declined (too far above
+    /// the least loaded) sleep until their patience runs out; each start here may make them
+    /// eligible again, so while actors still wait the others are woken to look.
     fn start_channels(&mut self) {
+        let before = self.actors.len();
+        self.take_channels();
+        if self.actors.len() > before {
+            let pool = &self.pool;
+            if placement::any_waiting(&self.core.local, &pool.injector, &pool.executors) {
+                for (index, executor) in pool.executors.iter().enumerate() {
+                    if index != self.core.index {
+                        executor.wake();
+                    }
+                }
+            }
+        }
+    }
+
+    fn take_channels(&mut self) {
         let me = self.core.index;
         for _ in 0..START_BATCH {
             let may = placement::may_take(me, &self.pool.executors);
