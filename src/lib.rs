@@ -42,6 +42,7 @@ mod channel;
 mod clock;
 mod config;
 mod error;
+mod listener;
 mod manager;
 mod master;
 mod outstation;
@@ -55,8 +56,14 @@ pub use rdnp3_reactor as reactor;
 pub use rdnp3_stack as stack;
 
 pub use channel::Channel;
-pub use config::{ChannelConfig, ChannelListener, ChannelState, ServerPolicy};
+pub use config::{
+    ChannelConfig, ChannelListener, ChannelState, DialInBinding, ListenerConfig, ServerPolicy,
+};
 pub use error::ChannelError;
+pub use listener::{
+    DialInAssociation, DialInError, ListenerStats, MasterListener, UnknownOutstation,
+    UnknownOutstations,
+};
 pub use manager::{Manager, ManagerBuilder};
 pub use master::Master;
 pub use outstation::Outstation;

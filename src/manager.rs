@@ -2,10 +2,13 @@
 //! channels to it.
 
 use crate::channel::{Channel, ChannelTask, Connector, TcpClient, TcpServer};
-use crate::config::{ChannelConfig, ChannelListener};
+use crate::config::{ChannelConfig, ChannelListener, ListenerConfig};
 use crate::error::ChannelError;
+use crate::listener::{
+    DialInError, ListenerCounters, ListenerTask, MasterListener, UnknownOutstations,
+};
 use crate::stats::{AssociationStats, ChannelMasters, ChannelRegistry};
-use rdnp3_reactor::{Backend, FdLimit, Pool};
+use rdnp3_reactor::{completion, Backend, FdLimit, Pool};
 use rdnp3_stack::router::{ChannelCounters, Router};
 use std::fmt;
 use std::net::SocketAddr;
@@ -88,7 +91,7 @@ impl ManagerBuilder {
         Ok(Manager {
             pool: b.build().map_err(ChannelError::Pool)?,
             fd_limit,
-            channels: ChannelRegistry::default(),
+            channels: Arc::new(ChannelRegistry::default()),
         })
     }
 }
@@ -97,7 +100,7 @@ impl ManagerBuilder {
 pub struct Manager {
     pool: Pool,
     fd_limit: Option<FdLimit>,
-    channels: ChannelRegistry,
+    channels: Arc<ChannelRegistry>,
 }
 
 impl fmt::Debug for Manager {
@@ -276,6 +279,44 @@ impl Manager {
         let tls = tls.server_context().map_err(ChannelError::Tls)?;
         let connector = Connector::TcpServer(TcpServer::new(local));
         self.spawn(config, connector, listener, Some(tls))
+    }
+
+    /// A dial-in endpoint: listens on `local` (port 0 picks one: see
+    /// [`MasterListener::local_addr`]) for outstations that connect to the master, and hands
+    /// each connection to the association registered for it with [`MasterListener::add`].
+    /// A connection is identified by the link source address of the first valid frame the
+    /// outstation sends, within `config.first_frame_timeout` and `first_frame_budget` bytes
+    /// (garbage or silence closes it), or by its peer IP (`config.binding`). Outstations
+    /// without an association go to `unknown`, which may accept them (an association is
+    /// created) or refuse them (as does `None`). A second connection of a connected
+    /// outstation replaces the first or is refused (`config.policy`). At most
+    /// `config.max_pending` connections wait for identification; more are closed. Every
+    /// closed connection is counted in [`MasterListener::stats`].
+    ///
+    /// Blocks until the socket listens (errors come back here): do not call it from a
+    /// reactor callback.
+    pub fn add_master_listener(
+        &self,
+        config: ListenerConfig,
+        local: SocketAddr,
+        unknown: Option<Box<dyn UnknownOutstations>>,
+    ) -> Result<MasterListener, ChannelError> {
+        let counters = Arc::new(ListenerCounters::default());
+        let name: Arc<str> = config.name.clone().into();
+        let (promise, bound) = completion();
+        let task = ListenerTask::new(
+            config,
+            local,
+            unknown,
+            counters.clone(),
+            self.channels.clone(),
+            promise,
+        );
+        let handle = self.pool.spawn(task).map_err(|_| ChannelError::Closed)?;
+        let local = bound
+            .wait()?
+            .map_err(|e| ChannelError::DialIn(DialInError::Listen(e)))?;
+        Ok(MasterListener::new(handle, counters, local, name))
     }
 
     /// Stops every channel and joins the executors.

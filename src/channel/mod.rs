@@ -1,9 +1,11 @@
-//! Channels: one connection (TCP client or server, TLS, or a serial port) on the reactor,
+//! Channels: one connection (TCP client or server, TLS, a serial port, or a dial-in outstation
+//! handed over by a master listener) on the reactor,
 //! carrying one or more DNP3 sessions routed by link address. The [`Channel`] handle posts to
 //! the channel's actor (`task.rs`), which owns the connection — one file per kind of
 //! connection — and drives the protocol's router.
 
 mod backoff;
+mod dial_in;
 mod message;
 #[cfg(feature = "serial")]
 mod serial;
@@ -13,6 +15,7 @@ mod tcp_server;
 #[cfg(feature = "tls")]
 mod tls;
 
+pub(crate) use dial_in::{DialIn, DialInConnection};
 pub(crate) use message::{ChannelMsg, MasterOp, OutstationOp};
 #[cfg(feature = "serial")]
 pub(crate) use serial::SerialLine;

@@ -1,0 +1,501 @@
+//! The listener's actor: accepts, holds each new connection until it is identified, and
+//! hands it to its association's channel; creates those channels.
+
+use super::first_frame::{FirstFrame, Identified, NotAFrame};
+use super::UnknownOutstations;
+use super::{DialInAssociation, DialInError, ListenerCounters, UnknownOutstation};
+use crate::channel::{ChannelMsg, ChannelTask, Connector, DialIn, DialInConnection};
+use crate::clock;
+use crate::config::{DialInBinding, ListenerConfig};
+use crate::error::ChannelError;
+use crate::master::Master;
+use crate::stats::{ChannelMasters, ChannelRegistry};
+use rdnp3_reactor::{Actor, CloseReason, Context, Handle, Promise, SourceId, TimerId};
+use rdnp3_stack::master::MasterSession;
+use rdnp3_stack::router::{ChannelCounters, Router, SessionKind};
+use std::collections::{HashMap, VecDeque};
+use std::io;
+use std::net::{IpAddr, SocketAddr, TcpStream};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tracing::Span;
+
+/// What the [`super::MasterListener`] handle posts.
+pub(crate) enum ListenerMsg {
+    /// Registers an association; answers with its handle.
+    Add(
+        Box<DialInAssociation>,
+        Promise<Result<Master, ChannelError>>,
+    ),
+    /// Stops listening and shuts every association down.
+    Shutdown,
+}
+
+type Cx<'a> = Context<'a, ListenerMsg>;
+
+/// Delay before listening again after the listening socket failed.
+const RELISTEN_DELAY: Duration = Duration::from_secs(1);
+
+/// A registered association.
+struct Registered {
+    channel: Handle<ChannelMsg>,
+    peer_ip: Option<IpAddr>,
+}
+
+/// A connection accepted and not yet identified.
+struct Pending {
+    /// The descriptor handed over once identified (a duplicate of the one the listener reads).
+    stream: TcpStream,
+    peer: SocketAddr,
+    first: FirstFrame,
+}
+
+/// The listener's actor.
+pub(crate) struct ListenerTask {
+    config: ListenerConfig,
+    local: SocketAddr,
+    /// Answers `add_master_listener` with the bound address, once.
+    bound: Option<Promise<io::Result<SocketAddr>>>,
+    listening: Option<SourceId>,
+    relisten_at: Option<Instant>,
+    pending: HashMap<SourceId, Pending>,
+    /// First-frame deadlines in accept order (the timeout is the same for all); entries of
+    /// connections no longer pending are skipped.
+    deadlines: VecDeque<(Instant, SourceId)>,
+    by_address: HashMap<u16, Registered>,
+    /// Peer-IP binding: the outstation address registered for each IP.
+    by_ip: HashMap<IpAddr, u16>,
+    unknown: Option<Box<dyn UnknownOutstations>>,
+    counters: Arc<ListenerCounters>,
+    registry: Arc<ChannelRegistry>,
+    timer: Option<(TimerId, Instant)>,
+    span: Span,
+}
+
+impl ListenerTask {
+    pub(crate) fn new(
+        config: ListenerConfig,
+        local: SocketAddr,
+        unknown: Option<Box<dyn UnknownOutstations>>,
+        counters: Arc<ListenerCounters>,
+        registry: Arc<ChannelRegistry>,
+        bound: Promise<io::Result<SocketAddr>>,
+    ) -> Self {
+        let span = tracing::info_span!("listener", name = %config.name);
+        ListenerTask {
+            config,
+            local,
+            bound: Some(bound),
+            listening: None,
+            relisten_at: None,
+            pending: HashMap::new(),
+            deadlines: VecDeque::new(),
+            by_address: HashMap::new(),
+            by_ip: HashMap::new(),
+            unknown,
+            counters,
+            registry,
+            timer: None,
+            span,
+        }
+    }
+
+    fn listen(&mut self, cx: &mut Cx<'_>) {
+        self.relisten_at = None;
+        match cx.listen(self.local) {
+            Ok((id, addr)) => {
+                self.listening = Some(id);
+                // Listening again after a failure keeps the port first chosen.
+                self.local = addr;
+                tracing::info!("listening for dial-in outstations on {addr}");
+                if let Some(bound) = self.bound.take() {
+                    bound.complete(Ok(addr));
+                }
+            }
+            Err(e) => {
+                if let Some(bound) = self.bound.take() {
+                    bound.complete(Err(e));
+                    cx.stop();
+                    return;
+                }
+                tracing::warn!("cannot listen on {}: {e}", self.local);
+                self.relisten_at = Some(cx.now() + RELISTEN_DELAY);
+            }
+        }
+    }
+
+    fn set_pending_gauge(&self) {
+        self.counters
+            .pending
+            .store(self.pending.len() as u64, Ordering::Relaxed);
+    }
+
+    /// A connection arrived: bind it by peer IP at once, or hold it for its first frame.
+    fn accepted(&mut self, cx: &mut Cx<'_>, stream: TcpStream, peer: SocketAddr) {
+        self.counters.add(|c| &c.accepted);
+        if self.config.binding == DialInBinding::PeerIp {
+            let ip = peer.ip().to_canonical();
+            let address = self.by_ip.get(&ip).copied();
+            return self.bind(cx, address, stream, peer, Vec::new());
+        }
+        if self.pending.len() >= self.config.max_pending {
+            self.counters.add(|c| &c.over_limit);
+            tracing::warn!(
+                "refused {peer}: {} connections already wait for their first frame",
+                self.pending.len()
+            );
+            return;
+        }
+        // The listener reads one descriptor; the other, the same socket, is handed over.
+        let keep = match stream.try_clone() {
+            Ok(keep) => keep,
+            Err(e) => {
+                self.counters.add(|c| &c.over_limit);
+                tracing::warn!("refused {peer}: {e}");
+                return;
+            }
+        };
+        let source = match cx.adopt_tcp(stream) {
+            Ok(source) => source,
+            Err(e) => {
+                self.counters.add(|c| &c.over_limit);
+                tracing::warn!("refused {peer}: {e}");
+                return;
+            }
+        };
+        tracing::debug!("accepted {peer}: waiting for its first link frame");
+        let first = FirstFrame::new(self.config.first_frame_budget);
+        self.pending.insert(
+            source,
+            Pending {
+                stream: keep,
+                peer,
+                first,
+            },
+        );
+        self.deadlines
+            .push_back((cx.now() + self.config.first_frame_timeout, source));
+        self.set_pending_gauge();
+    }
+
+    /// Bytes from a pending connection.
+    fn pending_data(&mut self, cx: &mut Cx<'_>, source: SourceId, data: &[u8]) {
+        let Some(pending) = self.pending.get_mut(&source) else {
+            return;
+        };
+        match pending.first.push(data) {
+            Identified::NeedMore => {}
+            Identified::Outstation(address) => {
+                let Some(pending) = self.release(cx, source) else {
+                    return;
+                };
+                tracing::debug!("{} is outstation {address}", pending.peer);
+                let received = pending.first.into_received();
+                self.bind(cx, Some(address), pending.stream, pending.peer, received);
+            }
+            Identified::Garbage(why) => {
+                let peer = pending.peer;
+                self.release(cx, source);
+                self.garbage(peer, &why);
+            }
+        }
+    }
+
+    fn garbage(&self, peer: SocketAddr, why: &NotAFrame) {
+        self.counters.add(|c| &c.garbage);
+        tracing::warn!("closed {peer}: {why}");
+    }
+
+    /// Stops reading a pending connection and forgets it; its handed-over descriptor stays.
+    fn release(&mut self, cx: &mut Cx<'_>, source: SourceId) -> Option<Pending> {
+        let pending = self.pending.remove(&source)?;
+        cx.close(source);
+        self.set_pending_gauge();
+        Some(pending)
+    }
+
+    /// An identified connection (by link address or, with `link` `None`, by peer IP, then
+    /// `registered` tells the address found for it): hand it to its association, ask the
+    /// callback about an unknown outstation, or refuse it.
+    fn bind(
+        &mut self,
+        cx: &mut Cx<'_>,
+        address: Option<u16>,
+        stream: TcpStream,
+        peer: SocketAddr,
+        received: Vec<u8>,
+    ) {
+        let ip = peer.ip().to_canonical();
+        let known = address.filter(|a| self.by_address.contains_key(a));
+        let address = match known {
+            Some(a) => a,
+            None => match self.ask_unknown(cx, address, peer) {
+                Some(a) => a,
+                None => {
+                    self.counters.add(|c| &c.refused_unknown);
+                    tracing::warn!("refused {peer}: unknown outstation {address:?}");
+                    return;
+                }
+            },
+        };
+        let Some(registered) = self.by_address.get(&address) else {
+            return;
+        };
+        if registered.peer_ip.is_some_and(|want| want != ip) {
+            self.counters.add(|c| &c.refused_peer);
+            tracing::warn!("refused {peer}: outstation {address} is expected from another IP");
+            return;
+        }
+        let connection = DialInConnection {
+            stream,
+            peer,
+            received,
+            #[cfg(feature = "tls")]
+            tls: None,
+        };
+        match registered
+            .channel
+            .post(ChannelMsg::DialIn(Box::new(connection)))
+        {
+            Ok(()) => self.counters.add(|c| &c.identified),
+            Err(e) => {
+                self.counters.add(|c| &c.handoff_failed);
+                tracing::warn!("dropped {peer}: the channel of outstation {address}: {e}");
+            }
+        }
+    }
+
+    /// Asks the callback about an unknown outstation; the address of the association it
+    /// created, if it accepted.
+    fn ask_unknown(
+        &mut self,
+        cx: &mut Cx<'_>,
+        link_address: Option<u16>,
+        peer: SocketAddr,
+    ) -> Option<u16> {
+        let outstation = UnknownOutstation { link_address, peer };
+        let mut association = self.unknown.as_mut()?.on_unknown(&outstation)?;
+        if let Some(address) = link_address {
+            association.config.outstation_address = address;
+        }
+        if self.config.binding == DialInBinding::PeerIp {
+            association.peer_ip = Some(peer.ip().to_canonical());
+        }
+        let address = association.config.outstation_address;
+        match self.register(cx, association) {
+            Ok(master) => {
+                self.counters.add(|c| &c.added);
+                tracing::info!("outstation {address} at {peer} accepted by the callback");
+                if let Some(unknown) = &mut self.unknown {
+                    unknown.on_added(&outstation, master);
+                }
+                Some(address)
+            }
+            Err(e) => {
+                tracing::warn!("cannot add outstation {address} at {peer}: {e}");
+                None
+            }
+        }
+    }
+
+    /// Creates the association's channel (anywhere in the pool) and lists it.
+    fn register(
+        &mut self,
+        cx: &mut Cx<'_>,
+        association: DialInAssociation,
+    ) -> Result<Master, ChannelError> {
+        let address = association.config.outstation_address;
+        if self.by_address.contains_key(&address) {
+            return Err(ChannelError::DialIn(DialInError::DuplicateAddress(address)));
+        }
+        let peer_ip = association.peer_ip.map(|ip| ip.to_canonical());
+        if self.config.binding == DialInBinding::PeerIp {
+            let ip = peer_ip.ok_or(ChannelError::DialIn(DialInError::NoPeerIp(address)))?;
+            if self.by_ip.contains_key(&ip) {
+                return Err(ChannelError::DialIn(DialInError::DuplicatePeer(ip)));
+            }
+        }
+        let mut config = self.config.channel.clone();
+        config.name = format!("{}/{address}", self.config.name);
+        let name: Arc<str> = config.name.clone().into();
+        let counters = Arc::new(ChannelCounters::default());
+        let mut router = Router::new(
+            name.clone(),
+            counters,
+            config.decode,
+            config.keep_alive,
+            config.link_timeout,
+        );
+        let mut session = MasterSession::new(association.config, association.handler);
+        if let Some(listener) = association.listener {
+            session.set_listener(listener);
+        }
+        let slot = session.stats_slot();
+        let id = router
+            .add(&clock::now(), SessionKind::Master(Box::new(session)))
+            .map_err(ChannelError::Session)?;
+        let connector = Connector::DialIn(DialIn {
+            counters: self.counters.clone(),
+            policy: self.config.policy,
+        });
+        let task = ChannelTask::new(router, config, connector, None);
+        let channel = cx.spawner().spawn(task).map_err(|_| ChannelError::Closed)?;
+        let masters = Arc::new(ChannelMasters::new(name));
+        masters.register(&slot);
+        self.registry.register(&masters);
+        if self.config.binding == DialInBinding::PeerIp {
+            if let Some(ip) = peer_ip {
+                self.by_ip.insert(ip, address);
+            }
+        }
+        self.by_address.insert(
+            address,
+            Registered {
+                channel: channel.clone(),
+                peer_ip,
+            },
+        );
+        Ok(Master::new(channel, id, masters))
+    }
+
+    /// Closes pending connections past their first-frame deadline.
+    fn expire(&mut self, cx: &mut Cx<'_>, now: Instant) {
+        while let Some(&(at, source)) = self.deadlines.front() {
+            if at > now {
+                break;
+            }
+            self.deadlines.pop_front();
+            if let Some(pending) = self.release(cx, source) {
+                self.counters.add(|c| &c.timeouts);
+                tracing::warn!(
+                    "closed {}: no valid link frame within {:?}",
+                    pending.peer,
+                    self.config.first_frame_timeout
+                );
+            }
+        }
+    }
+
+    /// The earliest live deadline (stale entries at the front are dropped).
+    fn next_deadline(&mut self) -> Option<Instant> {
+        while let Some(&(at, source)) = self.deadlines.front() {
+            if self.pending.contains_key(&source) {
+                return Some(at);
+            }
+            self.deadlines.pop_front();
+        }
+        None
+    }
+
+    fn reschedule(&mut self, cx: &mut Cx<'_>) {
+        let want = self
+            .next_deadline()
+            .into_iter()
+            .chain(self.relisten_at)
+            .min();
+        if self.timer.map(|(_, at)| at) == want {
+            return;
+        }
+        if let Some((id, _)) = self.timer.take() {
+            cx.cancel_timer(id);
+        }
+        if let Some(at) = want {
+            self.timer = Some((cx.set_timer_at(at), at));
+        }
+    }
+
+    fn shutdown_associations(&mut self) {
+        for (_, registered) in self.by_address.drain() {
+            let _ = registered.channel.post(ChannelMsg::Shutdown);
+        }
+        self.by_ip.clear();
+    }
+}
+
+impl Actor for ListenerTask {
+    type Message = ListenerMsg;
+
+    fn on_start(&mut self, cx: &mut Cx<'_>) {
+        let span = self.span.clone();
+        let _entered = span.enter();
+        self.listen(cx);
+        self.reschedule(cx);
+    }
+
+    fn on_accept(
+        &mut self,
+        cx: &mut Cx<'_>,
+        _listener: SourceId,
+        stream: TcpStream,
+        peer: SocketAddr,
+    ) {
+        let span = self.span.clone();
+        let _entered = span.enter();
+        self.accepted(cx, stream, peer);
+        self.reschedule(cx);
+    }
+
+    fn on_data(&mut self, cx: &mut Cx<'_>, source: SourceId, data: &[u8]) {
+        let span = self.span.clone();
+        let _entered = span.enter();
+        self.pending_data(cx, source, data);
+        self.reschedule(cx);
+    }
+
+    fn on_timer(&mut self, cx: &mut Cx<'_>, timer: TimerId) {
+        let Some((id, at)) = self.timer else { return };
+        if id != timer {
+            return;
+        }
+        let span = self.span.clone();
+        let _entered = span.enter();
+        self.timer = None;
+        let now = cx.now().max(at);
+        self.expire(cx, now);
+        if self.relisten_at.is_some_and(|t| t <= now) {
+            self.listen(cx);
+        }
+        self.reschedule(cx);
+    }
+
+    fn on_message(&mut self, cx: &mut Cx<'_>, message: ListenerMsg) {
+        let span = self.span.clone();
+        let _entered = span.enter();
+        match message {
+            ListenerMsg::Add(association, promise) => {
+                promise.complete(self.register(cx, *association));
+            }
+            ListenerMsg::Shutdown => {
+                tracing::info!("shut down");
+                cx.stop();
+            }
+        }
+    }
+
+    fn on_closed(&mut self, cx: &mut Cx<'_>, source: SourceId, reason: CloseReason) {
+        let span = self.span.clone();
+        let _entered = span.enter();
+        if let Some(pending) = self.pending.remove(&source) {
+            self.set_pending_gauge();
+            self.counters.add(|c| &c.abandoned);
+            tracing::info!(
+                "{} closed before identifying itself: {reason}",
+                pending.peer
+            );
+        } else if self.listening == Some(source) {
+            tracing::warn!("the listening socket failed: {reason}");
+            self.listening = None;
+            self.relisten_at = Some(cx.now() + RELISTEN_DELAY);
+        }
+        self.reschedule(cx);
+    }
+
+    fn on_stop(&mut self) {
+        let span = self.span.clone();
+        let _entered = span.enter();
+        self.shutdown_associations();
+        self.pending.clear();
+        self.set_pending_gauge();
+    }
+}
