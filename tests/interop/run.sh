@@ -399,9 +399,33 @@ scenario_c() {
   stop_pid "$peer"
 }
 
+# ------------------------------------------------------------------------------------------
+# Scenario d: opendnp3 outstations dial in to our master listener (tests/dial_in_interop.rs
+# starts the listener and opendnp3_dial_in.py, polls every outstation and checks the values).
+
+scenario_d() {
+  local name="d1: opendnp3 outstations dial in to one master listener and are polled"
+  local out="$WORK/d1.out" rc
+  if ! cargo test --release --test dial_in_interop --no-run >"$WORK/d-build.log" 2>&1; then
+    fail "d: cargo test --release --test dial_in_interop --no-run" "$WORK/d-build.log" "cargo"
+    return
+  fi
+  INTEROP_PY="$PY" timeout 120 cargo test --release --test dial_in_interop -- --ignored --nocapture \
+    >"$out" 2>&1
+  rc=$?
+  grep '^PASS outstation' "$out" | sed 's/^/    /'
+  if [[ $rc -eq 0 ]]; then
+    pass "$name"
+  else
+    fail "$name (exit code $rc)" "$out" "cargo test"
+  fi
+}
+
 scenario_a
 echo "== interop: opendnp3 master -> our outstation"
 scenario_b
 echo "== interop: TLS (our master -> opendnp3 outstation, opendnp3 master -> our outstation)"
 scenario_c
+echo "== interop: opendnp3 outstations dial in -> our master listener"
+scenario_d
 finish
