@@ -301,6 +301,40 @@ impl Manager {
         local: SocketAddr,
         unknown: Option<Box<dyn UnknownOutstations>>,
     ) -> Result<MasterListener, ChannelError> {
+        self.spawn_listener(
+            config,
+            local,
+            unknown,
+            #[cfg(feature = "tls")]
+            None,
+        )
+    }
+
+    /// A TLS dial-in endpoint: as [`Manager::add_master_listener`], and every outstation
+    /// must complete a TLS handshake and authenticate with its certificate (as for
+    /// [`Manager::add_tls_server`]) before the listener reads its first frame; the session
+    /// then moves with the connection to the association's channel. Handshake and first
+    /// frame must both come within `config.first_frame_timeout`; failed handshakes are
+    /// counted in `tls_errors`. Files are read now: errors in them come back here.
+    #[cfg(feature = "tls")]
+    pub fn add_tls_master_listener(
+        &self,
+        config: ListenerConfig,
+        local: SocketAddr,
+        tls: TlsConfig,
+        unknown: Option<Box<dyn UnknownOutstations>>,
+    ) -> Result<MasterListener, ChannelError> {
+        let tls = tls.server_context().map_err(ChannelError::Tls)?;
+        self.spawn_listener(config, local, unknown, Some(tls))
+    }
+
+    fn spawn_listener(
+        &self,
+        config: ListenerConfig,
+        local: SocketAddr,
+        unknown: Option<Box<dyn UnknownOutstations>>,
+        #[cfg(feature = "tls")] tls: Option<TlsContext>,
+    ) -> Result<MasterListener, ChannelError> {
         let counters = Arc::new(ListenerCounters::default());
         let name: Arc<str> = config.name.clone().into();
         let (promise, bound) = completion();
@@ -312,6 +346,11 @@ impl Manager {
             self.channels.clone(),
             promise,
         );
+        #[cfg(feature = "tls")]
+        let task = match tls {
+            Some(tls) => task.with_tls(tls),
+            None => task,
+        };
         let handle = self.pool.spawn(task).map_err(|_| ChannelError::Closed)?;
         let local = bound
             .wait()?

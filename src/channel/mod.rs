@@ -22,6 +22,8 @@ pub(crate) use serial::SerialLine;
 pub(crate) use task::{ChannelTask, Connector};
 pub(crate) use tcp_client::TcpClient;
 pub(crate) use tcp_server::TcpServer;
+#[cfg(feature = "tls")]
+pub(crate) use tls::send_ciphertext;
 
 use crate::error::ChannelError;
 use crate::master::Master;

@@ -12,6 +12,8 @@
 
 mod first_frame;
 mod task;
+#[cfg(feature = "tls")]
+mod tls;
 
 pub(crate) use task::{ListenerMsg, ListenerTask};
 

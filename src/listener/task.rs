@@ -21,6 +21,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tracing::Span;
 
+#[cfg(feature = "tls")]
+use crate::tls::{TlsContext, TlsLayer};
+
 /// What the [`super::MasterListener`] handle posts.
 pub(crate) enum ListenerMsg {
     /// Registers an association; answers with its handle.
@@ -44,33 +47,52 @@ struct Registered {
 }
 
 /// A connection accepted and not yet identified.
-struct Pending {
+pub(super) struct Pending {
     /// The descriptor handed over once identified (a duplicate of the one the listener reads).
-    stream: TcpStream,
-    peer: SocketAddr,
-    first: FirstFrame,
+    pub(super) stream: TcpStream,
+    pub(super) peer: SocketAddr,
+    pub(super) first: FirstFrame,
+    /// TLS listeners: the handshake, run here before the connection is identified.
+    #[cfg(feature = "tls")]
+    pub(super) tls: Option<Box<TlsLayer>>,
+}
+
+impl Pending {
+    /// What is handed to the association's channel.
+    fn into_connection(self) -> DialInConnection {
+        DialInConnection {
+            stream: self.stream,
+            peer: self.peer,
+            received: self.first.into_received(),
+            #[cfg(feature = "tls")]
+            tls: self.tls,
+        }
+    }
 }
 
 /// The listener's actor.
 pub(crate) struct ListenerTask {
-    config: ListenerConfig,
+    pub(super) config: ListenerConfig,
     local: SocketAddr,
     /// Answers `add_master_listener` with the bound address, once.
     bound: Option<Promise<io::Result<SocketAddr>>>,
     listening: Option<SourceId>,
     relisten_at: Option<Instant>,
-    pending: HashMap<SourceId, Pending>,
+    pub(super) pending: HashMap<SourceId, Pending>,
     /// First-frame deadlines in accept order (the timeout is the same for all); entries of
     /// connections no longer pending are skipped.
     deadlines: VecDeque<(Instant, SourceId)>,
     by_address: HashMap<u16, Registered>,
     /// Peer-IP binding: the outstation address registered for each IP.
-    by_ip: HashMap<IpAddr, u16>,
+    pub(super) by_ip: HashMap<IpAddr, u16>,
     unknown: Option<Box<dyn UnknownOutstations>>,
-    counters: Arc<ListenerCounters>,
+    pub(super) counters: Arc<ListenerCounters>,
     registry: Arc<ChannelRegistry>,
     timer: Option<(TimerId, Instant)>,
     span: Span,
+    /// TLS listeners: the settings of every handshake.
+    #[cfg(feature = "tls")]
+    tls: Option<TlsContext>,
 }
 
 impl ListenerTask {
@@ -98,7 +120,25 @@ impl ListenerTask {
             registry,
             timer: None,
             span,
+            #[cfg(feature = "tls")]
+            tls: None,
         }
+    }
+
+    /// Makes it a TLS listener: every connection handshakes (and must authenticate) before
+    /// it is identified.
+    #[cfg(feature = "tls")]
+    pub(crate) fn with_tls(mut self, tls: TlsContext) -> Self {
+        self.tls = Some(tls);
+        self
+    }
+
+    /// Whether connections handshake on the listener.
+    fn handshakes(&self) -> bool {
+        #[cfg(feature = "tls")]
+        return self.tls.is_some();
+        #[cfg(not(feature = "tls"))]
+        false
     }
 
     fn listen(&mut self, cx: &mut Cx<'_>) {
@@ -134,10 +174,17 @@ impl ListenerTask {
     /// A connection arrived: bind it by peer IP at once, or hold it for its first frame.
     fn accepted(&mut self, cx: &mut Cx<'_>, stream: TcpStream, peer: SocketAddr) {
         self.counters.add(|c| &c.accepted);
-        if self.config.binding == DialInBinding::PeerIp {
+        if self.config.binding == DialInBinding::PeerIp && !self.handshakes() {
             let ip = peer.ip().to_canonical();
             let address = self.by_ip.get(&ip).copied();
-            return self.bind(cx, address, stream, peer, Vec::new());
+            let connection = DialInConnection {
+                stream,
+                peer,
+                received: Vec::new(),
+                #[cfg(feature = "tls")]
+                tls: None,
+            };
+            return self.bind(cx, address, connection);
         }
         if self.pending.len() >= self.config.max_pending {
             self.counters.add(|c| &c.over_limit);
@@ -165,6 +212,21 @@ impl ListenerTask {
             }
         };
         tracing::debug!("accepted {peer}: waiting for its first link frame");
+        let deadline = cx.now() + self.config.first_frame_timeout;
+        #[cfg(feature = "tls")]
+        let tls = match &self.tls {
+            Some(context) => {
+                let mut layer = Box::new(TlsLayer::new(context.clone()));
+                if let Err(e) = layer.start(deadline) {
+                    self.counters.add(|c| &c.tls_errors);
+                    tracing::warn!("refused {peer}: TLS: {e}");
+                    cx.close(source);
+                    return;
+                }
+                Some(layer)
+            }
+            None => None,
+        };
         let first = FirstFrame::new(self.config.first_frame_budget);
         self.pending.insert(
             source,
@@ -172,10 +234,11 @@ impl ListenerTask {
                 stream: keep,
                 peer,
                 first,
+                #[cfg(feature = "tls")]
+                tls,
             },
         );
-        self.deadlines
-            .push_back((cx.now() + self.config.first_frame_timeout, source));
+        self.deadlines.push_back((deadline, source));
         self.set_pending_gauge();
     }
 
@@ -184,22 +247,42 @@ impl ListenerTask {
         let Some(pending) = self.pending.get_mut(&source) else {
             return;
         };
-        match pending.first.push(data) {
+        #[cfg(feature = "tls")]
+        if pending.tls.is_some() {
+            return self.tls_pending_data(cx, source, data);
+        }
+        let outcome = pending.first.push(data);
+        self.conclude(cx, source, outcome);
+    }
+
+    /// Acts on what a pending connection's bytes tell.
+    pub(super) fn conclude(&mut self, cx: &mut Cx<'_>, source: SourceId, outcome: Identified) {
+        match outcome {
             Identified::NeedMore => {}
             Identified::Outstation(address) => {
                 let Some(pending) = self.release(cx, source) else {
                     return;
                 };
                 tracing::debug!("{} is outstation {address}", pending.peer);
-                let received = pending.first.into_received();
-                self.bind(cx, Some(address), pending.stream, pending.peer, received);
+                self.bind(cx, Some(address), pending.into_connection());
             }
             Identified::Garbage(why) => {
-                let peer = pending.peer;
-                self.release(cx, source);
-                self.garbage(peer, &why);
+                if let Some(pending) = self.release(cx, source) {
+                    self.garbage(pending.peer, &why);
+                }
             }
         }
+    }
+
+    /// Hands a pending connection identified by its peer IP to the association registered
+    /// for that IP (if any).
+    #[cfg(feature = "tls")]
+    pub(super) fn conclude_by_peer(&mut self, cx: &mut Cx<'_>, source: SourceId) {
+        let Some(pending) = self.release(cx, source) else {
+            return;
+        };
+        let address = self.by_ip.get(&pending.peer.ip().to_canonical()).copied();
+        self.bind(cx, address, pending.into_connection());
     }
 
     fn garbage(&self, peer: SocketAddr, why: &NotAFrame) {
@@ -208,29 +291,25 @@ impl ListenerTask {
     }
 
     /// Stops reading a pending connection and forgets it; its handed-over descriptor stays.
-    fn release(&mut self, cx: &mut Cx<'_>, source: SourceId) -> Option<Pending> {
+    pub(super) fn release(&mut self, cx: &mut Cx<'_>, source: SourceId) -> Option<Pending> {
         let pending = self.pending.remove(&source)?;
         cx.close(source);
         self.set_pending_gauge();
         Some(pending)
     }
 
-    /// An identified connection (by link address or, with `link` `None`, by peer IP, then
-    /// `registered` tells the address found for it): hand it to its association, ask the
-    /// callback about an unknown outstation, or refuse it.
-    fn bind(
-        &mut self,
-        cx: &mut Cx<'_>,
-        address: Option<u16>,
-        stream: TcpStream,
-        peer: SocketAddr,
-        received: Vec<u8>,
-    ) {
+    /// An identified connection, by link address or peer IP (`address`: the one it gave or
+    /// the one registered for its IP, if any): hand it to its association, ask the callback
+    /// about an unknown outstation, or refuse it.
+    fn bind(&mut self, cx: &mut Cx<'_>, address: Option<u16>, connection: DialInConnection) {
+        let peer = connection.peer;
         let ip = peer.ip().to_canonical();
         let known = address.filter(|a| self.by_address.contains_key(a));
+        // By peer IP, the callback is not told the address registered for nobody.
+        let link = address.filter(|_| self.config.binding == DialInBinding::LinkAddress);
         let address = match known {
             Some(a) => a,
-            None => match self.ask_unknown(cx, address, peer) {
+            None => match self.ask_unknown(cx, link, peer) {
                 Some(a) => a,
                 None => {
                     self.counters.add(|c| &c.refused_unknown);
@@ -247,13 +326,6 @@ impl ListenerTask {
             tracing::warn!("refused {peer}: outstation {address} is expected from another IP");
             return;
         }
-        let connection = DialInConnection {
-            stream,
-            peer,
-            received,
-            #[cfg(feature = "tls")]
-            tls: None,
-        };
         match registered
             .channel
             .post(ChannelMsg::DialIn(Box::new(connection)))
