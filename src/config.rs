@@ -140,6 +140,8 @@ pub struct ListenerConfig {
     /// connections behind) or [`ServerPolicy::RejectNew`].
     pub policy: ServerPolicy,
     /// Connections accepted but not yet identified, at most; more are closed and counted.
+    /// Each holds two descriptors (the one read and the one handed over) and at most
+    /// `first_frame_budget` bytes.
     pub max_pending: usize,
     /// How long a new connection may take to send its first valid link frame.
     pub first_frame_timeout: Duration,

@@ -8,7 +8,10 @@
 //! The listener is one actor on one executor: it accepts, holds each new connection until it
 //! is identified (bounded in number, time and bytes), then posts the descriptor and the bytes
 //! already read to the association's channel, pinned to whichever executor runs it: one post
-//! per connection, none per message.
+//! per connection, none per message. The listener reads a duplicate of the descriptor and
+//! closes it at the hand-over; on io_uring a receive it had in flight then may still take
+//! bytes the outstation sent in that instant, which are lost like bytes on a noisy link (the
+//! outstation repeats an unconfirmed unsolicited response; the master repeats its request).
 
 mod first_frame;
 mod task;
