@@ -14,6 +14,7 @@
 //! outstation repeats an unconfirmed unsolicited response; the master repeats its request).
 
 mod first_frame;
+mod register;
 mod task;
 #[cfg(feature = "tls")]
 mod tls;

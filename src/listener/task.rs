@@ -1,18 +1,15 @@
 //! The listener's actor: accepts, holds each new connection until it is identified, and
-//! hands it to its association's channel; creates those channels.
+//! hands it to its association's channel (created in `register.rs`).
 
 use super::first_frame::{FirstFrame, Identified, NotAFrame};
 use super::UnknownOutstations;
-use super::{DialInAssociation, DialInError, ListenerCounters, UnknownOutstation};
-use crate::channel::{ChannelMsg, ChannelTask, Connector, DialIn, DialInConnection};
-use crate::clock;
+use super::{DialInAssociation, ListenerCounters, UnknownOutstation};
+use crate::channel::{ChannelMsg, DialInConnection};
 use crate::config::{DialInBinding, ListenerConfig};
 use crate::error::ChannelError;
 use crate::master::Master;
-use crate::stats::{ChannelMasters, ChannelRegistry};
+use crate::stats::ChannelRegistry;
 use rdnp3_reactor::{Actor, CloseReason, Context, Handle, Promise, SourceId, TimerId};
-use rdnp3_stack::master::MasterSession;
-use rdnp3_stack::router::{ChannelCounters, Router, SessionKind};
 use std::collections::{HashMap, VecDeque};
 use std::io;
 use std::net::{IpAddr, SocketAddr, TcpStream};
@@ -35,15 +32,15 @@ pub(crate) enum ListenerMsg {
     Shutdown,
 }
 
-type Cx<'a> = Context<'a, ListenerMsg>;
+pub(super) type Cx<'a> = Context<'a, ListenerMsg>;
 
 /// Delay before listening again after the listening socket failed.
 const RELISTEN_DELAY: Duration = Duration::from_secs(1);
 
 /// A registered association.
-struct Registered {
-    channel: Handle<ChannelMsg>,
-    peer_ip: Option<IpAddr>,
+pub(super) struct Registered {
+    pub(super) channel: Handle<ChannelMsg>,
+    pub(super) peer_ip: Option<IpAddr>,
 }
 
 /// A connection accepted and not yet identified.
@@ -82,12 +79,12 @@ pub(crate) struct ListenerTask {
     /// First-frame deadlines in accept order (the timeout is the same for all); entries of
     /// connections no longer pending are skipped.
     deadlines: VecDeque<(Instant, SourceId)>,
-    by_address: HashMap<u16, Registered>,
+    pub(super) by_address: HashMap<u16, Registered>,
     /// Peer-IP binding: the outstation address registered for each IP.
     pub(super) by_ip: HashMap<IpAddr, u16>,
     unknown: Option<Box<dyn UnknownOutstations>>,
     pub(super) counters: Arc<ListenerCounters>,
-    registry: Arc<ChannelRegistry>,
+    pub(super) registry: Arc<ChannelRegistry>,
     timer: Option<(TimerId, Instant)>,
     span: Span,
     /// TLS listeners: the settings of every handshake.
@@ -369,66 +366,6 @@ impl ListenerTask {
                 None
             }
         }
-    }
-
-    /// Creates the association's channel (anywhere in the pool) and lists it.
-    fn register(
-        &mut self,
-        cx: &mut Cx<'_>,
-        association: DialInAssociation,
-    ) -> Result<Master, ChannelError> {
-        let address = association.config.outstation_address;
-        if self.by_address.contains_key(&address) {
-            return Err(ChannelError::DialIn(DialInError::DuplicateAddress(address)));
-        }
-        let peer_ip = association.peer_ip.map(|ip| ip.to_canonical());
-        if self.config.binding == DialInBinding::PeerIp {
-            let ip = peer_ip.ok_or(ChannelError::DialIn(DialInError::NoPeerIp(address)))?;
-            if self.by_ip.contains_key(&ip) {
-                return Err(ChannelError::DialIn(DialInError::DuplicatePeer(ip)));
-            }
-        }
-        let mut config = self.config.channel.clone();
-        config.name = format!("{}/{address}", self.config.name);
-        let name: Arc<str> = config.name.clone().into();
-        let counters = Arc::new(ChannelCounters::default());
-        let mut router = Router::new(
-            name.clone(),
-            counters,
-            config.decode,
-            config.keep_alive,
-            config.link_timeout,
-        );
-        let mut session = MasterSession::new(association.config, association.handler);
-        if let Some(listener) = association.listener {
-            session.set_listener(listener);
-        }
-        let slot = session.stats_slot();
-        let id = router
-            .add(&clock::now(), SessionKind::Master(Box::new(session)))
-            .map_err(ChannelError::Session)?;
-        let connector = Connector::DialIn(DialIn {
-            counters: self.counters.clone(),
-            policy: self.config.policy,
-        });
-        let task = ChannelTask::new(router, config, connector, None);
-        let channel = cx.spawner().spawn(task).map_err(|_| ChannelError::Closed)?;
-        let masters = Arc::new(ChannelMasters::new(name));
-        masters.register(&slot);
-        self.registry.register(&masters);
-        if self.config.binding == DialInBinding::PeerIp {
-            if let Some(ip) = peer_ip {
-                self.by_ip.insert(ip, address);
-            }
-        }
-        self.by_address.insert(
-            address,
-            Registered {
-                channel: channel.clone(),
-                peer_ip,
-            },
-        );
-        Ok(Master::new(channel, id, masters))
     }
 
     /// Closes pending connections past their first-frame deadline.
