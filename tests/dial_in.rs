@@ -11,9 +11,9 @@ use rdnp3::stack::outstation::{
     DatabaseBuilder, DefaultApplication, EventClass, MirrorOutputs, PointConfig, PointType,
 };
 use rdnp3::{
-    Classes, DialInAssociation, DialInBinding, ListenerConfig, ListenerStats, Manager, Master,
-    MasterConfig, MasterListener, Outstation, ReadRequest, ServerPolicy, UnknownOutstation,
-    UnknownOutstations, Update,
+    AssociationListener, AssociationState, Channel, Classes, DialInAssociation, DialInBinding,
+    ListenerConfig, ListenerStats, Manager, Master, MasterConfig, MasterListener, Outstation,
+    ReadRequest, ServerPolicy, TaskError, UnknownOutstation, UnknownOutstations, Update,
 };
 use std::collections::HashMap;
 use std::io::{Read, Write};
@@ -51,6 +51,16 @@ fn master_config(address: u16) -> MasterConfig {
 /// An outstation with link address `address` on a TCP client channel that dials in to
 /// `listener`; its counter 0 holds `address`, so that a master can tell whom it polls.
 fn dial_in(manager: &Manager, listener: SocketAddr, address: u16, unsolicited: bool) -> Outstation {
+    dial_in_channel(manager, listener, address, unsolicited).1
+}
+
+/// As [`dial_in`], with the outstation's channel.
+fn dial_in_channel(
+    manager: &Manager,
+    listener: SocketAddr,
+    address: u16,
+    unsolicited: bool,
+) -> (Channel, Outstation) {
     let channel = manager
         .add_tcp_client(channel_config(&format!("rtu-{address}")), listener, None)
         .expect("client channel");
@@ -74,7 +84,7 @@ fn dial_in(manager: &Manager, listener: SocketAddr, address: u16, unsolicited: b
         )
         .expect("outstation added");
     util::apply(&outstation, vec![Update::counter(0, u32::from(address))]);
-    outstation
+    (channel, outstation)
 }
 
 /// Reads class 0 through `master` (retrying while its outstation is not connected yet) and
@@ -429,6 +439,68 @@ fn connections_past_max_pending_are_closed_and_counted() {
         assert!(closed_by_peer(&mut third));
         let stats = stats_until(&listener, "the third counted", |s| s.over_limit == 1);
         assert_eq!(stats.pending, 2, "{stats:?}");
+        manager.shutdown();
+    });
+}
+
+/// Records an association's online/offline changes.
+#[derive(Clone, Default)]
+struct Health(Arc<Mutex<Vec<AssociationState>>>);
+
+impl AssociationListener for Health {
+    fn state_changed(&mut self, state: AssociationState) {
+        lock(&self.0).push(state);
+    }
+}
+
+#[test]
+fn an_association_is_offline_until_its_outstation_dials_in_and_after_it_hangs_up() {
+    each_backend(|manager| {
+        let listener = listener(&manager, ListenerConfig::default(), None);
+        let health = Health::default();
+        let recorder = Recorder::default();
+        let master = listener
+            .add(
+                DialInAssociation::new(master_config(70), recorder.handler())
+                    .with_listener(Box::new(health.clone())),
+            )
+            .expect("association added");
+        let early = master
+            .read(ReadRequest::classes(Classes::CLASS0))
+            .wait_timeout(util::WAIT)
+            .expect("the read completes");
+        assert_eq!(early, Err(TaskError::LinkDown), "nobody has dialed in yet");
+        // A raw outstation identifies itself, then hangs up.
+        let raw = raw_from(
+            Ipv4Addr::LOCALHOST,
+            listener.local_addr(),
+            &link_status_request(70),
+        );
+        stats_until(&listener, "the raw outstation handed over", |s| {
+            s.identified == 1
+        });
+        drop(raw);
+        let (channel, _outstation) = dial_in_channel(&manager, listener.local_addr(), 70, true);
+        assert_eq!(poll_counter(&master, &recorder), 70);
+        wait_for("online", || {
+            lock(&health.0).last() == Some(&AssociationState::Online)
+        });
+        let stats = manager.master_stats();
+        let mine: Vec<_> = stats
+            .iter()
+            .filter(|s| s.outstation_address == 70)
+            .collect();
+        assert_eq!(mine.len(), 1, "{stats:?}");
+        assert_eq!(&*mine[0].channel, "dial-in/70");
+        channel.shutdown();
+        wait_for("offline once the outstation hung up", || {
+            lock(&health.0).last() == Some(&AssociationState::Offline)
+        });
+        let late = master
+            .read(ReadRequest::classes(Classes::CLASS0))
+            .wait_timeout(util::WAIT)
+            .expect("the read completes");
+        assert_eq!(late, Err(TaskError::LinkDown));
         manager.shutdown();
     });
 }
