@@ -6,6 +6,10 @@ first frame the listener identifies them by), all serving the interop demo datab
 Usage:
     python opendnp3_dial_in.py --connect HOST:PORT --outstations 10,11,12 [--master 1]
                                [--seconds S] [--verbose]
+                               [--tls-cert PEM --tls-key PEM --tls-ca PEM [--tls-max 1.2|1.3]]
+
+With --tls-cert, every outstation connects over TLS (opendnp3's AddTLSClient), presenting the
+certificate and checking the listener's against the CA.
 
 Prints `READY N` once the N outstations are enabled, then one line per channel state change
 (`channel ADDRESS OPEN`, ...). Runs until SIGTERM/SIGINT or for --seconds, then shuts the stack
@@ -40,6 +44,10 @@ def main():
     ap.add_argument("--master", type=int, default=1, help="master link address")
     ap.add_argument("--seconds", type=float, default=None, help="exit after S seconds")
     ap.add_argument("--verbose", action="store_true", help="opendnp3 protocol log on stderr")
+    ap.add_argument("--tls-cert", metavar="PEM", help="TLS: the outstations' certificate (needs --tls-key, --tls-ca)")
+    ap.add_argument("--tls-key", metavar="PEM", help="TLS: its private key")
+    ap.add_argument("--tls-ca", metavar="PEM", help="TLS: the CA the listener's certificate must chain to")
+    ap.add_argument("--tls-max", choices=("1.2", "1.3"), default="1.3", help="TLS: newest version allowed")
     args = ap.parse_args()
     host, port = args.connect
     addresses = [int(a) for a in args.outstations.split(",") if a]
@@ -58,10 +66,16 @@ def main():
             stack_config.outstation.params.allowUnsolicited = True
             stack_config.outstation.eventBufferConfig = dnp.EventBufferConfig.AllTypes(100)
             listener = Listener(address)
-            channel = manager.AddTCPClient(
-                f"rtu-{address}", levels, dnp.ChannelRetry.Default(), [dnp.IPEndpoint(host, port)], "0.0.0.0",
-                listener,
-            )
+            endpoints = [dnp.IPEndpoint(host, port)]
+            if args.tls_cert:
+                tls = dnp.TLSConfig(args.tls_ca, args.tls_cert, args.tls_key, allowTLSv13=args.tls_max == "1.3")
+                channel = manager.AddTLSClient(
+                    f"rtu-{address}", levels, dnp.ChannelRetry.Default(), endpoints, "0.0.0.0", tls, listener
+                )
+            else:
+                channel = manager.AddTCPClient(
+                    f"rtu-{address}", levels, dnp.ChannelRetry.Default(), endpoints, "0.0.0.0", listener
+                )
             outstation = channel.AddOutstation(
                 f"outstation-{address}", station.DemoCommandHandler(), station.App(), stack_config
             )

@@ -401,10 +401,11 @@ scenario_c() {
 
 # ------------------------------------------------------------------------------------------
 # Scenario d: opendnp3 outstations dial in to our master listener (tests/dial_in_interop.rs
-# starts the listener and opendnp3_dial_in.py, polls every outstation and checks the values).
+# starts the listener and opendnp3_dial_in.py, polls every outstation and checks the values;
+# once over TCP, once over TLS 1.3, once over TLS 1.2).
 
 scenario_d() {
-  local name="d1: opendnp3 outstations dial in to one master listener and are polled"
+  local name="d1: opendnp3 outstations dial in (TCP, TLS 1.3, TLS 1.2) to our master listener and are polled"
   local out="$WORK/d1.out" rc
   if ! cargo test --release --test dial_in_interop --no-run >"$WORK/d-build.log" 2>&1; then
     fail "d: cargo test --release --test dial_in_interop --no-run" "$WORK/d-build.log" "cargo"
