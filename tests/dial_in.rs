@@ -504,3 +504,26 @@ fn an_association_is_offline_until_its_outstation_dials_in_and_after_it_hangs_up
         manager.shutdown();
     });
 }
+
+#[test]
+fn many_short_lived_connections_leave_the_listener_serving_the_next_outstation() {
+    each_backend(|manager| {
+        let config = ListenerConfig::default().with_max_pending(2);
+        let listener = listener(&manager, config, None);
+        let recorder = Recorder::default();
+        let master = listener
+            .add_master(master_config(80), recorder.handler())
+            .expect("association added");
+        // A silent one keeps the oldest deadline while garbage comes and goes behind it.
+        let _silent = raw_from(Ipv4Addr::LOCALHOST, listener.local_addr(), &[]);
+        for _ in 0..20 {
+            let mut raw = raw_from(Ipv4Addr::LOCALHOST, listener.local_addr(), b"garbage");
+            assert!(closed_by_peer(&mut raw));
+        }
+        let stats = stats_until(&listener, "the garbage counted", |s| s.garbage == 20);
+        assert_eq!((stats.pending, stats.over_limit), (1, 0), "{stats:?}");
+        let _outstation = dial_in(&manager, listener.local_addr(), 80, true);
+        assert_eq!(poll_counter(&master, &recorder), 80);
+        manager.shutdown();
+    });
+}

@@ -8,6 +8,8 @@ use std::fmt;
 /// Why a new connection was not identified.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum NotAFrame {
+    /// The first bytes are not the start of a link frame (`05 64`).
+    NoStart,
     /// A link-layer error came before any valid frame.
     Link(String),
     /// The first valid frame was sent by a master (DIR set), not by an outstation.
@@ -19,6 +21,7 @@ pub(crate) enum NotAFrame {
 impl fmt::Display for NotAFrame {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            NotAFrame::NoStart => f.write_str("not a DNP3 outstation: no 05 64 at the start"),
             NotAFrame::Link(e) => write!(f, "not a DNP3 outstation: {e}"),
             NotAFrame::FromMaster(source) => {
                 write!(
@@ -64,14 +67,20 @@ impl FirstFrame {
         self.received
     }
 
-    /// Takes more bytes. The first valid frame must come first: any link error before it
-    /// (garbage, a bad CRC) and any frame with DIR set (IEEE 1815-2012, clause 9: DIR is set
-    /// by masters) mark the connection as garbage.
+    /// Takes more bytes. The first valid frame must come first: bytes that do not start
+    /// with `05 64`, any link error before the frame (a bad CRC) and a frame with DIR set
+    /// (IEEE 1815-2012, clause 9: DIR is set by masters) mark the connection as garbage.
     pub(crate) fn push(&mut self, data: &[u8]) -> Identified {
         let room = self.budget.saturating_sub(self.received.len());
         let take = data.len().min(room);
         let mut input = &data[..take];
         self.received.extend_from_slice(input);
+        // The parser would skip such bytes quietly while hunting for a frame: at the start
+        // of a connection they are enough to tell.
+        let start = &self.received[..self.received.len().min(2)];
+        if !start.is_empty() && start != &[0x05, 0x64][..start.len()] {
+            return Identified::Garbage(NotAFrame::NoStart);
+        }
         // One call consumes the input up to the first frame or error, or all of it.
         if let Some(event) = self.parser.parse(&mut input) {
             return match event {
@@ -120,10 +129,22 @@ mod tests {
     }
 
     #[test]
-    fn garbage_before_the_first_frame_is_refused() {
+    fn garbage_before_the_first_frame_is_refused_at_its_first_bytes() {
         let mut first = FirstFrame::new(1024);
-        let mut bytes = b"GET / HTTP/1.1\r\n".to_vec();
-        bytes.extend(frame(false, 3));
+        assert_eq!(first.push(b"G"), Identified::Garbage(NotAFrame::NoStart));
+        let mut first = FirstFrame::new(1024);
+        assert_eq!(first.push(&[0x05]), Identified::NeedMore);
+        assert_eq!(
+            first.push(&[0x05, 0x64]),
+            Identified::Garbage(NotAFrame::NoStart)
+        );
+    }
+
+    #[test]
+    fn a_frame_with_a_bad_header_crc_is_refused() {
+        let mut bytes = frame(false, 3);
+        bytes[8] ^= 0xFF;
+        let mut first = FirstFrame::new(1024);
         assert!(matches!(
             first.push(&bytes),
             Identified::Garbage(NotAFrame::Link(_))

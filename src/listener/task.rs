@@ -77,7 +77,8 @@ pub(crate) struct ListenerTask {
     relisten_at: Option<Instant>,
     pub(super) pending: HashMap<SourceId, Pending>,
     /// First-frame deadlines in accept order (the timeout is the same for all); entries of
-    /// connections no longer pending are skipped.
+    /// connections no longer pending are skipped, and dropped when they outnumber twice
+    /// `max_pending`.
     deadlines: VecDeque<(Instant, SourceId)>,
     pub(super) by_address: HashMap<u16, Registered>,
     /// Peer-IP binding: the outstation address registered for each IP.
@@ -236,6 +237,12 @@ impl ListenerTask {
             },
         );
         self.deadlines.push_back((deadline, source));
+        // Entries of connections identified or closed early wait for their deadline; keep
+        // the queue bounded when many come and go quickly.
+        if self.deadlines.len() > 2 * self.config.max_pending.max(1) {
+            let pending = &self.pending;
+            self.deadlines.retain(|(_, s)| pending.contains_key(s));
+        }
         self.set_pending_gauge();
     }
 
