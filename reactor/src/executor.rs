@@ -436,6 +436,7 @@ impl Executor {
                                 .timers
                                 .insert(tick, TimerTarget::ResumeAccept(source));
                         }
+                        self.deliver(owner, Event::AcceptFailed(id, error));
                         return;
                     }
                 },

@@ -16,10 +16,11 @@ use std::time::{Duration, Instant};
 /// Guards the waits against a hang; never the thing tested.
 const HANG_GUARD: Duration = Duration::from_secs(60);
 
-/// Listens on 127.0.0.1:0 and counts the connections it accepts.
+/// Listens on 127.0.0.1:0 and counts the connections it accepts and the accepts that fail.
 struct Acceptor {
     ready: Option<Promise<SocketAddr>>,
     accepted: Arc<AtomicUsize>,
+    failed: Arc<AtomicUsize>,
 }
 
 impl Actor for Acceptor {
@@ -42,6 +43,10 @@ impl Actor for Acceptor {
         _peer: SocketAddr,
     ) {
         self.accepted.fetch_add(1, Ordering::SeqCst);
+    }
+
+    fn on_accept_error(&mut self, _cx: &mut Context<'_, ()>, _: SourceId, _: std::io::Error) {
+        self.failed.fetch_add(1, Ordering::SeqCst);
     }
 }
 
@@ -66,10 +71,12 @@ fn an_accept_out_of_descriptors_pauses_instead_of_spinning_and_resumes_once_they
             .build()
             .expect("pool starts");
         let accepted = Arc::new(AtomicUsize::new(0));
+        let failed = Arc::new(AtomicUsize::new(0));
         let (ready, mut done) = completion();
         pool.spawn(Acceptor {
             ready: Some(ready),
             accepted: accepted.clone(),
+            failed: failed.clone(),
         })
         .map_err(|_| "spawn")
         .expect("the acceptor starts");
@@ -93,11 +100,16 @@ fn an_accept_out_of_descriptors_pauses_instead_of_spinning_and_resumes_once_they
         std::thread::sleep(Duration::from_millis(500));
         let polls = pool.stats()[0].polls - polls_before;
         let while_exhausted = accepted.load(Ordering::SeqCst);
+        let failures = failed.load(Ordering::SeqCst);
         drop(filler);
         setrlimit(Resource::RLIMIT_NOFILE, soft, hard).expect("restore the limit");
         assert_eq!(
             while_exhausted, 0,
             "{backend:?}: accepted with no descriptor left ({polls} polls)"
+        );
+        assert!(
+            failures >= 1,
+            "{backend:?}: the actor was told the accept failed"
         );
         // A spinning executor polls tens of thousands of times in half a second; pausing
         // 100 ms between attempts takes a handful.

@@ -452,6 +452,13 @@ impl Actor for ListenerTask {
         self.reschedule(cx);
     }
 
+    fn on_accept_error(&mut self, _cx: &mut Cx<'_>, _listener: SourceId, error: io::Error) {
+        let span = self.span.clone();
+        let _entered = span.enter();
+        self.counters.add(|c| &c.accept_errors);
+        tracing::debug!("accept failed: {error}");
+    }
+
     fn on_data(&mut self, cx: &mut Cx<'_>, source: SourceId, data: &[u8]) {
         let span = self.span.clone();
         let _entered = span.enter();
