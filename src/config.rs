@@ -127,3 +127,70 @@ impl<F: FnMut(ChannelState) + Send> ChannelListener for F {
         self(state)
     }
 }
+
+/// How a dial-in listener tells which registered outstation a new connection belongs to.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
+pub enum DialInBinding {
+    /// By the link source address of the first valid link frame the outstation sends (its
+    /// unsolicited null response or a link-status request): the usual choice, since cellular
+    /// outstations get changing addresses. The outstation must speak first.
+    #[default]
+    LinkAddress,
+    /// By the peer's IP address, at once when the connection is accepted (outstations with
+    /// fixed addresses that stay silent until polled).
+    PeerIp,
+}
+
+/// Settings of a dial-in listener ([`crate::Manager::add_master_listener`]): one listening
+/// endpoint that many outstations connect to. Build it from `default()` and the `with_*`
+/// setters.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ListenerConfig {
+    /// Name used in logs; each association's channel is named `<name>/<outstation address>`.
+    pub name: String,
+    /// How a connection is matched with its association.
+    pub binding: DialInBinding,
+    /// What happens when an outstation that is already connected connects again:
+    /// [`ServerPolicy::CloseExisting`] (default: cellular links often leave half-open
+    /// connections behind) or [`ServerPolicy::RejectNew`].
+    pub policy: ServerPolicy,
+    /// Connections accepted but not yet identified, at most; more are closed and counted.
+    /// Each holds two descriptors (the one read and the one handed over) and at most
+    /// `first_frame_budget` bytes.
+    pub max_pending: usize,
+    /// How long a new connection may take to send its first valid link frame.
+    pub first_frame_timeout: Duration,
+    /// Bytes a new connection may send before its first valid link frame completes (a frame
+    /// is at most 292 bytes).
+    pub first_frame_budget: usize,
+    /// Template of every association's channel settings (keep-alive, link timeout, traffic
+    /// logging; on TLS listeners `connect_timeout` bounds the handshake). Its name, retry
+    /// delays, allow-list and server policy are not used.
+    pub channel: ChannelConfig,
+}
+
+rdnp3_stack::setters!(ListenerConfig {
+    name: String => with_name,
+    binding: DialInBinding => with_binding,
+    policy: ServerPolicy => with_policy,
+    max_pending: usize => with_max_pending,
+    first_frame_timeout: Duration => with_first_frame_timeout,
+    first_frame_budget: usize => with_first_frame_budget,
+    channel: ChannelConfig => with_channel,
+});
+
+impl Default for ListenerConfig {
+    fn default() -> Self {
+        ListenerConfig {
+            name: "dial-in".into(),
+            binding: DialInBinding::LinkAddress,
+            policy: ServerPolicy::CloseExisting,
+            max_pending: 1024,
+            first_frame_timeout: Duration::from_secs(10),
+            first_frame_budget: 1024,
+            channel: ChannelConfig::default(),
+        }
+    }
+}

@@ -22,6 +22,8 @@ pub enum ChannelError {
     /// The TLS settings could not be loaded.
     #[cfg(feature = "tls")]
     Tls(crate::tls::TlsConfigError),
+    /// A dial-in listener could not listen or register an association.
+    DialIn(crate::listener::DialInError),
 }
 
 impl fmt::Display for ChannelError {
@@ -36,6 +38,7 @@ impl fmt::Display for ChannelError {
             ),
             #[cfg(feature = "tls")]
             ChannelError::Tls(e) => write!(f, "TLS: {e}"),
+            ChannelError::DialIn(e) => write!(f, "dial-in: {e}"),
         }
     }
 }

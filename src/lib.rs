@@ -33,8 +33,36 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
+//! # Dial-in outstations
+//!
+//! Outstations that connect to the master (cellular links) all reach one
+//! [`Manager::add_master_listener`] endpoint; the [`MasterListener`] hands each connection to
+//! the association registered for it, identified by the link source address of the first
+//! frame the outstation sends (or by peer IP: [`DialInBinding`]). Each association is an
+//! ordinary [`Master`], offline until its outstation dials in. Outstations without an
+//! association go to an [`UnknownOutstations`] callback; [`ListenerConfig`] bounds what waits
+//! to be identified and chooses what a second connection of an outstation does.
+//!
+//! ```no_run
+//! use rdnp3::stack::master::NullReadHandler;
+//! use rdnp3::{Classes, ListenerConfig, Manager, MasterConfig, ReadRequest};
+//! use std::time::Duration;
+//!
+//! let manager = Manager::new(0)?;
+//! let local = "0.0.0.0:20000".parse()?;
+//! let listener = manager.add_master_listener(ListenerConfig::default(), local, None)?;
+//! for outstation in 10..20 {
+//!     let config = MasterConfig::default().with_outstation_address(outstation);
+//!     let master = listener.add_master(config, Box::new(NullReadHandler))?;
+//!     master.add_poll(ReadRequest::classes(Classes::EVENTS), Duration::from_secs(10))?;
+//! }
+//! println!("{:?}", listener.stats());
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
 //! # Cargo features
-//! - `tls` (default): [`Manager::add_tls_client`] and [`Manager::add_tls_server`], with rustls.
+//! - `tls` (default): [`Manager::add_tls_client`], [`Manager::add_tls_server`] and
+//!   [`Manager::add_tls_master_listener`], with rustls.
 //! - `serial` (default): [`Manager::add_serial`], with serialport.
 //! - `serde`: `Serialize` and `Deserialize` for every config type ([`ChannelConfig`],
 //!   [`MasterConfig`], [`OutstationConfig`], [`TlsConfig`], [`SerialSettings`] and what they
@@ -48,6 +76,7 @@ mod clock;
 mod config;
 mod error;
 mod limits;
+mod listener;
 mod manager;
 mod master;
 mod outstation;
@@ -62,9 +91,15 @@ pub use rdnp3_reactor as reactor;
 pub use rdnp3_stack as stack;
 
 pub use channel::Channel;
-pub use config::{ChannelConfig, ChannelListener, ChannelState, ServerPolicy};
+pub use config::{
+    ChannelConfig, ChannelListener, ChannelState, DialInBinding, ListenerConfig, ServerPolicy,
+};
 pub use error::ChannelError;
 pub use limits::{GateStats, LimitStats};
+pub use listener::{
+    DialInAssociation, DialInError, ListenerStats, MasterListener, UnknownOutstation,
+    UnknownOutstations,
+};
 pub use manager::{Manager, ManagerBuilder};
 pub use master::Master;
 pub use outstation::Outstation;

@@ -2,11 +2,14 @@
 //! channels to it.
 
 use crate::channel::{Channel, ChannelTask, Connector, TcpClient, TcpServer};
-use crate::config::{ChannelConfig, ChannelListener};
+use crate::config::{ChannelConfig, ChannelListener, ListenerConfig};
 use crate::error::ChannelError;
 use crate::limits::{LimitStats, Limits};
+use crate::listener::{
+    DialInError, ListenerCounters, ListenerTask, MasterListener, UnknownOutstations,
+};
 use crate::stats::{AssociationStats, ChannelMasters, ChannelRegistry};
-use rdnp3_reactor::{Backend, FdLimit, Pool};
+use rdnp3_reactor::{completion, Backend, FdLimit, Pool};
 use rdnp3_stack::router::{ChannelCounters, Router};
 use std::fmt;
 use std::net::SocketAddr;
@@ -117,7 +120,7 @@ impl ManagerBuilder {
         Ok(Manager {
             pool: b.build().map_err(ChannelError::Pool)?,
             fd_limit,
-            channels: ChannelRegistry::default(),
+            channels: Arc::new(ChannelRegistry::default()),
             limits: Arc::new(Limits::new(
                 self.max_connecting,
                 self.max_tls_handshakes,
@@ -131,7 +134,7 @@ impl ManagerBuilder {
 pub struct Manager {
     pool: Pool,
     fd_limit: Option<FdLimit>,
-    channels: ChannelRegistry,
+    channels: Arc<ChannelRegistry>,
     limits: Arc<Limits>,
 }
 
@@ -322,6 +325,83 @@ impl Manager {
         let tls = tls.server_context().map_err(ChannelError::Tls)?;
         let connector = Connector::TcpServer(TcpServer::new(local));
         self.spawn(config, connector, listener, Some(tls))
+    }
+
+    /// A dial-in endpoint: listens on `local` (port 0 picks one: see
+    /// [`MasterListener::local_addr`]) for outstations that connect to the master, and hands
+    /// each connection to the association registered for it with [`MasterListener::add`].
+    /// A connection is identified by the link source address of the first valid frame the
+    /// outstation sends, within `config.first_frame_timeout` and `first_frame_budget` bytes
+    /// (garbage or silence closes it), or by its peer IP (`config.binding`). Outstations
+    /// without an association go to `unknown`, which may accept them (an association is
+    /// created) or refuse them (as does `None`). A second connection of a connected
+    /// outstation replaces the first or is refused (`config.policy`). At most
+    /// `config.max_pending` connections wait for identification; more are closed. Every
+    /// closed connection is counted in [`MasterListener::stats`].
+    ///
+    /// Blocks until the socket listens (errors come back here): do not call it from a
+    /// reactor callback.
+    pub fn add_master_listener(
+        &self,
+        config: ListenerConfig,
+        local: SocketAddr,
+        unknown: Option<Box<dyn UnknownOutstations>>,
+    ) -> Result<MasterListener, ChannelError> {
+        self.spawn_listener(
+            config,
+            local,
+            unknown,
+            #[cfg(feature = "tls")]
+            None,
+        )
+    }
+
+    /// A TLS dial-in endpoint: as [`Manager::add_master_listener`], and every outstation
+    /// must complete a TLS handshake and authenticate with its certificate (as for
+    /// [`Manager::add_tls_server`]) before the listener reads its first frame; the session
+    /// then moves with the connection to the association's channel. Handshake and first
+    /// frame must both come within `config.first_frame_timeout`; failed handshakes are
+    /// counted in `tls_errors`. Files are read now: errors in them come back here.
+    #[cfg(feature = "tls")]
+    pub fn add_tls_master_listener(
+        &self,
+        config: ListenerConfig,
+        local: SocketAddr,
+        tls: TlsConfig,
+        unknown: Option<Box<dyn UnknownOutstations>>,
+    ) -> Result<MasterListener, ChannelError> {
+        let tls = tls.server_context().map_err(ChannelError::Tls)?;
+        self.spawn_listener(config, local, unknown, Some(tls))
+    }
+
+    fn spawn_listener(
+        &self,
+        config: ListenerConfig,
+        local: SocketAddr,
+        unknown: Option<Box<dyn UnknownOutstations>>,
+        #[cfg(feature = "tls")] tls: Option<TlsContext>,
+    ) -> Result<MasterListener, ChannelError> {
+        let counters = Arc::new(ListenerCounters::default());
+        let name: Arc<str> = config.name.clone().into();
+        let (promise, bound) = completion();
+        let task = ListenerTask::new(
+            config,
+            local,
+            unknown,
+            counters.clone(),
+            self.channels.clone(),
+            promise,
+        );
+        #[cfg(feature = "tls")]
+        let task = match tls {
+            Some(tls) => task.with_tls(tls),
+            None => task,
+        };
+        let handle = self.pool.spawn(task).map_err(|_| ChannelError::Closed)?;
+        let local = bound
+            .wait()?
+            .map_err(|e| ChannelError::DialIn(DialInError::Listen(e)))?;
+        Ok(MasterListener::new(handle, counters, local, name))
     }
 
     /// Stops every channel and joins the executors.

@@ -69,6 +69,18 @@ pub trait Actor: Send + 'static {
         let _ = (cx, listener, stream, peer);
     }
 
+    /// An accept on `listener` failed (the error is also logged at warn). When it failed for
+    /// want of descriptors or memory (`EMFILE`, `ENFILE`, `ENOBUFS`, `ENOMEM`) the listener
+    /// pauses briefly before accepting again, the waiting connection kept in the backlog.
+    fn on_accept_error(
+        &mut self,
+        cx: &mut Context<'_, Self::Message>,
+        listener: SourceId,
+        error: io::Error,
+    ) {
+        let _ = (cx, listener, error);
+    }
+
     /// Bytes arrived on a source; `data` is borrowed from the receive buffer.
     fn on_data(&mut self, cx: &mut Context<'_, Self::Message>, source: SourceId, data: &[u8]) {
         let _ = (cx, source, data);

@@ -2,7 +2,7 @@
 //! and loops over "start new actors, deliver posted messages, poll the driver (sleeping in
 //! the kernel when there is nothing to do), deliver I/O, fire timers".
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::io;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{fence, AtomicBool, Ordering};
@@ -21,6 +21,7 @@ use crate::pool::{PoolShared, Spawner};
 use crate::runner::{Event, Runner};
 use crate::slab::{Key, Slab};
 use crate::stats::StatsCounters;
+use crate::sys::fd;
 use crate::sys::waker::Waker;
 use crate::timer::{TimerId, TimerWheel};
 
@@ -76,13 +77,22 @@ pub(crate) enum TimerTarget {
     Actor(u64),
     /// The deadline of a connect on this source.
     ConnectDeadline(SourceKey),
+    /// The end of a listener's pause after an accept failed for want of descriptors.
+    ResumeAccept(SourceKey),
 }
+
+/// How long a listener stops accepting after the process or the system ran out of
+/// descriptors (or the kernel of memory): the connection waits in the backlog meanwhile,
+/// instead of the executor spinning on an accept that fails at once.
+const ACCEPT_PAUSE: Duration = Duration::from_millis(100);
 
 /// The executor state callbacks may touch through their `Context`.
 pub(crate) struct Core {
     pub(crate) driver: Driver,
     pub(crate) timers: TimerWheel<TimerTarget>,
     pub(crate) connect_deadlines: HashMap<u64, TimerId>,
+    /// Listeners pausing after running out of descriptors.
+    paused_accepts: HashSet<u64>,
     epoch: Instant,
     pub(crate) now: Instant,
     pub(crate) stopping: Vec<u64>,
@@ -140,6 +150,7 @@ impl Executor {
             driver,
             timers: TimerWheel::new(),
             connect_deadlines: HashMap::new(),
+            paused_accepts: HashSet::new(),
             epoch: now,
             now,
             stopping: Vec::new(),
@@ -444,7 +455,17 @@ impl Executor {
                     }
                     AcceptOutcome::WouldBlock => return,
                     AcceptOutcome::Error(error) => {
-                        tracing::warn!(error = %error, "accept failed");
+                        let exhausted = error.raw_os_error().is_some_and(fd::is_exhaustion);
+                        if !exhausted {
+                            tracing::warn!(error = %error, "accept failed");
+                        } else if self.core.paused_accepts.insert(source.to_u64()) {
+                            tracing::warn!(error = %error, "accept failed: pausing {ACCEPT_PAUSE:?}");
+                            let tick = self.core.tick_at(self.core.now + ACCEPT_PAUSE);
+                            self.core
+                                .timers
+                                .insert(tick, TimerTarget::ResumeAccept(source));
+                        }
+                        self.deliver(owner, Event::AcceptFailed(id, error));
                         return;
                     }
                 },
@@ -460,6 +481,10 @@ impl Executor {
         for (id, target) in fired.drain(..) {
             match target {
                 TimerTarget::Actor(owner) => self.deliver(owner, Event::Timer(id)),
+                TimerTarget::ResumeAccept(source) => {
+                    self.core.paused_accepts.remove(&source.to_u64());
+                    self.core.driver.resume_accept(source);
+                }
                 TimerTarget::ConnectDeadline(source) => {
                     if self
                         .core

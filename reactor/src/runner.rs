@@ -18,6 +18,7 @@ pub(crate) enum Event<'a> {
     Writable(SourceId),
     Connected(SourceId, io::Result<()>),
     Accepted(SourceId, TcpStream, SocketAddr),
+    AcceptFailed(SourceId, io::Error),
     Closed(SourceId, CloseReason),
     Timer(TimerId),
 }
@@ -80,6 +81,7 @@ impl<C: Actor> Runner for Cell<C> {
             Event::Accepted(listener, stream, peer) => {
                 ch.on_accept(&mut cx, listener, stream, peer)
             }
+            Event::AcceptFailed(listener, error) => ch.on_accept_error(&mut cx, listener, error),
             Event::Closed(source, reason) => ch.on_closed(&mut cx, source, reason),
             Event::Timer(timer) => ch.on_timer(&mut cx, timer),
         }

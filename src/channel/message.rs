@@ -1,6 +1,7 @@
 //! What user threads post to a channel's executor: one message per request, answered through
 //! the promise or reply it carries.
 
+use super::dial_in::DialInConnection;
 use rdnp3_reactor::Promise;
 use rdnp3_stack::app::FunctionCode;
 use rdnp3_stack::master::{
@@ -19,6 +20,8 @@ pub(crate) enum ChannelMsg {
     RemoveSession(u32, Promise<bool>),
     Master(u32, MasterOp),
     Outstation(u32, OutstationOp),
+    /// A master listener hands over an identified dial-in connection.
+    DialIn(Box<DialInConnection>),
     Shutdown,
     /// A manager-wide limit granted the permit this channel waited for.
     PermitGranted,

@@ -1,9 +1,11 @@
-//! Channels: one connection (TCP client or server, TLS, or a serial port) on the reactor,
+//! Channels: one connection (TCP client or server, TLS, a serial port, or a dial-in outstation
+//! handed over by a master listener) on the reactor,
 //! carrying one or more DNP3 sessions routed by link address. The [`Channel`] handle posts to
 //! the channel's actor (`task.rs`), which owns the connection — one file per kind of
 //! connection — and drives the protocol's router.
 
 mod backoff;
+mod dial_in;
 mod message;
 mod permits;
 #[cfg(feature = "serial")]
@@ -14,12 +16,15 @@ mod tcp_server;
 #[cfg(feature = "tls")]
 mod tls;
 
+pub(crate) use dial_in::{DialIn, DialInConnection};
 pub(crate) use message::{ChannelMsg, MasterOp, OutstationOp};
 #[cfg(feature = "serial")]
 pub(crate) use serial::SerialLine;
 pub(crate) use task::{ChannelTask, Connector};
 pub(crate) use tcp_client::TcpClient;
 pub(crate) use tcp_server::TcpServer;
+#[cfg(feature = "tls")]
+pub(crate) use tls::send_ciphertext;
 
 use crate::error::ChannelError;
 use crate::master::Master;

@@ -3,6 +3,7 @@
 //! one write per event, and keeps one reactor timer armed at the earliest deadline.
 
 use super::backoff::Backoff;
+use super::dial_in::DialIn;
 use super::message::{ChannelMsg, MasterOp, OutstationOp};
 use super::permits::{Permit, PermitKind};
 use super::tcp_client::TcpClient;
@@ -34,6 +35,8 @@ pub(crate) enum Connector {
     /// A serial port, reopened by path with back-off.
     #[cfg(feature = "serial")]
     Serial(SerialLine),
+    /// Waits for connections handed over by a master listener (dial-in outstations).
+    DialIn(DialIn),
 }
 
 impl Connector {
@@ -44,6 +47,7 @@ impl Connector {
             Connector::TcpServer(s) => s.relisten_at,
             #[cfg(feature = "serial")]
             Connector::Serial(line) => line.reopen_at,
+            Connector::DialIn(_) => None,
         }
     }
 }
@@ -162,7 +166,9 @@ impl ChannelTask {
         tracing::info!("connection closed: {why}");
         self.router.on_close(&clock::now());
         match self.connector {
-            Connector::TcpServer(_) => self.set_state(ChannelState::Connecting),
+            Connector::TcpServer(_) | Connector::DialIn(_) => {
+                self.set_state(ChannelState::Connecting)
+            }
             _ => self.schedule_retry(cx),
         }
     }
@@ -172,7 +178,7 @@ impl ChannelTask {
         let at = cx.now() + self.backoff.next_delay();
         match &mut self.connector {
             Connector::TcpClient(c) => c.reconnect_at = Some(at),
-            Connector::TcpServer(_) => {}
+            Connector::TcpServer(_) | Connector::DialIn(_) => {}
             #[cfg(feature = "serial")]
             Connector::Serial(line) => line.reopen_at = Some(at),
         }
@@ -322,6 +328,7 @@ impl ChannelTask {
                 Connector::TcpServer(_) => self.listen(cx),
                 #[cfg(feature = "serial")]
                 Connector::Serial(_) => self.open_serial(cx),
+                Connector::DialIn(_) => {}
             }
         }
         #[cfg(feature = "tls")]
@@ -360,6 +367,8 @@ impl Actor for ChannelTask {
                     self.open_serial(cx);
                 }
             }
+            // Waits for the listener to hand over the outstation's connection.
+            Connector::DialIn(_) => self.set_state(ChannelState::Connecting),
         }
         self.reschedule(cx);
     }
@@ -450,6 +459,7 @@ impl Actor for ChannelTask {
             }
             ChannelMsg::Master(id, op) => self.on_master(id, op),
             ChannelMsg::Outstation(id, op) => self.on_outstation(id, op),
+            ChannelMsg::DialIn(connection) => self.dial_in(cx, *connection),
             ChannelMsg::Shutdown => {
                 self.give_back_all();
                 self.shutdown_sessions();

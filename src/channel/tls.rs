@@ -6,12 +6,13 @@ use super::permits::PermitKind;
 use super::task::{add, ChannelTask, Connector, Cx};
 use crate::clock;
 use crate::tls::{TlsError, TlsLayer};
-use rdnp3_reactor::SourceId;
+use rdnp3_reactor::{Context, SourceId};
 use std::time::Instant;
 
 /// Sends the filter's pending ciphertext within the send queue's room; what does not fit waits
-/// for `on_writable` (a refused send registers for it).
-fn send_ciphertext(cx: &mut Cx<'_>, conn: SourceId, layer: &mut TlsLayer) {
+/// for `on_writable` (a refused send registers for it). Also used by dial-in listeners, which
+/// handshake before they hand a connection over.
+pub(crate) fn send_ciphertext<M>(cx: &mut Context<'_, M>, conn: SourceId, layer: &mut TlsLayer) {
     loop {
         let out = layer.outgoing();
         if out.is_empty() {

@@ -399,6 +399,29 @@ scenario_c() {
   stop_pid "$peer"
 }
 
+# ------------------------------------------------------------------------------------------
+# Scenario d: opendnp3 outstations dial in to our master listener (tests/dial_in_interop.rs
+# starts the listener and opendnp3_dial_in.py, polls every outstation and checks the values;
+# once over TCP, once over TLS 1.3, once over TLS 1.2).
+
+scenario_d() {
+  local name="d1: opendnp3 outstations dial in (TCP, TLS 1.3, TLS 1.2) to our master listener and are polled"
+  local out="$WORK/d1.out" rc
+  if ! cargo test --release --test dial_in_interop --no-run >"$WORK/d-build.log" 2>&1; then
+    fail "d: cargo test --release --test dial_in_interop --no-run" "$WORK/d-build.log" "cargo"
+    return
+  fi
+  INTEROP_PY="$PY" timeout 120 cargo test --release --test dial_in_interop -- --ignored --nocapture \
+    >"$out" 2>&1
+  rc=$?
+  grep '^PASS outstation' "$out" | sed 's/^/    /'
+  if [[ $rc -eq 0 ]]; then
+    pass "$name"
+  else
+    fail "$name (exit code $rc)" "$out" "cargo test"
+  fi
+}
+
 scenario_a
 echo "== interop: opendnp3 master -> our outstation"
 scenario_b
@@ -409,5 +432,8 @@ scenario_c
 # shellcheck source=tests/interop/scenario_serve.sh
 source "$HERE/scenario_serve.sh"
 scenario_serve
+
+echo "== interop: opendnp3 outstations dial in -> our master listener"
+scenario_d
 
 finish

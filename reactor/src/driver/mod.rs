@@ -169,6 +169,11 @@ impl Driver {
         dispatch!(self, d => d.accept(key))
     }
 
+    /// Accepts again on a listener paused for want of descriptors.
+    pub(crate) fn resume_accept(&mut self, key: SourceKey) {
+        dispatch!(self, d => d.resume_accept(key))
+    }
+
     /// Queues bytes on a stream source (all or nothing).
     pub(crate) fn send(&mut self, key: SourceKey, bytes: &[u8]) -> Result<(), SendError> {
         dispatch!(self, d => d.send(key, bytes))

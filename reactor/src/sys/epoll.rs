@@ -202,6 +202,14 @@ impl Driver {
         self.read_buf = Some(chunk.buf);
     }
 
+    /// Accepts again after a pause for want of descriptors (the connections that were refused
+    /// then wait in the backlog without a new edge).
+    pub(crate) fn resume_accept(&mut self, key: SourceKey) {
+        if self.sources.get(key).is_some() {
+            self.pending.push(IoEvent::Read(key));
+        }
+    }
+
     /// Accepts one connection.
     pub(crate) fn accept(&mut self, key: SourceKey) -> AcceptOutcome {
         let Some(source) = self.sources.get(key) else {

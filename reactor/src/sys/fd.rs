@@ -180,6 +180,15 @@ pub(crate) fn is_retry(code: i32) -> bool {
     code == libc::EAGAIN || code == libc::EINTR
 }
 
+/// Whether an accept failed for want of descriptors or kernel memory: the connection stays in
+/// the backlog, and accepting again at once would fail the same way.
+pub(crate) fn is_exhaustion(code: i32) -> bool {
+    matches!(
+        code,
+        libc::EMFILE | libc::ENFILE | libc::ENOBUFS | libc::ENOMEM
+    )
+}
+
 /// Whether a read error on a non-socket stream (a tty whose other end closed) means end of
 /// stream rather than a fault.
 pub(crate) fn is_hangup(code: i32) -> bool {

@@ -80,7 +80,8 @@ impl Driver {
                     }
                 }
                 self.pending.push(IoEvent::Read(key));
-                if !multishot_goes_on {
+                // Out of descriptors: the executor re-arms after a pause instead of spinning.
+                if !(multishot_goes_on || res < 0 && fd::is_exhaustion(-res)) {
                     self.arm_accept(key);
                 }
             }

@@ -215,6 +215,11 @@ impl Driver {
         }
     }
 
+    /// Accepts again after a pause for want of descriptors.
+    pub(crate) fn resume_accept(&mut self, key: SourceKey) {
+        self.arm_accept(key);
+    }
+
     /// Pops an accepted connection.
     pub(crate) fn accept(&mut self, key: SourceKey) -> AcceptOutcome {
         let Some(source) = self.sources.get_mut(key) else {
