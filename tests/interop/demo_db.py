@@ -20,6 +20,10 @@ This module only uses the standard library: run.sh calls its sub-commands with a
     python3 demo_db.py check-master-output FILE [--crob I:OP]... [--analog I:V]... [--expect-command I:STATUS]...
         Checks the output of our `master` example (`--once`) against the demo database, with the
         effect of the given earlier controls applied, and the `command` lines it printed.
+    python3 demo_db.py check-poll-output FILE NAME
+        Checks the JSON lines of `rdnp3 poll` for outstation NAME: it went online, every point
+        of the demo database came with its initial value and flags, the configured CROB 3
+        LATCH_ON answered SUCCESS, and binary-output-status 3 was true after it.
     python3 demo_db.py wait-listen HOST PORT SECONDS
         Waits until a TCP socket listens on HOST:PORT (read from /proc/net/tcp, so it never
         connects to the peer), exit code 0 when it does, 1 on timeout.
@@ -252,7 +256,57 @@ def wait_listen(host, port, seconds):
     return listening(host, port)
 
 
+def _name(text):
+    return str(text).upper().replace("-", "_")
+
+
+def check_poll_output(path, name):
+    """See the module docs; prints one line per problem, returns the number of problems."""
+    import json
+
+    lines = []
+    with open(path, encoding="utf-8") as f:
+        for raw in f:
+            raw = raw.strip()
+            if raw:
+                obj = json.loads(raw)
+                if obj.get("outstation") == name:
+                    lines.append(obj)
+    problems = []
+    if {"outstation": name, "state": "online"} not in lines:
+        problems.append("no online line")
+    db = demo_database()
+    for kind, points in db.items():
+        for index, want in points.items():
+            seen = [o for o in lines if o.get("type") == kind and o.get("index") == index]
+            if not seen:
+                problems.append(f"{kind} {index}: never reported")
+                continue
+            first = seen[0]
+            got = first["value"]
+            ok = _name(got) == _name(want) if kind == "double-bit" else same_value(kind, got, want)
+            if not ok:
+                problems.append(f"{kind} {index}: first value {got!r}, expected {want!r}")
+            if first["flags"] != expected_flags(kind, want):
+                problems.append(f"{kind} {index}: flags {first['flags']:#04x}")
+    commands = [i for i, o in enumerate(lines) if o.get("command") == "crob" and o.get("index") == 3]
+    if not commands:
+        problems.append("no result line for CROB 3")
+    elif lines[commands[0]].get("status") != "SUCCESS":
+        problems.append(f"CROB 3: {lines[commands[0]]}")
+    else:
+        after = [o for o in lines[commands[0]:] if o.get("type") == "binary-output-status" and o.get("index") == 3]
+        if not any(o["value"] is True for o in after):
+            problems.append("binary-output-status 3 never true after the CROB")
+    for p in problems:
+        print(f"    poll output: {p}")
+    print(f"    poll output: {len(lines)} lines for {name}, {len(problems)} problems")
+    return len(problems)
+
+
 def main(argv):
+    if len(argv) == 3 and argv[0] == "check-poll-output":
+        return 1 if check_poll_output(argv[1], argv[2]) else 0
     if len(argv) >= 1 and argv[0] == "check-master-output":
         return main_check(argv[1:])
     if len(argv) == 4 and argv[0] == "wait-listen":

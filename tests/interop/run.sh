@@ -436,4 +436,9 @@ scenario_serve
 echo "== interop: opendnp3 outstations dial in -> our master listener"
 scenario_d
 
+# Scenario poll: rdnp3 poll -> opendnp3 outstation (tests/interop/scenario_poll.sh).
+# shellcheck source=tests/interop/scenario_poll.sh
+source "$HERE/scenario_poll.sh"
+scenario_poll
+
 finish
