@@ -89,13 +89,13 @@ pub struct MasterSession {
     pub(super) scheduler: Scheduler,
     pub(super) polls: PeriodicPolls,
     /// User requests, in order of arrival.
-    queue: VecDeque<Task>,
+    pub(super) queue: VecDeque<Task>,
     current: Option<Current>,
     /// CONFIRMs to send before anything else, oldest first.
     confirms: ConfirmQueue,
     /// The last unsolicited response accepted, to recognise its repetition.
     unsolicited: UnsolicitedHistory,
-    stats: MasterStats,
+    pub(super) stats: MasterStats,
     health: Health,
 }
 
@@ -242,20 +242,6 @@ impl MasterSession {
         let task = self.pop_user()?;
         self.scheduler.started(true);
         Some((task, None))
-    }
-
-    /// The first queued user request still wanted; those whose requester went away are
-    /// ended with [`TaskError::Canceled`] unsent and counted.
-    fn pop_user(&mut self) -> Option<Task> {
-        loop {
-            let task = self.queue.pop_front()?;
-            if task.wanted() {
-                return Some(task);
-            }
-            self.stats.canceled += 1;
-            tracing::debug!(task = task.name(), "canceled before it was sent");
-            task.fail(TaskError::Canceled);
-        }
     }
 
     /// Writes the task's next request with the next SEQ. A task whose request cannot be

@@ -9,7 +9,7 @@ use super::functions::{
 use super::request::{
     Command, CommandMode, ReadRequest, Reply, RestartKind, TaskError, TimeSyncMode,
 };
-use super::tasks::{CommandTask, FunctionTask, ReadTask, RestartTask, TimeSyncTask};
+use super::tasks::{CommandTask, FunctionTask, ReadTask, RestartTask, Task, TimeSyncTask};
 use crate::app::{FunctionCode, WriteError};
 use crate::objects::{Classes, CommandStatus};
 use std::time::Duration;
@@ -103,6 +103,20 @@ impl MasterSession {
         match FunctionTask::new(name, function, headers, reply) {
             Ok(task) => self.enqueue(task.into()),
             Err((error, reply)) => reply.send(Err(error)),
+        }
+    }
+
+    /// The first queued user request still wanted; those whose requester went away are
+    /// ended with [`TaskError::Canceled`] unsent and counted.
+    pub(super) fn pop_user(&mut self) -> Option<Task> {
+        loop {
+            let task = self.queue.pop_front()?;
+            if task.wanted() {
+                return Some(task);
+            }
+            self.stats.canceled += 1;
+            tracing::debug!(task = task.name(), "canceled before it was sent");
+            task.fail(TaskError::Canceled);
         }
     }
 }
