@@ -9,7 +9,7 @@ use rdnp3::stack::objects::{CommandStatus, Crob, OpType, PointType};
 use rdnp3::stack::outstation::{
     ControlHandler, DatabaseHandle, DefaultApplication, MirrorOutputs, OperateType,
 };
-use rdnp3::{measurement_stream, Manager, OwnedValue};
+use rdnp3::{measurement_stream, ListenerConfig, Manager, OwnedValue};
 use std::time::Duration;
 use util::*;
 
@@ -230,5 +230,27 @@ fn the_tokio_example_operates_reads_and_drains_its_stream() {
             .any(|l| l.ends_with(" measurements, 0 dropped")),
         "{stdout}"
     );
+    manager.shutdown();
+}
+
+#[test]
+fn a_dial_in_association_is_added_without_blocking() {
+    let manager = Manager::new(1).expect("manager");
+    let listener = manager
+        .add_master_listener(ListenerConfig::default(), free_address(), None)
+        .expect("the listener listens");
+    let (handler, _stream) = measurement_stream(10);
+    let config = MasterConfig::default().with_outstation_address(77);
+    let added = runtime().block_on(timed(
+        "add_master_async",
+        listener.add_master_async(config, Box::new(handler)),
+    ));
+    let master = added.expect("not canceled").expect("registered");
+    // Not dialled in yet: the association exists and is offline.
+    let read = master
+        .read(ReadRequest::classes(Classes::CLASS0))
+        .wait()
+        .expect("answered");
+    assert!(read.is_err(), "{read:?}");
     manager.shutdown();
 }

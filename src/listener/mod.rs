@@ -23,7 +23,7 @@ pub(crate) use task::{ListenerMsg, ListenerTask};
 
 use crate::error::ChannelError;
 use crate::master::Master;
-use rdnp3_reactor::{completion, Handle};
+use rdnp3_reactor::{completion, Completion, Handle};
 use rdnp3_stack::master::{AssociationListener, MasterConfig, ReadHandler};
 use std::fmt;
 use std::io;
@@ -252,10 +252,32 @@ impl MasterListener {
     /// Registers an association (with a health listener or a peer IP). Blocks until it is
     /// added: do not call it from a reactor callback.
     pub fn add(&self, association: DialInAssociation) -> Result<Master, ChannelError> {
+        self.add_async(association).wait()?
+    }
+
+    /// [`MasterListener::add_master`] without blocking.
+    pub fn add_master_async(
+        &self,
+        config: MasterConfig,
+        handler: Box<dyn ReadHandler>,
+    ) -> Completion<Result<Master, ChannelError>> {
+        self.add_async(DialInAssociation::new(config, handler))
+    }
+
+    /// [`MasterListener::add`] without blocking: the completion yields the handle once the
+    /// listener has the association. Dropping it does not undo the registration.
+    pub fn add_async(
+        &self,
+        association: DialInAssociation,
+    ) -> Completion<Result<Master, ChannelError>> {
         let (promise, done) = completion();
-        self.handle
-            .post(ListenerMsg::Add(Box::new(association), promise))?;
-        done.wait()?
+        match self
+            .handle
+            .post(ListenerMsg::Add(Box::new(association), promise))
+        {
+            Ok(()) => done,
+            Err(e) => crate::channel::ready(Err(e.into())),
+        }
     }
 
     /// The counters, readable at any time.
