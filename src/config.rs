@@ -50,6 +50,12 @@ pub struct ChannelConfig {
     pub allow_list: Option<Vec<IpAddr>>,
     /// Servers: what to do when a second master connects.
     pub server_policy: ServerPolicy,
+    /// Unusable input a connection may bring per second — bytes that are no valid frame, valid
+    /// frames addressed to no session — before the channel closes it and backs off (a client
+    /// waits longer after each such close until a connection brings a useful frame); `None`:
+    /// no limit. Default 64 KiB: a line's occasional noise stays far below it, a peer
+    /// flooding garbage is dropped within a millisecond of reading.
+    pub unusable_limit: Option<u64>,
 }
 
 impl ChannelConfig {
@@ -72,6 +78,7 @@ rdnp3_stack::setters!(ChannelConfig {
     decode: DecodeLevel => with_decode,
     allow_list: Option<Vec<IpAddr>> => with_allow_list,
     server_policy: ServerPolicy => with_server_policy,
+    unusable_limit: Option<u64> => with_unusable_limit,
 });
 
 impl Default for ChannelConfig {
@@ -86,6 +93,7 @@ impl Default for ChannelConfig {
             decode: DecodeLevel::Nothing,
             allow_list: None,
             server_policy: ServerPolicy::CloseExisting,
+            unusable_limit: Some(64 * 1024),
         }
     }
 }

@@ -16,6 +16,9 @@ pub(crate) struct Backoff {
     min: Duration,
     max: Duration,
     current: Duration,
+    /// Set after a connection was dropped for unusable input: a later connection that opens
+    /// does not reset the delays until it brings something useful.
+    held: bool,
     /// xorshift64* state; never zero.
     rng: u64,
 }
@@ -32,6 +35,7 @@ impl Backoff {
             min,
             max,
             current: min,
+            held: false,
             rng: seed | 1,
         }
     }
@@ -57,9 +61,25 @@ impl Backoff {
         half + Duration::from_nanos(extra)
     }
 
-    /// A connection succeeded: the next failure waits about `min` again.
+    /// A connection succeeded: the next failure waits about `min` again (unless held).
     pub(crate) fn reset(&mut self) {
-        self.current = self.min;
+        if !self.held {
+            self.current = self.min;
+        }
+    }
+
+    /// The connection was dropped for unusable input: keep growing the delays across
+    /// connections until [`Backoff::release`].
+    pub(crate) fn hold(&mut self) {
+        self.held = true;
+    }
+
+    /// The connection brought useful input: delays may reset again.
+    pub(crate) fn release(&mut self) {
+        if self.held {
+            self.held = false;
+            self.current = self.min;
+        }
     }
 }
 
@@ -95,6 +115,25 @@ mod tests {
             spread > Duration::from_millis(100),
             "first retries spread over {spread:?}"
         );
+    }
+
+    #[test]
+    fn after_a_flood_close_delays_keep_growing_across_connections_until_useful_input() {
+        let mut b = Backoff::new(Duration::from_millis(100), Duration::from_secs(60));
+        b.next_delay();
+        b.hold();
+        b.reset(); // the next connection opened: still held
+        assert!(
+            b.next_delay() >= Duration::from_millis(100),
+            "200 ms nominal"
+        );
+        b.reset();
+        assert!(
+            b.next_delay() >= Duration::from_millis(200),
+            "400 ms nominal"
+        );
+        b.release(); // a useful frame arrived
+        assert!(b.next_delay() <= Duration::from_millis(100));
     }
 
     #[test]

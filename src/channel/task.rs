@@ -95,6 +95,8 @@ impl ChannelTask {
         listener: Option<Box<dyn ChannelListener>>,
     ) -> Self {
         let span = tracing::info_span!("channel", name = %router.name());
+        let mut router = router;
+        router.set_unusable_limit(config.unusable_limit);
         ChannelTask {
             router,
             backoff: Backoff::new(config.min_retry, config.max_retry),
@@ -204,6 +206,22 @@ impl ChannelTask {
         }
         let _ = (cx, source);
         self.router.on_bytes(&clock::now(), data);
+    }
+
+    /// Drops a connection that brought more unusable input than allowed, and backs off; a
+    /// connection that brought a useful frame lets the delays reset again.
+    fn check_flood(&mut self, cx: &mut Cx<'_>, source: SourceId) {
+        if self.router.flooded() {
+            add(&self.router.counters().flood_closes, 1);
+            cx.close(source);
+            self.backoff.hold();
+            self.lost(
+                cx,
+                &"unusable input past the limit (garbage, or frames for no session)",
+            );
+        } else if self.router.had_useful_input() {
+            self.backoff.release();
+        }
     }
 
     /// Sends everything the router has, within the room of the send queue.
@@ -402,6 +420,7 @@ impl Actor for ChannelTask {
         }
         if self.conn == Some(source) {
             self.received(cx, source, data);
+            self.check_flood(cx, source);
             self.pump(cx);
         }
     }

@@ -19,6 +19,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 mod decode;
+mod flood;
 mod stats;
 #[cfg(test)]
 mod tests;
@@ -138,6 +139,8 @@ pub struct Router {
     half_duplex: bool,
     /// Half-duplex: the slot offered the line first, so the masters take turns.
     turn: usize,
+    /// Unusable input on the current connection.
+    flood: flood::FloodGuard,
 }
 
 /// What a timer expiry asks of the connection.
@@ -173,7 +176,26 @@ impl Router {
             fragment: Vec::new(),
             half_duplex: false,
             turn: 0,
+            flood: flood::FloodGuard::default(),
         }
+    }
+
+    /// Unusable input (bytes that are not a valid frame, valid frames addressed to no
+    /// session) a connection may bring per second before [`Router::flooded`] says to drop it;
+    /// `None`: no limit.
+    pub fn set_unusable_limit(&mut self, bytes_per_second: Option<u64>) {
+        self.flood.set_limit(bytes_per_second);
+    }
+
+    /// The current connection brought more unusable input than the limit allows within a
+    /// second: close it (and back off). Cleared when a connection opens.
+    pub fn flooded(&self) -> bool {
+        self.flood.is_flooded()
+    }
+
+    /// A valid frame reached a session since the connection opened.
+    pub fn had_useful_input(&self) -> bool {
+        self.flood.had_useful_input()
     }
 
     /// Marks the line half-duplex (serial, multi-drop): a master session starts a request only
@@ -300,6 +322,7 @@ impl Router {
     pub fn on_open(&mut self, now: &Now) {
         self.open = true;
         self.parser.reset();
+        self.flood.reset();
         self.keep_alive.on_open(now.instant);
         self.link_replies.clear();
         for slot in &mut self.slots {
@@ -325,6 +348,7 @@ impl Router {
     /// Bytes received on the connection.
     pub fn on_bytes(&mut self, now: &Now, data: &[u8]) {
         ChannelCounters::add(&self.counters.bytes_rx, data.len() as u64);
+        let discarded = self.parser.stats().discarded_bytes;
         let Router {
             parser,
             slots,
@@ -333,6 +357,7 @@ impl Router {
             decode,
             name,
             keep_alive,
+            flood,
             ..
         } = self;
         parser.feed(data, |event| match event {
@@ -343,7 +368,11 @@ impl Router {
                     tracing::debug!(channel = %name, "RX {:?} {} -> {} ({} octets)",
                         frame.header.control.function, frame.header.source, frame.header.destination, frame.user_data.len());
                 }
-                route(now, slots, counters, link_replies, *decode, name, &frame);
+                if route(now, slots, counters, link_replies, *decode, name, &frame) {
+                    flood.useful();
+                } else {
+                    flood.unusable(now.instant, flood::wire_len(frame.user_data.len()));
+                }
             }
             Err(e) => {
                 ChannelCounters::add(&counters.link_errors, 1);
@@ -355,6 +384,12 @@ impl Router {
                 tracing::debug!(channel = %name, "{e}");
             }
         });
+        let discarded = self
+            .parser
+            .stats()
+            .discarded_bytes
+            .saturating_sub(discarded);
+        self.flood.unusable(now.instant, discarded);
     }
 
     /// Appends what the sessions and the link layer want to send to `out`, using at most
@@ -517,7 +552,7 @@ fn route(
     decode: DecodeLevel,
     name: &str,
     frame: &LinkFrame<'_>,
-) {
+) -> bool {
     let h = frame.header;
     let dest_kind = AddressKind::of(h.destination);
     let mut delivered = false;
@@ -561,4 +596,5 @@ fn route(
         ChannelCounters::add(&counters.dropped_frames, 1);
         tracing::debug!(channel = %name, "frame {} -> {} ({:?}) dropped: no session for it", h.source, h.destination, h.control.function);
     }
+    delivered
 }

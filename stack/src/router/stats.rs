@@ -43,6 +43,7 @@ counters! {
     reconnects: "Connection attempts after the first (retries).",
     keep_alive_failures: "Keep-alive requests left unanswered.",
     tls_errors: "TLS handshakes or connections that failed (each closed its connection).",
+    flood_closes: "Connections closed for bringing more unusable input than the channel allows.",
 }
 
 impl ChannelCounters {
