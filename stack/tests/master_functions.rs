@@ -452,3 +452,35 @@ fn a_request_on_the_wire_runs_to_its_end_when_its_requester_goes_away() {
     assert_eq!(h.master.stats().canceled, 0);
     assert_eq!(*h.seen.lock().unwrap(), [(7, "42".to_string())]);
 }
+
+#[test]
+fn unsolicited_responses_past_the_rate_limit_are_left_unconfirmed_and_counted() {
+    let mut h = Harness::online_with(
+        MasterConfig::default()
+            .with_disable_unsolicited_at_startup(false)
+            .with_startup_integrity(false)
+            .with_unsolicited_classes(Classes::NONE)
+            .with_max_unsolicited_per_second(Some(5)),
+    );
+    let mut confirms = 0;
+    for seq in 0..8u8 {
+        // FIR FIN CON UNS, one analog event each (g32v1, index 1, value 7 + seq).
+        h.respond(&format!(
+            "{:02X} 82 00 00 20 01 28 01 00 01 00 01 {:02X} 00 00 00",
+            0xF0 | seq,
+            7 + seq
+        ));
+        while !h.sent().is_empty() {
+            confirms += 1;
+        }
+    }
+    let stats = h.master.stats();
+    assert_eq!((stats.unsolicited, stats.unsolicited_dropped), (5, 3));
+    assert_eq!(confirms, 5, "only what was taken is confirmed");
+    assert_eq!(h.seen.lock().unwrap().len(), 5);
+    // A second later the outstation's repetition is taken.
+    h.now = h.now.after(std::time::Duration::from_secs(1));
+    h.respond("F5 82 00 00 20 01 28 01 00 01 00 01 0C 00 00 00");
+    assert_eq!(h.sent(), "D5 00");
+    assert_eq!(h.master.stats().unsolicited, 6);
+}

@@ -6,61 +6,23 @@
 //! (IEEE 1815-2012, clause 4).
 
 use super::config::MasterConfig;
-use super::confirms::{out_of_order, unsolicited_refusal, ConfirmQueue, UnsolicitedHistory};
+use super::confirms::{
+    out_of_order, unsolicited_refusal, ConfirmQueue, UnsolicitedHistory, UnsolicitedThrottle,
+};
 use super::delivery::MeasurementSink;
 use super::health::{AssociationListener, AssociationState, Health, StatsSlot};
 use super::measurement::ReadHandler;
 use super::polls::{PeriodicPolls, PollId};
 use super::request::{ReadRequest, TaskError};
 use super::scheduler::{AutoTask, Scheduler};
+use super::stats::MasterStats;
 use super::tasks::{Outcome, ReadTask, Task};
 use crate::app::{AppControl, Fragment, FragmentWriter, FunctionCode};
 use crate::link::AddressKind;
-use crate::objects::Timestamp;
 use crate::session::{Now, Session};
 use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-/// Counters of one association.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct MasterStats {
-    /// Requests sent (confirms excluded).
-    pub requests: u64,
-    /// Solicited response fragments accepted.
-    pub responses: u64,
-    /// Unsolicited responses accepted.
-    pub unsolicited: u64,
-    /// Confirms sent.
-    pub confirms: u64,
-    /// Requests that timed out.
-    pub timeouts: u64,
-    /// Requests that failed otherwise (rejected, bad response, link down).
-    pub failures: u64,
-    /// Fragments ignored: wrong source, unexpected SEQ or function, malformed.
-    pub ignored: u64,
-    /// Measurements delivered to the read handler.
-    pub measurements: u64,
-    /// Object headers the master could not parse (unknown group/variation or malformed); the
-    /// fragments that carried them were not confirmed.
-    pub unsupported: u64,
-    /// Completed polls (periodic, automatic and user reads).
-    pub polls: u64,
-    /// User requests skipped unsent because their requester dropped the completion.
-    pub canceled: u64,
-    /// Wall-clock time (the `Now::wall` of the step) of the last task the outstation
-    /// answered; wall clock so that it can be shown and compared across threads and restarts.
-    pub last_success: Option<Timestamp>,
-    /// Wall-clock time of the last task whose exchange failed (timeout, rejection, bad or
-    /// unsupported response).
-    pub last_failure: Option<Timestamp>,
-    /// Round-trip time of the last request answered: from sending it to its first response
-    /// fragment, on the monotonic clock.
-    pub last_rtt: Option<Duration>,
-    /// Smoothed round-trip time: each sample moves it 1/8 of the way (as TCP's SRTT).
-    pub rtt_average: Option<Duration>,
-}
 
 /// The task the association is running, whether the scheduler started it, and where its
 /// exchange stands.
@@ -95,6 +57,8 @@ pub struct MasterSession {
     confirms: ConfirmQueue,
     /// The last unsolicited response accepted, to recognise its repetition.
     unsolicited: UnsolicitedHistory,
+    /// The rate of unsolicited responses taken.
+    throttle: UnsolicitedThrottle,
     pub(super) stats: MasterStats,
     health: Health,
 }
@@ -128,6 +92,7 @@ impl MasterSession {
             current: None,
             confirms: ConfirmQueue::default(),
             unsolicited: UnsolicitedHistory::default(),
+            throttle: UnsolicitedThrottle::default(),
             stats: MasterStats::default(),
         }
     }
@@ -356,7 +321,7 @@ impl MasterSession {
         }
     }
 
-    fn on_unsolicited(&mut self, f: &Fragment<'_>, bytes: &[u8]) {
+    fn on_unsolicited(&mut self, now: &Now, f: &Fragment<'_>, bytes: &[u8]) {
         if let Some(reason) = unsolicited_refusal(f) {
             tracing::debug!(seq = f.control.seq, reason, "unsolicited response ignored");
             self.stats.ignored += 1;
@@ -374,6 +339,16 @@ impl MasterSession {
             if f.control.con {
                 self.confirms.push(uns_confirm);
             }
+            return;
+        }
+        let limit = self.config.max_unsolicited_per_second;
+        if !self.throttle.admit(now.instant, limit) {
+            // Not confirmed: the outstation keeps the events and repeats them later.
+            tracing::debug!(
+                seq = f.control.seq,
+                "unsolicited response over the rate limit"
+            );
+            self.stats.unsolicited_dropped += 1;
             return;
         }
         let mut sink = MeasurementSink::new(self.handler.as_mut(), &mut self.stats.measurements);
@@ -481,7 +456,7 @@ impl Session for MasterSession {
             return;
         };
         match f.function {
-            FunctionCode::UnsolicitedResponse => self.on_unsolicited(&f, fragment),
+            FunctionCode::UnsolicitedResponse => self.on_unsolicited(now, &f, fragment),
             FunctionCode::Response => self.on_response(now, &f),
             _ => self.stats.ignored += 1,
         }

@@ -58,6 +58,11 @@ pub struct MasterConfig {
     /// reconnected together do not poll in lockstep (default true). False: the first run
     /// comes one full period later, for every association alike.
     pub poll_spread: bool,
+    /// Most unsolicited responses with new data accepted per second (`None`: no limit). An
+    /// outstation that sends more is throttled: the excess is ignored without a CONFIRM and
+    /// counted in `MasterStats::unsolicited_dropped`; the outstation keeps those events and
+    /// repeats them, so nothing is lost and a flood costs the master little (default 100).
+    pub max_unsolicited_per_second: Option<u32>,
 }
 
 crate::setters!(MasterConfig {
@@ -78,6 +83,7 @@ crate::setters!(MasterConfig {
     max_queued_requests: usize => with_max_queued_requests,
     offline_after_failures: u32 => with_offline_after_failures,
     poll_spread: bool => with_poll_spread,
+    max_unsolicited_per_second: Option<u32> => with_max_unsolicited_per_second,
 });
 
 impl Default for MasterConfig {
@@ -100,6 +106,7 @@ impl Default for MasterConfig {
             max_queued_requests: 64,
             offline_after_failures: 3,
             poll_spread: true,
+            max_unsolicited_per_second: Some(100),
         }
     }
 }

@@ -4,8 +4,8 @@
 //! the round-trip time kept in [`MasterStats`]; and a copy of those statistics published in a
 //! [`StatsSlot`] that other threads read without asking the association.
 
-use super::association::MasterStats;
 use super::request::TaskError;
+use super::stats::MasterStats;
 use crate::app::Iin;
 use crate::session::Now;
 use std::sync::{Arc, Mutex, PoisonError};

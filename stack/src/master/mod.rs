@@ -24,11 +24,12 @@ mod measurement;
 mod polls;
 mod request;
 mod scheduler;
+mod stats;
 mod tasks;
 mod user_requests;
 
 pub use crate::objects::Classes;
-pub use association::{MasterSession, MasterStats};
+pub use association::MasterSession;
 pub use config::MasterConfig;
 pub use device_data::{DeviceAttribute, SecurityStatistic, TimeObject};
 pub use functions::{
@@ -46,3 +47,4 @@ pub use request::{
     AnalogOutput, Command, CommandMode, CommandResult, ReadHeader, ReadRequest, Reply, RestartKind,
     TaskError, TimeSyncMode,
 };
+pub use stats::MasterStats;
