@@ -32,7 +32,8 @@ use std::time::Duration;
 CONFIG (TOML; unknown keys are errors):
   [master]                  address (1), threads (0: one per core)
   [[outstation]]            name, connect = \"IP:PORT\" | serial = \"PATH\" + baud (9600)
-                            | dial_in = true (+ peer_ip = \"IP\"), address (1024), poll_ms (1000; 0: none), integrity_s (3600;
+                            | dial_in = true (+ peer_ip = \"IP\"; needs [listen]),
+                            address (1024), poll_ms (1000; 0: none), integrity_s (3600;
                             0: at start-up only), response_timeout_ms (5000),
                             time_sync (\"none\", \"lan\", \"non-lan\"),
                             unsolicited (classes to enable, e.g. [1, 2, 3]; default none)
