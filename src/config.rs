@@ -138,6 +138,8 @@ impl<F: FnMut(ChannelState) + Send> ChannelListener for F {
 
 /// How a dial-in listener tells which registered outstation a new connection belongs to.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "kebab-case"))]
 #[non_exhaustive]
 pub enum DialInBinding {
     /// By the link source address of the first valid link frame the outstation sends (its
@@ -154,6 +156,8 @@ pub enum DialInBinding {
 /// endpoint that many outstations connect to. Build it from `default()` and the `with_*`
 /// setters.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(default, deny_unknown_fields))]
 #[non_exhaustive]
 pub struct ListenerConfig {
     /// Name used in logs; each association's channel is named `<name>/<outstation address>`.
@@ -169,6 +173,7 @@ pub struct ListenerConfig {
     /// `first_frame_budget` bytes.
     pub max_pending: usize,
     /// How long a new connection may take to send its first valid link frame.
+    #[cfg_attr(feature = "serde", serde(with = "rdnp3_stack::serde_support::millis"))]
     pub first_frame_timeout: Duration,
     /// Bytes a new connection may send before its first valid link frame completes (a frame
     /// is at most 292 bytes).

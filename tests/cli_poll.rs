@@ -1,12 +1,13 @@
 //! `rdnp3 poll` end to end: the binary polls an in-process demo outstation and writes JSON
 //! lines; its metrics endpoint is scraped with a real HTTP client; a bad config names its
-//! line and key; SIGTERM shuts it down cleanly.
+//! line and key; SIGTERM shuts it down cleanly; outstations on TCP client channels dial in
+//! to its `[listen]` endpoint.
 #![cfg(feature = "cli")]
 
 mod util;
 
 use rdnp3::stack::outstation::{DefaultApplication, MirrorOutputs};
-use rdnp3::{Timestamp, TlsConfig, Update};
+use rdnp3::{Outstation, Timestamp, TlsConfig, Update};
 use rdnp3_testkit::pki::{Pki, Validity};
 use serde_json::Value;
 use std::io::{BufRead, BufReader};
@@ -417,4 +418,110 @@ fn a_task_that_times_out_is_reported_as_a_failure_line() {
     );
     drop(poller);
     manager.shutdown();
+}
+
+/// An outstation with link address `address` on a TCP client channel that dials in to
+/// `listener`, speaking first (its null unsolicited response) so that it is identified.
+fn dial_in(manager: &rdnp3::Manager, listener: SocketAddr, address: u16) -> Outstation {
+    let channel = manager
+        .add_tcp_client(channel_config(&format!("rtu-{address}")), listener, None)
+        .expect("client channel");
+    let config = outstation_config(address)
+        .with_master_address(1)
+        .with_allow_unsolicited(true);
+    channel
+        .add_outstation(
+            config,
+            demo_database(0),
+            Box::new(MirrorOutputs),
+            Box::new(DefaultApplication),
+        )
+        .expect("outstation added")
+}
+
+#[test]
+fn an_outstation_that_dials_in_is_polled_and_an_unknown_one_is_refused() {
+    let listen = free_address();
+    let text = format!(
+        "[master]\nthreads = 1\n\n[listen]\naddress = \"{listen}\"\n\n\
+         [[outstation]]\nname = \"rtu-dial\"\ndial_in = true\naddress = 1024\npoll_ms = 100\n"
+    );
+    let config = config_file("dial-in", &text);
+    let metrics = free_address();
+    let mut poller = Poller::start(&config, &["--metrics", &metrics.to_string()]);
+    let manager = manager();
+    let _known = dial_in(&manager, listen, 1024);
+
+    let online = poller.expect("the online state", state_is("online"));
+    assert_eq!(
+        online,
+        serde_json::json!({"outstation":"rtu-dial","state":"online"})
+    );
+    let analog = poller.expect("analog input 1", |v| {
+        v["type"] == "analog" && v["index"] == 1
+    });
+    assert_eq!(
+        analog,
+        serde_json::json!({"outstation":"rtu-dial","type":"analog","index":1,"value":1.5,"flags":1})
+    );
+
+    // An outstation the config does not list: refused, reported and counted.
+    let _unknown = dial_in(&manager, listen, 1030);
+    let refused = poller.expect("the refusal", |v| v.get("refused").is_some());
+    assert_eq!(refused["listener"], listen.to_string());
+    assert_eq!(refused["refused"], "unknown outstation");
+    assert_eq!(refused["link_address"], 1030);
+    let url = format!("http://{metrics}/metrics");
+    // The refusal is counted once the callback has returned (and again each time the
+    // unknown outstation reconnects); the association's statistics come from the manager.
+    let positive = |text: &str, prefix: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(prefix))
+            .is_some_and(|v| v.parse::<u64>().unwrap() > 0)
+    };
+    let text = wait_until(
+        "a scrape that counts the refusal and the requests",
+        || {
+            ureq::get(&url)
+                .call()
+                .expect("GET /metrics answers")
+                .into_string()
+                .unwrap()
+        },
+        |text| {
+            positive(text, "rdnp3_listener_refused_total{reason=\"unknown\"} ")
+                && positive(
+                    text,
+                    "rdnp3_outstation_requests_total{outstation=\"rtu-dial\"} ",
+                )
+        },
+    );
+    for expected in [
+        "rdnp3_outstation_online{outstation=\"rtu-dial\"} 1",
+        "# TYPE rdnp3_listener_refused_total counter",
+        "rdnp3_listener_identified_total 1",
+        "rdnp3_outstation_polls_total{outstation=\"rtu-dial\"} ",
+    ] {
+        assert!(text.contains(expected), "no {expected:?} in\n{text}");
+    }
+    drop(poller);
+    manager.shutdown();
+}
+
+#[test]
+fn dial_in_without_a_listen_table_is_a_config_error_naming_its_line() {
+    let text = "[[outstation]]\nname = \"rtu-dial\"\ndial_in = true\n";
+    let config = config_file("dial-in-no-listen", text);
+    let out = Command::new(env!("CARGO_BIN_EXE_rdnp3"))
+        .args(["poll", "--config"])
+        .arg(&*config)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let expected = format!(
+        "{}:3: key `dial_in`: needs a [listen] table to dial in to",
+        config.display()
+    );
+    assert!(stderr.starts_with(&expected), "{stderr}");
 }

@@ -5,9 +5,9 @@
 use rdnp3::stack::objects::Variation;
 use rdnp3::stack::outstation::{EventBufferConfig, PointConfig};
 use rdnp3::{
-    ChannelConfig, ClassAssignment, Classes, DecodeLevel, DeviceAttributes, EventClass,
-    MasterConfig, OutstationConfig, PeerAuthentication, PointRange, SerialSettings, ServerPolicy,
-    StopBits, TimeSyncMode, TlsConfig, TlsVersion,
+    ChannelConfig, ClassAssignment, Classes, DecodeLevel, DeviceAttributes, DialInBinding,
+    EventClass, ListenerConfig, MasterConfig, OutstationConfig, PeerAuthentication, PointRange,
+    SerialSettings, ServerPolicy, StopBits, TimeSyncMode, TlsConfig, TlsVersion,
 };
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -91,6 +91,31 @@ fn an_outstation_config_survives_a_json_round_trip() {
         .with_deadband(0.5);
     let text = json_round_trip(&point);
     assert!(text.contains(r#""class":"class1""#), "{text}");
+}
+
+#[test]
+fn a_listener_config_survives_a_json_round_trip_in_readable_form() {
+    let config = ListenerConfig::default()
+        .with_name("cellular".into())
+        .with_binding(DialInBinding::PeerIp)
+        .with_policy(ServerPolicy::RejectNew)
+        .with_max_pending(16)
+        .with_first_frame_timeout(Duration::from_millis(1500))
+        .with_channel(channel_config());
+    let text = json_round_trip(&config);
+    assert!(text.contains(r#""binding":"peer-ip""#), "{text}");
+    assert!(text.contains(r#""policy":"reject-new""#), "{text}");
+    assert!(text.contains(r#""first_frame_timeout":1500"#), "{text}");
+    json_round_trip(&ListenerConfig::default());
+    let partial: ListenerConfig =
+        serde_json::from_str(r#"{"binding": "link-address", "first_frame_timeout": "2s"}"#)
+            .unwrap();
+    assert_eq!(
+        partial,
+        ListenerConfig::default().with_first_frame_timeout(Duration::from_secs(2))
+    );
+    let err = serde_json::from_str::<ListenerConfig>(r#"{"bindng": "peer-ip"}"#).unwrap_err();
+    assert!(err.to_string().contains("bindng"), "{err}");
 }
 
 #[test]

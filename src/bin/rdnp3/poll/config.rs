@@ -24,6 +24,21 @@
 //! # peer_cert = "rtu-1.pem"     # pin the outstation's own (self-signed) certificate
 //! server_name = "rtu-1"         # name the certificate must be valid for (default: not checked)
 //!
+//! [[outstation]]                # an outstation that dials in to the `[listen]` endpoint
+//! name = "rtu-2"
+//! dial_in = true                # instead of `connect` or `serial`
+//! address = 1025                # what its first frame's source address must be
+//! # peer_ip = "10.1.2.3"        # required when binding by peer IP; else, when set, the only
+//!                               # IP it may connect from
+//!
+//! [listen]                      # one dial-in endpoint for every `dial_in` outstation
+//! address = "0.0.0.0:20000"
+//! binding = "link-address"      # or "peer-ip" (default link-address)
+//! policy = "replace"            # a second connection of an outstation: "replace" (default)
+//!                               # the first, or "refuse" it
+//! first_frame_timeout_ms = 10000 # (default 10000)
+//! # tls = { cert = "master.pem", key = "master.key", ca = "ca.pem" }  # as [outstation.tls]
+//!
 //! [[outstation.command]]        # a control sent once online, or periodically with every_s
 //! kind = "crob"                 # "crob" or "analog"
 //! index = 0
@@ -35,9 +50,9 @@
 
 use rdnp3::stack::master::{AnalogOutput, Command, CommandMode};
 use rdnp3::stack::objects::{Crob, OpType};
-use rdnp3::{Classes, EventClass, TimeSyncMode};
+use rdnp3::{Classes, DialInBinding, EventClass, ServerPolicy, TimeSyncMode};
 use serde::Deserialize;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -51,6 +66,74 @@ pub struct PollConfig {
     /// The outstations to poll.
     #[serde(default)]
     pub outstation: Vec<OutstationEntry>,
+    /// The dial-in endpoint of the `dial_in` outstations.
+    pub listen: Option<ListenSection>,
+}
+
+/// `[listen]`.
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+pub struct ListenSection {
+    /// The address to listen on.
+    pub address: SocketAddr,
+    /// How a connection is matched with its outstation.
+    #[serde(default)]
+    pub binding: Binding,
+    /// What a second connection of a connected outstation does.
+    #[serde(default)]
+    pub policy: Policy,
+    /// How long a new connection may take to send its first valid link frame (and, with
+    /// TLS, to complete its handshake), in milliseconds.
+    #[serde(default = "default_first_frame_timeout_ms")]
+    pub first_frame_timeout_ms: u64,
+    /// TLS settings: every outstation must complete a TLS handshake first.
+    pub tls: Option<TlsSection>,
+}
+
+fn default_first_frame_timeout_ms() -> u64 {
+    10_000
+}
+
+/// `binding`.
+#[derive(Deserialize, Debug, Default, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum Binding {
+    /// By the source address of the outstation's first link frame.
+    #[default]
+    LinkAddress,
+    /// By the outstation's IP address (`peer_ip`).
+    PeerIp,
+}
+
+impl Binding {
+    /// The listener's setting.
+    pub fn binding(self) -> DialInBinding {
+        match self {
+            Binding::LinkAddress => DialInBinding::LinkAddress,
+            Binding::PeerIp => DialInBinding::PeerIp,
+        }
+    }
+}
+
+/// `policy`.
+#[derive(Deserialize, Debug, Default, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum Policy {
+    /// Close the existing connection and serve the new one.
+    #[default]
+    Replace,
+    /// Keep the existing connection and refuse the new one.
+    Refuse,
+}
+
+impl Policy {
+    /// The listener's setting.
+    pub fn policy(self) -> ServerPolicy {
+        match self {
+            Policy::Replace => ServerPolicy::CloseExisting,
+            Policy::Refuse => ServerPolicy::RejectNew,
+        }
+    }
 }
 
 /// `[master]`.
@@ -82,6 +165,11 @@ pub struct OutstationEntry {
     pub connect: Option<SocketAddr>,
     /// Serial port to open instead.
     pub serial: Option<String>,
+    /// The outstation dials in to the `[listen]` endpoint instead.
+    #[serde(default)]
+    pub dial_in: bool,
+    /// Dial-in: the IP address the outstation connects from.
+    pub peer_ip: Option<IpAddr>,
     /// Serial line speed (8N1, no flow control).
     #[serde(default = "default_baud")]
     pub baud: u32,
@@ -340,6 +428,28 @@ integrity_s = 3600
         assert_eq!(o.command[0].period(), Some(Duration::from_secs(5)));
         assert_eq!(o.command[1].mode(), CommandMode::DirectOperate);
         assert!(o.tls.as_ref().unwrap().ca.is_some());
+    }
+
+    #[test]
+    fn a_listen_table_and_dial_in_outstations_load() {
+        let text = "[listen]\naddress = \"0.0.0.0:20000\"\nbinding = \"peer-ip\"\n\
+                    policy = \"refuse\"\ntls = { cert = \"m.pem\", key = \"m.key\", ca = \"ca.pem\" }\n\
+                    [[outstation]]\nname = \"rtu-2\"\ndial_in = true\npeer_ip = \"10.1.2.3\"\n";
+        let c: PollConfig = parse("p.toml", text).unwrap();
+        let listen = c.listen.unwrap();
+        assert_eq!(listen.binding.binding(), DialInBinding::PeerIp);
+        assert_eq!(listen.policy.policy(), ServerPolicy::RejectNew);
+        assert_eq!(listen.first_frame_timeout_ms, 10_000);
+        assert!(listen.tls.unwrap().ca.is_some());
+        let o = &c.outstation[0];
+        assert!(o.dial_in && o.connect.is_none());
+        assert_eq!(o.peer_ip, Some("10.1.2.3".parse().unwrap()));
+        let err = parse::<PollConfig>("p.toml", &text.replace("refuse", "reject")).unwrap_err();
+        assert!(
+            err.message.starts_with("p.toml:4: key `policy`: "),
+            "{}",
+            err.message
+        );
     }
 
     #[test]

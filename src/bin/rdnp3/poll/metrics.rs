@@ -6,7 +6,7 @@
 
 use super::output::Output;
 use rdnp3::reactor::ExecutorStats;
-use rdnp3::{Channel, ChannelStats};
+use rdnp3::{AssociationStats, Channel, ChannelStats, ListenerStats, MasterListener};
 use std::fmt::{Display, Write as _};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -69,10 +69,22 @@ impl OutstationMetrics {
     }
 }
 
+/// Where an outstation's association lives.
+#[derive(Clone)]
+pub enum Link {
+    /// On a channel of its own: its counters are read from the handle.
+    Channel(Channel),
+    /// On the dial-in listener, on the channel of this name: its association's statistics
+    /// come from the manager's snapshot; its channel counters are not reported.
+    DialIn(Arc<str>),
+}
+
 /// Everything `/metrics` reports on.
 pub struct Registry {
-    /// Each outstation with its channel (one channel per outstation).
-    pub outstations: Vec<(Arc<OutstationMetrics>, Channel)>,
+    /// Each outstation with where it lives.
+    pub outstations: Vec<(Arc<OutstationMetrics>, Link)>,
+    /// The dial-in listener, if any.
+    pub listener: Option<MasterListener>,
     /// The output, for its dropped lines.
     pub output: Output,
 }
@@ -165,11 +177,15 @@ const CHANNEL_ERRORS: [(&str, ReadChannel); 5] = [
 ];
 
 impl Registry {
-    /// The exposition text for the current state and `executors`.
-    pub fn render(&self, executors: &[ExecutorStats]) -> String {
+    /// The exposition text for the current state, `executors` and the manager's
+    /// `associations`.
+    pub fn render(&self, executors: &[ExecutorStats], associations: &[AssociationStats]) -> String {
         let mut e = Exposition::default();
-        self.render_outstations(&mut e);
+        self.render_outstations(&mut e, associations);
         self.render_channels(&mut e);
+        if let Some(listener) = &self.listener {
+            render_listener(&mut e, &listener.stats());
+        }
         render_executors(&mut e, executors);
         e.family(
             "rdnp3_output_dropped_lines_total",
@@ -184,7 +200,7 @@ impl Registry {
         e.text
     }
 
-    fn render_outstations(&self, e: &mut Exposition) {
+    fn render_outstations(&self, e: &mut Exposition, associations: &[AssociationStats]) {
         e.family(
             "rdnp3_outstation_online",
             "gauge",
@@ -200,7 +216,11 @@ impl Registry {
         let stats: Vec<_> = self
             .outstations
             .iter()
-            .map(|(_, channel)| channel.master_stats().into_iter().next().map(|a| a.stats))
+            .map(|(_, link)| match link {
+                Link::Channel(channel) => channel.master_stats().into_iter().next(),
+                Link::DialIn(name) => associations.iter().find(|a| a.channel == *name).cloned(),
+            })
+            .map(|a| a.map(|a| a.stats))
             .collect();
         type Read = fn(&rdnp3::MasterStats) -> u64;
         let counters: [(&str, &str, Read); 4] = [
@@ -269,10 +289,18 @@ impl Registry {
     }
 
     fn render_channels(&self, e: &mut Exposition) {
-        let stats: Vec<ChannelStats> = self.outstations.iter().map(|(_, c)| c.stats()).collect();
+        let channels: Vec<&Channel> = self
+            .outstations
+            .iter()
+            .filter_map(|(_, link)| match link {
+                Link::Channel(channel) => Some(channel),
+                Link::DialIn(_) => None,
+            })
+            .collect();
+        let stats: Vec<ChannelStats> = channels.iter().map(|c| c.stats()).collect();
         for (name, help, read) in CHANNEL_COUNTERS {
             e.family(name, "counter", help);
-            for ((_, channel), s) in self.outstations.iter().zip(&stats) {
+            for (channel, s) in channels.iter().zip(&stats) {
                 e.sample(name, &[("channel", channel.name())], read(s));
             }
         }
@@ -282,7 +310,7 @@ impl Registry {
             "counter",
             "Errors by kind: CRC, link (CRC included), transport, keep-alive and TLS.",
         );
-        for ((_, channel), s) in self.outstations.iter().zip(&stats) {
+        for (channel, s) in channels.iter().zip(&stats) {
             for (kind, read) in CHANNEL_ERRORS {
                 e.sample(
                     name,
@@ -292,6 +320,56 @@ impl Registry {
             }
         }
     }
+}
+
+/// The dial-in listener: connections accepted, identified, waiting, refused and closed.
+fn render_listener(e: &mut Exposition, s: &ListenerStats) {
+    let name = "rdnp3_listener_accepted_total";
+    e.family(name, "counter", "Dial-in connections accepted.");
+    e.sample(name, &[], s.accepted);
+    let name = "rdnp3_listener_identified_total";
+    e.family(
+        name,
+        "counter",
+        "Dial-in connections handed to their outstation's association.",
+    );
+    e.sample(name, &[], s.identified);
+    let name = "rdnp3_listener_pending";
+    e.family(name, "gauge", "Dial-in connections not yet identified.");
+    e.sample(name, &[], s.pending);
+    let name = "rdnp3_listener_refused_total";
+    e.family(
+        name,
+        "counter",
+        "Dial-in connections refused: unknown outstation, unexpected peer IP, or already connected (policy refuse).",
+    );
+    for (reason, value) in [
+        ("unknown", s.refused_unknown),
+        ("peer", s.refused_peer),
+        ("duplicate", s.refused_duplicate),
+    ] {
+        e.sample(name, &[("reason", reason)], value);
+    }
+    let name = "rdnp3_listener_closed_total";
+    e.family(
+        name,
+        "counter",
+        "Dial-in connections closed by the listener, by reason.",
+    );
+    for (reason, value) in [
+        ("garbage", s.garbage),
+        ("timeout", s.timeouts),
+        ("abandoned", s.abandoned),
+        ("over_limit", s.over_limit),
+        ("replaced", s.replaced),
+        ("handoff_failed", s.handoff_failed),
+        ("tls", s.tls_errors),
+    ] {
+        e.sample(name, &[("reason", reason)], value);
+    }
+    let name = "rdnp3_listener_accept_errors_total";
+    e.family(name, "counter", "Accepts that failed.");
+    e.sample(name, &[], s.accept_errors);
 }
 
 /// The executors' load: what each one carries now and what it has done.
@@ -357,7 +435,7 @@ fn render_executors(e: &mut Exposition, executors: &[ExecutorStats]) {
 pub fn serve(
     server: &tiny_http::Server,
     registry: &Registry,
-    executors: impl Fn() -> Vec<ExecutorStats>,
+    snapshot: impl Fn() -> (Vec<ExecutorStats>, Vec<AssociationStats>),
     stop: &AtomicBool,
 ) {
     while !stop.load(Ordering::Relaxed) {
@@ -377,7 +455,8 @@ pub fn serve(
                 "text/plain; version=0.0.4; charset=utf-8",
             )
             .expect("a valid header");
-            tiny_http::Response::from_string(registry.render(&executors()))
+            let (executors, associations) = snapshot();
+            tiny_http::Response::from_string(registry.render(&executors, &associations))
                 .with_header(content_type)
         };
         let _ = request.respond(response);

@@ -11,13 +11,13 @@ mod metrics;
 mod output;
 
 use crate::config_file;
-use config::{OutstationEntry, PollConfig};
-use metrics::{OutstationMetrics, Registry};
+use config::{ListenSection, OutstationEntry, PollConfig};
+use metrics::{Link, OutstationMetrics, Registry};
 use nix::sys::signal::{SigSet, Signal};
-use output::{HealthWriter, MeasurementWriter, Output};
+use output::{HealthWriter, MeasurementWriter, Output, RefuseUnknown};
 use rdnp3::{
-    Channel, ChannelConfig, ChannelError, Classes, Manager, Master, MasterConfig,
-    PeerAuthentication, ReadRequest, SerialSettings, TlsConfig,
+    ChannelConfig, ChannelError, Classes, DialInAssociation, ListenerConfig, Manager, Master,
+    MasterConfig, MasterListener, PeerAuthentication, ReadRequest, SerialSettings, TlsConfig,
 };
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -31,12 +31,18 @@ use std::time::Duration;
 #[command(after_help = "\
 CONFIG (TOML; unknown keys are errors):
   [master]                  address (1), threads (0: one per core)
-  [[outstation]]            name, connect = \"IP:PORT\" | serial = \"PATH\" + baud (9600),
+  [[outstation]]            name, connect = \"IP:PORT\" | serial = \"PATH\" + baud (9600)
+                            | dial_in = true (+ peer_ip = \"IP\"; needs [listen]),
                             address (1024), poll_ms (1000; 0: none), integrity_s (3600;
                             0: at start-up only), response_timeout_ms (5000),
                             time_sync (\"none\", \"lan\", \"non-lan\"),
                             unsolicited (classes to enable, e.g. [1, 2, 3]; default none)
   [outstation.tls]          cert, key, ca | peer_cert, server_name
+  [listen]                  the endpoint dial_in outstations connect to: address =
+                            \"IP:PORT\", binding (\"link-address\": the source of the first
+                            frame | \"peer-ip\": peer_ip), policy (a second connection:
+                            \"replace\" | \"refuse\"), first_frame_timeout_ms (10000),
+                            tls = { cert, key, ca | peer_cert, server_name }
   [[outstation.command]]    kind (\"crob\" | \"analog\"), index, op (LATCH_ON, LATCH_OFF,
                             PULSE_ON, PULSE_OFF) | value, on_ms, off_ms, mode
                             (\"select-before-operate\" | \"direct-operate\"), every_s (absent: once)
@@ -50,7 +56,9 @@ OUTPUT (stdout), one JSON object per line:
   {\"outstation\":\"rtu-1\",\"command\":\"crob\",\"index\":0,\"status\":\"SUCCESS\"}
       the result of a configured command
   {\"outstation\":\"rtu-1\",\"unsupported\":\"g1v99\",\"error\":\"...\"}
-      an object the master could not parse")]
+      an object the master could not parse
+  {\"listener\":\"0.0.0.0:20000\",\"refused\":\"unknown outstation\",\"link_address\":9,
+   \"peer\":\"10.1.2.3:40000\"}   a dial-in connection that matches no outstation")]
 pub struct PollArgs {
     /// The TOML file that lists the outstations.
     #[arg(long)]
@@ -66,9 +74,12 @@ pub struct PollArgs {
 /// One outstation once started.
 struct Started {
     metrics: Arc<OutstationMetrics>,
-    channel: Channel,
+    link: Link,
     master: Master,
 }
+
+/// The name every dial-in association's channel starts with (`dial-in/ADDRESS`).
+const LISTENER_NAME: &str = "dial-in";
 
 /// Runs the poller until interrupted.
 pub fn run(args: PollArgs) -> ExitCode {
@@ -144,9 +155,25 @@ fn poll(
             return ExitCode::from(1);
         }
     };
+    let listener = match config.listen.as_ref().map(|l| listen(&manager, l, output)) {
+        None => None,
+        Some(Ok(listener)) => Some(listener),
+        Some(Err(e)) => {
+            let address = config.listen.as_ref().map(|l| l.address);
+            eprintln!("error: [listen] on {}: {e}", address.unwrap());
+            manager.shutdown();
+            return ExitCode::from(1);
+        }
+    };
     let mut started = Vec::new();
     for entry in &config.outstation {
-        match start(&manager, config.master.address, entry, output) {
+        match start(
+            &manager,
+            listener.as_ref(),
+            config.master.address,
+            entry,
+            output,
+        ) {
             Ok(s) => started.push(s),
             Err(e) => {
                 eprintln!("error: outstation `{}`: {e}", entry.name);
@@ -170,8 +197,9 @@ fn poll(
     let registry = Registry {
         outstations: started
             .iter()
-            .map(|s| (s.metrics.clone(), s.channel.clone()))
+            .map(|s| (s.metrics.clone(), s.link.clone()))
             .collect(),
+        listener: listener.clone(),
         output: output.clone(),
     };
     std::thread::scope(|scope| {
@@ -187,7 +215,8 @@ fn poll(
             std::thread::Builder::new()
                 .name("rdnp3-metrics".into())
                 .spawn_scoped(scope, move || {
-                    metrics::serve(server, registry, || manager.pool().stats(), stop)
+                    let snapshot = || (manager.pool().stats(), manager.master_stats());
+                    metrics::serve(server, registry, snapshot, stop)
                 })
                 .expect("the metrics thread starts");
         }
@@ -199,20 +228,89 @@ fn poll(
     });
     drop(registry);
     drop(started);
+    if let Some(listener) = listener {
+        listener.shutdown();
+    }
     manager.shutdown();
     ExitCode::SUCCESS
 }
 
-/// Adds the outstation's channel and association and its polls.
+/// Opens the dial-in endpoint: outstations without a `dial_in` entry are refused.
+fn listen(
+    manager: &Manager,
+    listen: &ListenSection,
+    output: &Output,
+) -> Result<MasterListener, ChannelError> {
+    let timeout = Duration::from_millis(listen.first_frame_timeout_ms.max(1));
+    let config = ListenerConfig::default()
+        .with_name(LISTENER_NAME.into())
+        .with_binding(listen.binding.binding())
+        .with_policy(listen.policy.policy())
+        .with_first_frame_timeout(timeout);
+    let unknown = Box::new(RefuseUnknown::new(listen.address, output.clone()));
+    match &listen.tls {
+        Some(tls) => {
+            manager.add_tls_master_listener(config, listen.address, tls_config(tls), Some(unknown))
+        }
+        None => manager.add_master_listener(config, listen.address, Some(unknown)),
+    }
+}
+
+/// Adds the outstation's association (on a channel of its own, or on the dial-in listener)
+/// and its polls.
 fn start(
     manager: &Manager,
+    listener: Option<&MasterListener>,
     local_address: u16,
     entry: &OutstationEntry,
     output: &Output,
 ) -> Result<Started, ChannelError> {
     let name: Arc<str> = entry.name.as_str().into();
+    let master_config = MasterConfig::default()
+        .with_local_address(local_address)
+        .with_outstation_address(entry.address)
+        .with_response_timeout(Duration::from_millis(entry.response_timeout_ms.max(1)))
+        .with_time_sync(entry.time_sync.mode())
+        .with_unsolicited_classes(entry.unsolicited_classes());
+    let metrics = Arc::new(OutstationMetrics::new(name.clone()));
+    let handler = Box::new(MeasurementWriter::new(name, output.clone()));
+    let health = Box::new(HealthWriter::new(metrics.clone(), output.clone()));
+    let (link, master) = match listener {
+        Some(listener) if entry.dial_in => {
+            let mut association =
+                DialInAssociation::new(master_config, handler).with_listener(health);
+            if let Some(ip) = entry.peer_ip {
+                association = association.with_peer_ip(ip);
+            }
+            let master = listener.add(association)?;
+            let channel = format!("{LISTENER_NAME}/{}", entry.address);
+            (Link::DialIn(channel.into()), master)
+        }
+        _ => {
+            let channel = own_channel(manager, entry)?;
+            let master = channel.add_master_with_listener(master_config, handler, health)?;
+            (Link::Channel(channel), master)
+        }
+    };
+    if entry.poll_ms > 0 {
+        let period = Duration::from_millis(entry.poll_ms);
+        master.add_poll(ReadRequest::classes(Classes::EVENTS), period)?;
+    }
+    if entry.integrity_s > 0 {
+        let period = Duration::from_secs(entry.integrity_s);
+        master.add_poll(ReadRequest::integrity(), period)?;
+    }
+    Ok(Started {
+        metrics,
+        link,
+        master,
+    })
+}
+
+/// The outstation's own channel: TCP, TLS or serial.
+fn own_channel(manager: &Manager, entry: &OutstationEntry) -> Result<rdnp3::Channel, ChannelError> {
     let channel_config = ChannelConfig::named(entry.name.as_str());
-    let channel = match (&entry.connect, &entry.serial, &entry.tls) {
+    Ok(match (&entry.connect, &entry.serial, &entry.tls) {
         (Some(remote), _, Some(tls)) => {
             manager.add_tls_client(channel_config, *remote, tls_config(tls), None)?
         }
@@ -224,31 +322,6 @@ fn start(
         )?,
         // `check` refused it.
         (None, None, _) => return Err(ChannelError::Closed),
-    };
-    let master_config = MasterConfig::default()
-        .with_local_address(local_address)
-        .with_outstation_address(entry.address)
-        .with_response_timeout(Duration::from_millis(entry.response_timeout_ms.max(1)))
-        .with_time_sync(entry.time_sync.mode())
-        .with_unsolicited_classes(entry.unsolicited_classes());
-    let metrics = Arc::new(OutstationMetrics::new(name.clone()));
-    let master = channel.add_master_with_listener(
-        master_config,
-        Box::new(MeasurementWriter::new(name, output.clone())),
-        Box::new(HealthWriter::new(metrics.clone(), output.clone())),
-    )?;
-    if entry.poll_ms > 0 {
-        let period = Duration::from_millis(entry.poll_ms);
-        master.add_poll(ReadRequest::classes(Classes::EVENTS), period)?;
-    }
-    if entry.integrity_s > 0 {
-        let period = Duration::from_secs(entry.integrity_s);
-        master.add_poll(ReadRequest::integrity(), period)?;
-    }
-    Ok(Started {
-        metrics,
-        channel,
-        master,
     })
 }
 

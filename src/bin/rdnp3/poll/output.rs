@@ -6,8 +6,8 @@
 use super::metrics::OutstationMetrics;
 use rdnp3::stack::master::UnsupportedObject;
 use rdnp3::{
-    AssociationListener, AssociationState, Measurement, MeasurementValue, ReadHandler, TaskError,
-    TimeQuality,
+    AssociationListener, AssociationState, DialInAssociation, Measurement, MeasurementValue,
+    ReadHandler, TaskError, TimeQuality, UnknownOutstation, UnknownOutstations,
 };
 use serde::Serialize;
 use serde_json::Value;
@@ -245,6 +245,49 @@ impl AssociationListener for HealthWriter {
 
     fn response_received(&mut self, round_trip: Duration) {
         self.metrics.response_time(round_trip);
+    }
+}
+
+/// A connection refused because no `dial_in` outstation matches it.
+#[derive(Serialize)]
+pub struct RefusedLine {
+    /// The `[listen]` address.
+    pub listener: String,
+    /// Why.
+    pub refused: &'static str,
+    /// The source address of its first frame (binding by link address).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub link_address: Option<u16>,
+    /// Where it connected from.
+    pub peer: String,
+}
+
+/// The listener's callback for outstations that dial in without a `dial_in` entry: each is
+/// refused (the listener closes the connection and counts it) and reported as a line.
+pub struct RefuseUnknown {
+    listener: String,
+    out: Output,
+}
+
+impl RefuseUnknown {
+    /// Reports refusals on the `[listen]` address `listener`.
+    pub fn new(listener: std::net::SocketAddr, out: Output) -> Self {
+        RefuseUnknown {
+            listener: listener.to_string(),
+            out,
+        }
+    }
+}
+
+impl UnknownOutstations for RefuseUnknown {
+    fn on_unknown(&mut self, outstation: &UnknownOutstation) -> Option<DialInAssociation> {
+        self.out.send(&RefusedLine {
+            listener: self.listener.clone(),
+            refused: "unknown outstation",
+            link_address: outstation.link_address,
+            peer: outstation.peer.to_string(),
+        });
+        None
     }
 }
 
