@@ -24,10 +24,12 @@ OPTIONS:
     --seconds S           how long to run after every channel is open (default 10)
     --backend B           auto, epoll or io-uring (default auto)
     --tls                 every channel over TLS with mutual authentication (a throwaway CA and
-                          certificates are made at start in a temporary directory)
+                          certificates are made at start in a temporary directory; not
+                          with --farms or dial-in)
     --role R              both (default): outstations and masters in this process;
                           outstations: only the outstations (until killed without --seconds);
                           master: only the masters, connecting to a farm of outstations
+                          (--connect) or listening for it to dial in (--listen)
     --listen IP:PORT      outstations: outstation i listens on IP:PORT+i, continuing at PORT on
                           the next IPv4 address when the port would reach 32768; with --farms,
                           where the first farm starts (default: a per-run address);
