@@ -1,6 +1,6 @@
 #![cfg(feature = "cli")]
 //! `rdnp3 density`: its roles run apart in two processes, its farms in child processes, and
-//! dial-in options are refused until the master listener exists.
+//! its outstations dial in to the master's listener, in one process or two.
 
 use std::process::{Command, Output, Stdio};
 
@@ -104,21 +104,165 @@ fn farms_run_the_outstations_in_child_processes() {
 }
 
 #[test]
-fn dial_in_is_refused_as_not_yet_supported() {
-    for args in [
-        &[
-            "--role",
-            "master",
-            "--listen",
-            "127.200.5.9:20000",
-            "--outstations",
-            "2",
-        ][..],
-        &["--dial-in"][..],
+fn outstations_in_their_own_process_dial_in_to_a_master_process() {
+    let master = density(&[
+        "--role",
+        "master",
+        "--listen",
+        "127.200.6.1:32700",
+        "--outstations",
+        "4",
+        "--outstation-address",
+        "500",
+        "--master-address",
+        "3",
+        "--poll-ms",
+        "100",
+        "--seconds",
+        "2",
+        "--report-every",
+        "0.5",
+    ])
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .spawn()
+    .expect("the master starts");
+    let mut farm = density(&[
+        "--role",
+        "outstations",
+        "--dial-in",
+        "--connect",
+        "127.200.6.1:32700",
+        "--outstations",
+        "4",
+        "--outstation-address",
+        "500",
+        "--master-address",
+        "3",
+    ])
+    .stdout(Stdio::null())
+    .spawn()
+    .expect("the outstations start");
+    let master = master.wait_with_output().expect("the master runs");
+    let _ = farm.kill();
+    let _ = farm.wait();
+    let out = text(&master);
+    assert!(master.status.success(), "{out}");
+    assert!(out.contains("link addresses 500 to 503"), "{out}");
+    assert_eq!(figure(&out, "channels open:").split(' ').next(), Some("4"));
+    assert_eq!(figure(&out, "timeouts:"), "0");
+    assert_eq!(figure(&out, "failures:"), "0");
+    let polls: f64 = figure(&out, "polls/s:").parse().expect("a number");
+    assert!(polls > 0.0, "{out}");
+    // Every outstation was bound to its association by its first frame (an outstation that
+    // dials in before its association is registered is refused and dials in again).
+    assert!(
+        figure(&out, "listener:").contains(" 4 identified,"),
+        "{out}"
+    );
+    assert!(out
+        .lines()
+        .any(|l| l.starts_with("t=") && l.contains(" open=4 ")));
+}
+
+#[test]
+fn both_ends_in_one_process_run_dial_in() {
+    let run = density(&[
+        "--dial-in",
+        "--listen",
+        "127.200.6.2:32701",
+        "--outstations",
+        "5",
+        "--poll-ms",
+        "100",
+        "--seconds",
+        "1",
+    ])
+    .output()
+    .expect("density runs");
+    let out = text(&run);
+    assert!(run.status.success(), "{out}");
+    assert!(out.contains("listener on 127.200.6.2:32701"), "{out}");
+    // Five outstation channels and five associations online.
+    assert_eq!(figure(&out, "channels open:").split(' ').next(), Some("10"));
+    assert_eq!(figure(&out, "timeouts:"), "0");
+    assert_eq!(figure(&out, "failures:"), "0");
+    assert!(
+        figure(&out, "listener:").contains(" 5 identified,"),
+        "{out}"
+    );
+}
+
+#[test]
+fn farms_dial_in_with_their_own_link_addresses() {
+    let run = density(&[
+        "--dial-in",
+        "--farms",
+        "2",
+        "--listen",
+        "127.200.6.3:32702",
+        "--outstations",
+        "5",
+        "--poll-ms",
+        "100",
+        "--seconds",
+        "1",
+    ])
+    .output()
+    .expect("density runs");
+    let out = text(&run);
+    assert!(run.status.success(), "{out}");
+    assert!(out.contains("2 farm processes"), "{out}");
+    assert_eq!(figure(&out, "channels open:").split(' ').next(), Some("5"));
+    assert_eq!(figure(&out, "failures:"), "0");
+    assert!(
+        figure(&out, "listener:").contains(" 5 identified,"),
+        "{out}"
+    );
+}
+
+#[test]
+fn dial_in_options_that_do_not_fit_are_refused() {
+    for (args, message) in [
+        (
+            &[
+                "--role",
+                "master",
+                "--listen",
+                "127.200.6.9:20000",
+                "--connect",
+                "127.200.6.9:20001",
+                "--outstations",
+                "2",
+            ][..],
+            "either --connect IP:PORT or --listen IP:PORT",
+        ),
+        (
+            &[
+                "--role",
+                "outstations",
+                "--dial-in",
+                "--listen",
+                "127.200.6.9:20000",
+                "--outstations",
+                "2",
+            ][..],
+            "use --connect IP:PORT",
+        ),
+        (
+            &[
+                "--dial-in",
+                "--outstations",
+                "10",
+                "--outstation-address",
+                "65515",
+            ][..],
+            "at most 65519",
+        ),
     ] {
         let out = density(args).output().expect("density runs");
         assert_eq!(out.status.code(), Some(2));
-        assert!(text(&out).contains("not yet supported"), "{}", text(&out));
+        assert!(text(&out).contains(message), "{}", text(&out));
     }
 }
 

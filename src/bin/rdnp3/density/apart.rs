@@ -1,6 +1,7 @@
 //! The two ends apart: `--role outstations` (a farm of outstations listening from one
-//! endpoint) and `--role master` (one association per outstation of such a farm), each in
-//! its own process, so that the master's figures are its own.
+//! endpoint, or dialing in to the master's listener) and `--role master` (one association per
+//! outstation of such a farm, connecting to it or listening for it), each in its own process,
+//! so that the master's figures are its own.
 
 use super::args::{Options, Peers};
 use super::farm::{mapped, EventPacer, Farm, LinkAddresses};
@@ -43,15 +44,14 @@ fn requests(farm: &Farm) -> Totals {
 
 /// Runs the outstations until `--seconds` pass, or until killed (or, with
 /// `exit_on_stdin_eof`, until standard input closes).
-pub fn run_outstations(
-    options: &Options,
-    listen: SocketAddrV4,
-    exit_on_stdin_eof: bool,
-) -> ExitCode {
+pub fn run_outstations(options: &Options, peers: &Peers, exit_on_stdin_eof: bool) -> ExitCode {
     let n = options.outstations;
-    let addresses = match addresses(listen, n) {
-        Ok(a) => a,
-        Err(code) => return code,
+    let (addresses, fds) = match peers {
+        Peers::Connect(listen) => match addresses(*listen, n) {
+            Ok(a) => (a, 2 * n as u64 + 64),
+            Err(code) => return code,
+        },
+        Peers::DialIn(_) => (Vec::new(), n as u64 + 64),
     };
     if exit_on_stdin_eof {
         std::thread::spawn(|| {
@@ -61,33 +61,54 @@ pub fn run_outstations(
         });
     }
     let cpu_start = cpu_seconds("self");
-    let manager = match start_manager(options, 2 * n as u64 + 64, &format!("{n} outstations")) {
+    let manager = match start_manager(options, fds, &format!("{n} outstations")) {
         Ok(m) => m,
         Err(code) => return code,
     };
     let link = link(options);
     let states = StateCounter::default();
     let setup = Instant::now();
-    let farm = match Farm::start(&manager, addresses.iter().copied(), link, None, &states) {
+    let farm = match peers {
+        Peers::Connect(_) => Farm::start(&manager, addresses.iter().copied(), link, None, &states),
+        Peers::DialIn(target) => Farm::dial_in(&manager, (*target).into(), n, link, &states),
+    };
+    let farm = match farm {
         Ok(farm) => farm,
         Err(e) => return fail(&e),
     };
-    let wait_until = Instant::now() + Duration::from_secs(60);
-    while states.listening() < n && Instant::now() < wait_until {
-        std::thread::sleep(Duration::from_millis(10));
+    match peers {
+        Peers::Connect(listen) => {
+            let wait_until = Instant::now() + Duration::from_secs(60);
+            while states.listening() < n && Instant::now() < wait_until {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            println!(
+                "outstations:        {n} from {listen} to {} (link addresses {} → {})",
+                addresses[n - 1],
+                link.outstation,
+                link.master
+            );
+            // A farm started by `--farms` waits for this line.
+            println!(
+                "listening:          {} of {n} after {:.2} s",
+                states.listening(),
+                setup.elapsed().as_secs_f64()
+            );
+        }
+        Peers::DialIn(target) => {
+            println!(
+                "outstations:        {n} dialing in to {target} (link addresses {} to {} → {})",
+                link.outstation,
+                usize::from(link.outstation) + n - 1,
+                link.master
+            );
+            // A farm started by `--farms --dial-in` waits for this line.
+            println!(
+                "dialing in:         {n} client channels after {:.2} s",
+                setup.elapsed().as_secs_f64()
+            );
+        }
     }
-    println!(
-        "outstations:        {n} from {listen} to {} (link addresses {} → {})",
-        addresses[n - 1],
-        link.outstation,
-        link.master
-    );
-    // A farm started by `--farms` waits for this line.
-    println!(
-        "listening:          {} of {n} after {:.2} s",
-        states.listening(),
-        setup.elapsed().as_secs_f64()
-    );
     let mut progress = Progress::new(options.report_every);
     let mut pacer = EventPacer::new(options.events_per_sec);
     let window = Instant::now();
@@ -124,30 +145,47 @@ pub fn run_outstations(
 /// this process.
 pub fn run_master(options: &Options, peers: &Peers) -> ExitCode {
     let n = options.outstations;
-    let Peers::Connect(base) = peers;
-    let addresses = match addresses(*base, n) {
-        Ok(a) => a,
-        Err(code) => return code,
+    let (addresses, fds) = match peers {
+        Peers::Connect(base) => match addresses(*base, n) {
+            Ok(a) => (a, n as u64 + 64),
+            Err(code) => return code,
+        },
+        // Plus the listener's pending connections, 2 descriptors each.
+        Peers::DialIn(_) => (Vec::new(), n as u64 + 64 + 2 * 64),
     };
     let cpu_start = cpu_seconds("self");
-    let manager = match start_manager(options, n as u64 + 64, &format!("{n} masters")) {
+    let manager = match start_manager(options, fds, &format!("{n} masters")) {
         Ok(m) => m,
         Err(code) => return code,
     };
-    println!(
-        "connect:            {n} outstations from {base} to {}",
-        addresses[n - 1]
-    );
+    let link = link(options);
+    match peers {
+        Peers::Connect(base) => println!(
+            "connect:            {n} outstations from {base} to {}",
+            addresses[n - 1]
+        ),
+        Peers::DialIn(local) => println!(
+            "dial-in:            {n} outstations (link addresses {} to {}) on {local}",
+            link.outstation,
+            usize::from(link.outstation) + n - 1
+        ),
+    }
     let states = StateCounter::default();
     let mut progress = Progress::new(options.report_every);
     let polling = Polling {
         poll_ms: options.poll_ms,
         integrity_s: options.integrity_s,
-        link: link(options),
+        link,
     };
     let rss_start = proc_status("VmRSS:");
     let setup = Instant::now();
-    let masters = match Masters::start(&manager, addresses.into_iter(), &polling, None, &states) {
+    let masters = match peers {
+        Peers::Connect(_) => {
+            Masters::start(&manager, addresses.into_iter(), &polling, None, &states)
+        }
+        Peers::DialIn(local) => Masters::dial_in(&manager, (*local).into(), n, &polling, &states),
+    };
+    let masters = match masters {
         Ok(m) => m,
         Err(e) => return fail(&e),
     };
@@ -181,7 +219,10 @@ pub fn run_master(options: &Options, peers: &Peers) -> ExitCode {
     println!("events/s received:  {:.0}", events_rx as f64 / elapsed);
     println!("timeouts:           {}", totals.timeouts);
     println!("failures:           {}", totals.failures);
-    report::print_link(masters.masters.iter().map(|(c, _)| c.stats()));
+    match &masters.listener {
+        Some(listener) => report::print_listener(&listener.stats()),
+        None => report::print_link(masters.link_stats()),
+    }
     report::print_cpu(cpu, elapsed, polls, cpu_start);
     let rss_now = proc_status("VmRSS:");
     println!(

@@ -11,6 +11,9 @@ USAGE:
     density [OPTIONS]
     density --role outstations --listen IP:PORT --outstations N [OPTIONS]
     density --role master --connect IP:PORT --outstations N [OPTIONS]
+    density --dial-in [OPTIONS]
+    density --role master --listen IP:PORT --outstations N [OPTIONS]
+    density --role outstations --dial-in --connect IP:PORT --outstations N [OPTIONS]
 
 OPTIONS:
     --outstations N       outstations, each with its own master association (default 1000)
@@ -21,15 +24,23 @@ OPTIONS:
     --seconds S           how long to run after every channel is open (default 10)
     --backend B           auto, epoll or io-uring (default auto)
     --tls                 every channel over TLS with mutual authentication (a throwaway CA and
-                          certificates are made at start in a temporary directory)
+                          certificates are made at start in a temporary directory; not
+                          with --farms or dial-in)
     --role R              both (default): outstations and masters in this process;
                           outstations: only the outstations (until killed without --seconds);
                           master: only the masters, connecting to a farm of outstations
+                          (--connect) or listening for it to dial in (--listen)
     --listen IP:PORT      outstations: outstation i listens on IP:PORT+i, continuing at PORT on
                           the next IPv4 address when the port would reach 32768; with --farms,
-                          where the first farm starts (default: a per-run address)
-    --connect IP:PORT     master: association i connects to outstation i of that mapping
-    --outstation-address A   link address of every outstation (default 1024)
+                          where the first farm starts (default: a per-run address);
+                          master: dial-in, one listener on IP:PORT that every outstation
+                          connects to; both with --dial-in: where the master listens
+    --connect IP:PORT     master: association i connects to outstation i of that mapping;
+                          outstations with --dial-in: where the master listens
+    --dial-in             both, outstations: the outstations connect to the master's listener
+                          (outstation i on its own TCP client channel, link address A+i)
+    --outstation-address A   link address of every outstation (default 1024); with dial-in
+                          (--dial-in, or --role master --listen) outstation i has A+i
     --master-address M    link address of every master (default 1)
     --farms K             both: the outstations run in K child processes of this program
                           (`--role outstations`), killed when the master ends
@@ -44,6 +55,13 @@ In --role both, outstations listen on 127.<a>.<b>.<c> addresses (one per outstat
 chosen per run below the ephemeral range, so runs never share ports. Needs about 3 file
 descriptors per outstation (listener, accepted connection, master connection) in one process,
 or 1 per outstation for the master and 2 for the outstations when they run apart.
+
+Dial-in: the master registers one association per outstation link address A … A+N-1 on one
+listener, which binds each connection by the link source address of the first frame the
+outstation sends; a dial-in master counts an association open once it is online (its
+outstation dialed in and answered), and prints the listener's counters. Needs about 1 file
+descriptor per outstation in each process (2 in --role both), plus up to 2 per connection
+waiting to be identified on the listener.
 ";
 
 /// The `--backend` value that selects `backend`.
@@ -62,22 +80,25 @@ pub enum Role {
     Both {
         farms: usize,
         listen: Option<SocketAddrV4>,
+        dial_in: bool,
     },
-    /// Only the outstations, listening from `listen` on.
+    /// Only the outstations: listening from the `Connect` base on, or dialing in.
     Outstations {
-        listen: SocketAddrV4,
+        peers: Peers,
         exit_on_stdin_eof: bool,
     },
     /// Only the masters.
     Master { peers: Peers },
 }
 
-/// How the masters of `--role master` reach their outstations. Dial-in (`--listen`, the
-/// outstations connecting to one endpoint) becomes a second variant once the manager has a
-/// master listener.
+/// How masters and outstations run apart meet.
 pub enum Peers {
-    /// Association i connects to outstation i of the address mapping from this base.
+    /// Association i connects to outstation i of the address mapping from this base, where
+    /// the outstations listen.
     Connect(SocketAddrV4),
+    /// The master listens on this one endpoint and the outstations (link addresses A, A+1 …)
+    /// connect to it.
+    DialIn(SocketAddrV4),
 }
 
 /// Everything the options say.
@@ -115,15 +136,6 @@ impl Args {
     /// Exits with a message and status 2.
     pub fn fail(&self, message: &str) -> ! {
         eprintln!("error: {message}\n\n{HELP}");
-        std::process::exit(2);
-    }
-
-    /// An option that needs the dial-in listener, which the manager does not have yet.
-    fn not_yet(&self, what: &str) -> ! {
-        eprintln!(
-            "error: {what} (dial-in: outstations connecting to the master) is not yet \
-             supported; use --role master --connect with --role outstations --listen"
-        );
         std::process::exit(2);
     }
 
@@ -209,6 +221,7 @@ impl Options {
             role: Role::Both {
                 farms: 0,
                 listen: None,
+                dial_in: false,
             },
             outstations: outstations.unwrap_or(1000),
             threads: args.get("--threads", 0),
@@ -223,12 +236,27 @@ impl Options {
             report_every: args.parsed("--report-every"),
         };
         args.finish();
-        if dial_in {
-            args.not_yet("--dial-in");
-        }
         let n = options.outstations;
         if n == 0 || n > 60_000 {
             args.fail("--outstations must be between 1 and 60000");
+        }
+        let master_listens = role == "master" && listen.is_some();
+        if dial_in || master_listens {
+            // Outstation i has link address A+i: all of them valid (at most 0xFFEF) and none
+            // the master's.
+            let first = usize::from(options.outstation_address);
+            let last = first + n - 1;
+            if last > 0xFFEF {
+                args.fail(
+                    "with dial-in, --outstation-address + --outstations - 1 must be at most 65519",
+                );
+            }
+            if (first..=last).contains(&usize::from(options.master_address)) {
+                args.fail("with dial-in, --master-address must be outside the outstations' link addresses");
+            }
+            if options.tls {
+                args.fail("--tls with dial-in is not supported");
+            }
         }
         if options.report_every.is_some_and(|s| s.is_nan() || s <= 0.0) {
             args.fail("--report-every must be more than 0 seconds");
@@ -252,23 +280,43 @@ impl Options {
                 if farms > 0 && options.tls {
                     args.fail("--tls with --farms is not supported");
                 }
-                if farms == 0 && listen.is_some() {
-                    args.fail("--listen in --role both needs --farms");
+                if farms == 0 && listen.is_some() && !dial_in {
+                    args.fail("--listen in --role both needs --farms or --dial-in");
                 }
-                Role::Both { farms, listen }
+                Role::Both {
+                    farms,
+                    listen,
+                    dial_in,
+                }
             }
             "outstations" => {
-                only(&args, connect.is_some(), "--connect", "outstations");
                 only(&args, farms.is_some(), "--farms", "outstations");
                 only(&args, options.tls, "--tls", "outstations");
-                let Some(listen) = listen else {
-                    args.fail("--role outstations needs --listen IP:PORT")
+                let peers = if dial_in {
+                    if listen.is_some() {
+                        args.fail("--role outstations --dial-in connects: use --connect IP:PORT (where the master listens)");
+                    }
+                    let Some(connect) = connect else {
+                        args.fail("--role outstations --dial-in needs --connect IP:PORT")
+                    };
+                    Peers::DialIn(connect)
+                } else {
+                    only(
+                        &args,
+                        connect.is_some(),
+                        "--connect without --dial-in",
+                        "outstations",
+                    );
+                    let Some(listen) = listen else {
+                        args.fail("--role outstations needs --listen IP:PORT")
+                    };
+                    Peers::Connect(listen)
                 };
                 if outstations.is_none() {
                     args.fail("--role outstations needs --outstations N");
                 }
                 Role::Outstations {
-                    listen,
+                    peers,
                     exit_on_stdin_eof,
                 }
             }
@@ -276,18 +324,17 @@ impl Options {
                 only(&args, farms.is_some(), "--farms", "master");
                 only(&args, options.tls, "--tls", "master");
                 only(&args, exit_on_stdin_eof, "--exit-on-stdin-eof", "master");
-                if listen.is_some() {
-                    args.not_yet("--role master --listen");
-                }
-                let Some(connect) = connect else {
-                    args.fail("--role master needs --connect IP:PORT")
+                only(&args, dial_in, "--dial-in (use --listen IP:PORT)", "master");
+                let peers = match (listen, connect) {
+                    (Some(listen), None) => Peers::DialIn(listen),
+                    (None, Some(connect)) => Peers::Connect(connect),
+                    _ => args
+                        .fail("--role master needs either --connect IP:PORT or --listen IP:PORT"),
                 };
                 if outstations.is_none() {
                     args.fail("--role master needs --outstations N");
                 }
-                Role::Master {
-                    peers: Peers::Connect(connect),
-                }
+                Role::Master { peers }
             }
             other => args.fail(&format!(
                 "unknown role {other:?} (both, outstations, master)"

@@ -1,8 +1,9 @@
 //! `--role both`: the outstations and their masters, in this process or with the outstations
-//! in child processes (`--farms K`).
+//! in child processes (`--farms K`); the masters connecting to the outstations, or (with
+//! `--dial-in`) the outstations connecting to one listener of the masters.
 
 use super::args::backend_name;
-use super::args::Options;
+use super::args::{Options, Peers};
 use super::children::Farms;
 use super::farm::{EventPacer, Farm, LinkAddresses};
 use super::masters::{Masters, Polling};
@@ -39,10 +40,17 @@ pub fn run(
     options: &Options,
     farms: usize,
     listen: Option<SocketAddrV4>,
+    dial_in: bool,
     own_args: usize,
 ) -> ExitCode {
     let n = options.outstations;
-    let fds = if farms > 0 { n } else { 3 * n } as u64 + 64;
+    let fds = match (dial_in, farms > 0) {
+        (false, true) => n as u64 + 64,
+        (false, false) => 3 * n as u64 + 64,
+        // Plus the listener's pending connections, 2 descriptors each.
+        (true, true) => n as u64 + 64 + 2 * 64,
+        (true, false) => 2 * n as u64 + 64 + 2 * 64,
+    };
     let rss_start = proc_status("VmRSS:");
     let cpu_start = cpu_seconds("self");
     let manager = match start_manager(options, fds, &format!("{n} outstations")) {
@@ -62,21 +70,77 @@ pub fn run(
         Err(e) => return fail(&e),
     };
 
-    // The outstations: here, or in the farms.
-    let (farm, children) = if farms > 0 {
+    let polling = Polling {
+        poll_ms: options.poll_ms,
+        integrity_s: options.integrity_s,
+        link,
+    };
+    let extra = vec![
+        "--events-per-sec".to_string(),
+        options.events_per_sec.to_string(),
+        "--master-address".to_string(),
+        link.master.to_string(),
+        "--backend".to_string(),
+        backend_name(options.backend).to_string(),
+    ];
+
+    // Dial-in: the masters' listener first, then the outstations, here or in the farms.
+    let mut dial_in_masters = None;
+    if dial_in {
+        let local = listen.unwrap_or(SocketAddrV4::new(Ipv4Addr::new(127, octet, 0, 1), port));
+        let masters = match Masters::dial_in(&manager, local.into(), n, &polling, &states) {
+            Ok(m) => m,
+            Err(e) => return fail(&e),
+        };
+        dial_in_masters = Some(masters);
+        let last = usize::from(link.outstation) + n - 1;
+        if farms > 0 {
+            println!(
+                "dial-in:            listener on {local}, link addresses {} to {last}, {farms} farm processes",
+                link.outstation
+            );
+        } else {
+            println!(
+                "dial-in:            listener on {local}, link addresses {} to {last}",
+                link.outstation
+            );
+        }
+    }
+    let dialed = dial_in_masters.as_ref().and_then(|m| m.listener.as_ref());
+    let (farm, children) = if let Some(listener) = dialed {
+        let local = listener.local_addr();
+        if farms > 0 {
+            let SocketAddr::V4(local) = local else {
+                return fail(&"the dial-in listener is not on IPv4");
+            };
+            match Farms::start(
+                farms,
+                n,
+                &Peers::DialIn(local),
+                link.outstation,
+                own_args,
+                &extra,
+            ) {
+                Ok(children) => (None, Some(children)),
+                Err(e) => return fail(&e),
+            }
+        } else {
+            match Farm::dial_in(&manager, local, n, link, &states) {
+                Ok(farm) => (Some(farm), None),
+                Err(e) => return fail(&e),
+            }
+        }
+    } else if farms > 0 {
         let base = listen.unwrap_or(SocketAddrV4::new(Ipv4Addr::new(127, octet, 0, 1), port));
         println!("addresses:          {base} onwards, {farms} farm processes");
-        let extra = vec![
-            "--events-per-sec".to_string(),
-            options.events_per_sec.to_string(),
-            "--outstation-address".to_string(),
-            link.outstation.to_string(),
-            "--master-address".to_string(),
-            link.master.to_string(),
-            "--backend".to_string(),
-            backend_name(options.backend).to_string(),
-        ];
-        match Farms::start(farms, n, base, own_args, &extra) {
+        match Farms::start(
+            farms,
+            n,
+            &Peers::Connect(base),
+            link.outstation,
+            own_args,
+            &extra,
+        ) {
             Ok(children) => (None, Some(children)),
             Err(e) => return fail(&e),
         }
@@ -100,15 +164,11 @@ pub fn run(
             Err(e) => return fail(&e),
         }
     };
-    let polling = Polling {
-        poll_ms: options.poll_ms,
-        integrity_s: options.integrity_s,
-        link,
-    };
     let master_tls = pki.as_ref().map(|p| &p.master);
-    let masters = match &children {
-        Some(c) => Masters::start(&manager, c.addresses(), &polling, master_tls, &states),
-        None => {
+    let masters = match (dial_in_masters, &children) {
+        (Some(m), _) => Ok(m),
+        (None, Some(c)) => Masters::start(&manager, c.addresses(), &polling, master_tls, &states),
+        (None, None) => {
             let addresses = (0..n).map(|i| address(octet, port, i));
             Masters::start(&manager, addresses, &polling, master_tls, &states)
         }
@@ -117,7 +177,8 @@ pub fn run(
         Ok(m) => m,
         Err(e) => return fail(&e),
     };
-    // Wait until every channel (2 per pair here, 1 with farms) is open.
+    // Wait until every channel (2 per pair here, 1 with farms) is open; a dial-in master
+    // association counts once it is online.
     let channels = if farms > 0 { n } else { 2 * n };
     let wait_until = Instant::now() + Duration::from_secs(60);
     while states.open() < channels && Instant::now() < wait_until {
@@ -167,8 +228,10 @@ pub fn run(
     let outstation_stats = farm
         .iter()
         .flat_map(|f| f.outstations.iter().map(|(c, _)| c.stats()));
-    let master_stats = masters.masters.iter().map(|(c, _)| c.stats());
-    report::print_link(outstation_stats.chain(master_stats));
+    report::print_link(outstation_stats.chain(masters.link_stats()));
+    if let Some(listener) = &masters.listener {
+        report::print_listener(&listener.stats());
+    }
     report::print_cpu(cpu, elapsed, polls, cpu_start);
     if let (Some(c), Some(before)) = (&children, farm_cpu_before) {
         println!(

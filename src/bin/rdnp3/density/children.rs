@@ -1,8 +1,10 @@
 //! `--farms K`: the outstations run in K child processes — this same program re-run with
 //! `--role outstations` and a share of the outstations each — so that the master process
-//! holds one descriptor per channel. Each child exits when its standard input closes, so the
+//! holds one descriptor per channel. With dial-in the children's outstations connect to the
+//! master's listener, each farm with its own run of link addresses. Each child exits when its standard input closes, so the
 //! farms end with the master even if it is killed.
 
+use super::args::Peers;
 use super::farm::mapped;
 use super::report::cpu_seconds;
 use std::io::{BufRead, BufReader};
@@ -25,16 +27,23 @@ fn command_prefix(own: usize) -> Vec<String> {
 }
 
 impl Farms {
-    /// Starts `k` farms sharing `n` outstations, farm j listening from `base` moved on by as
-    /// many IPv4 addresses as the farms before it fill, and waits until each listens.
-    /// `own_args` is the number of arguments this benchmark was given; `extra` are passed on.
+    /// Starts `k` farms sharing `n` outstations, and waits until each listens (or has started
+    /// dialing in). With `Peers::Connect(base)` farm j listens from `base` moved on by as many
+    /// IPv4 addresses as the farms before it fill, every outstation with link address
+    /// `outstation`; with `Peers::DialIn(master)` the farms connect to `master` and the link
+    /// addresses run on from `outstation`, farm after farm. `own_args` is the number of
+    /// arguments this benchmark was given; `extra` are passed on.
     pub fn start(
         k: usize,
         n: usize,
-        base: SocketAddrV4,
+        peers: &Peers,
+        outstation: u16,
         own_args: usize,
         extra: &[String],
     ) -> Result<Farms, String> {
+        let base = match peers {
+            Peers::Connect(base) | Peers::DialIn(base) => *base,
+        };
         let exe = std::env::current_exe().map_err(|e| format!("own executable: {e}"))?;
         let prefix = command_prefix(own_args);
         let per_ip = 32768 - usize::from(base.port());
@@ -44,6 +53,7 @@ impl Farms {
             children: Vec::new(),
             shares: Vec::new(),
         };
+        let mut first = outstation;
         for j in 0..k {
             let share = n / k + usize::from(j < n % k);
             let ip = u32::from(*base.ip())
@@ -53,8 +63,19 @@ impl Farms {
             let mut command = Command::new(&exe);
             command
                 .args(&prefix)
-                .args(["--role", "outstations", "--exit-on-stdin-eof"])
-                .args(["--listen", &listen.to_string()])
+                .args(["--role", "outstations", "--exit-on-stdin-eof"]);
+            match peers {
+                Peers::Connect(_) => {
+                    command.args(["--listen", &listen.to_string()]);
+                    command.args(["--outstation-address", &outstation.to_string()]);
+                }
+                Peers::DialIn(master) => {
+                    command.args(["--dial-in", "--connect", &master.to_string()]);
+                    command.args(["--outstation-address", &first.to_string()]);
+                    first = first.wrapping_add(share as u16);
+                }
+            }
+            command
                 .args(["--outstations", &share.to_string()])
                 .args(extra)
                 .stdin(Stdio::piped())
@@ -65,14 +86,15 @@ impl Farms {
             let stdout = child.stdout.take();
             farms.children.push(child);
             farms.shares.push((listen, share));
-            // The child says "listening:" once every outstation listens; the rest of what it
+            // The child says "listening:" once every outstation listens ("dialing in:" once
+            // its client channels are started); the rest of what it
             // prints is read and dropped so that it never blocks on a full pipe.
             let Some(stdout) = stdout else { continue };
             let mut lines = BufReader::new(stdout).lines();
             let ready = lines
                 .by_ref()
                 .map_while(Result::ok)
-                .any(|l| l.starts_with("listening:"));
+                .any(|l| l.starts_with("listening:") || l.starts_with("dialing in:"));
             if !ready {
                 return Err(format!("farm {j} ended before listening"));
             }

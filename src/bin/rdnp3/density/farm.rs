@@ -10,7 +10,7 @@ use rdnp3::stack::outstation::{
 use rdnp3::stack::session::Now;
 use rdnp3::{Channel, ChannelConfig, ChannelError, Manager, Outstation, TlsConfig};
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// The address of outstation `i` counted from `base`: IP:PORT+i, continuing at PORT on the
 /// next IPv4 address whenever the port would reach 32768 (`None` past 255.255.255.255).
@@ -54,6 +54,36 @@ impl Farm {
             let outstation = channel.add_outstation(
                 OutstationConfig::default()
                     .with_local_address(link.outstation)
+                    .with_master_address(link.master),
+                demo_database(),
+                Box::new(MirrorOutputs),
+                Box::new(DefaultApplication),
+            )?;
+            outstations.push((channel, outstation));
+        }
+        Ok(Farm { outstations })
+    }
+
+    /// Dial-in: `n` outstations, outstation i on its own TCP client channel connecting to the
+    /// master's listener at `target` with link address `link.outstation` + i. They speak
+    /// first (the null unsolicited response), which is how the listener knows them.
+    pub fn dial_in(
+        manager: &Manager,
+        target: SocketAddr,
+        n: usize,
+        link: LinkAddresses,
+        states: &StateCounter,
+    ) -> Result<Farm, ChannelError> {
+        let mut outstations = Vec::new();
+        for i in 0..n {
+            // Refused connections (a listener at its pending limit) retry within 5 s.
+            let config = ChannelConfig::named(format!("outstation-{i}"))
+                .with_keep_alive(None)
+                .with_max_retry(Duration::from_secs(5));
+            let channel = manager.add_tcp_client(config, target, states.listener())?;
+            let outstation = channel.add_outstation(
+                OutstationConfig::default()
+                    .with_local_address(link.outstation.wrapping_add(i as u16))
                     .with_master_address(link.master),
                 demo_database(),
                 Box::new(MirrorOutputs),

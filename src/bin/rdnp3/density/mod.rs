@@ -6,7 +6,8 @@
 //! The two ends run in one process (`--role both`, the default; `both.rs`), or apart — the
 //! outstations in child processes (`--farms`, `children.rs`), or each end started by hand
 //! (`--role outstations`, `--role master`; `apart.rs`) — so that a master process can be
-//! measured alone. `args.rs` holds the options, `farm.rs` the outstations, `masters.rs` the
+//! measured alone. Either the masters connect to listening outstations, or (dial-in) the
+//! outstations connect to one listener of the master. `args.rs` holds the options, `farm.rs` the outstations, `masters.rs` the
 //! masters, `report.rs` the probes and printed figures, `pki.rs` the throwaway certificates.
 //!
 //! This module is shared by the `rdnp3` binary and the `density` example, so it uses only the
@@ -30,11 +31,15 @@ pub fn run(args: Vec<String>) -> ExitCode {
     let own_args = args.len();
     let options = Options::parse(args);
     match &options.role {
-        Role::Both { farms, listen } => both::run(&options, *farms, *listen, own_args),
-        Role::Outstations {
+        Role::Both {
+            farms,
             listen,
+            dial_in,
+        } => both::run(&options, *farms, *listen, *dial_in, own_args),
+        Role::Outstations {
+            peers,
             exit_on_stdin_eof,
-        } => apart::run_outstations(&options, *listen, *exit_on_stdin_eof),
+        } => apart::run_outstations(&options, peers, *exit_on_stdin_eof),
         Role::Master { peers } => apart::run_master(&options, peers),
     }
 }

@@ -1,7 +1,8 @@
 //! What the benchmark measures and prints: channel states, this process's CPU time and memory,
 //! the masters' totals, progress lines and the final figures.
 
-use rdnp3::{ChannelListener, ChannelState, Manager};
+use rdnp3::stack::master::{AssociationListener, AssociationState};
+use rdnp3::{ChannelListener, ChannelState, ListenerStats, Manager};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
@@ -68,6 +69,15 @@ impl StateCounter {
         }))
     }
 
+    /// An association listener for one more dial-in association: it counts as open while
+    /// the association is online (a dial-in association has no channel listener).
+    pub fn association(&self) -> Box<dyn AssociationListener> {
+        Box::new(Online {
+            open: self.open.clone(),
+            online: false,
+        })
+    }
+
     /// Channels open now.
     pub fn open(&self) -> usize {
         self.open.load(Ordering::Relaxed)
@@ -77,6 +87,41 @@ impl StateCounter {
     pub fn listening(&self) -> usize {
         self.listening.load(Ordering::Relaxed)
     }
+}
+
+/// Counts a dial-in association in `open` while it is online.
+struct Online {
+    open: Arc<AtomicUsize>,
+    online: bool,
+}
+
+impl AssociationListener for Online {
+    fn state_changed(&mut self, state: AssociationState) {
+        let online = state == AssociationState::Online;
+        if online && !self.online {
+            self.open.fetch_add(1, Ordering::Relaxed);
+        } else if !online && self.online {
+            self.open.fetch_sub(1, Ordering::Relaxed);
+        }
+        self.online = online;
+    }
+}
+
+/// The listener's counters, on one line.
+pub fn print_listener(s: &ListenerStats) {
+    println!(
+        "listener:           {} accepted, {} identified, {} pending, {} over limit, {} first-frame timeouts, {} garbage, {} abandoned, {} replaced, {} refused, {} accept errors",
+        s.accepted,
+        s.identified,
+        s.pending,
+        s.over_limit,
+        s.timeouts,
+        s.garbage,
+        s.abandoned,
+        s.replaced,
+        s.refused_unknown + s.refused_peer + s.refused_duplicate,
+        s.accept_errors
+    );
 }
 
 /// The masters' counters summed over every association of the manager.
