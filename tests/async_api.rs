@@ -92,13 +92,7 @@ fn every_blocking_call_has_an_awaitable_form() {
 #[test]
 fn a_slow_reader_gets_a_bounded_stream_and_a_count_of_what_was_dropped() {
     let manager = Manager::new(1).expect("manager");
-    let station = start_outstation(
-        &manager,
-        outstation_config(1024),
-        demo_database(0),
-        Box::new(MirrorOutputs),
-        Box::new(DefaultApplication),
-    );
+    let station = demo_station(&manager);
     let (handler, mut stream) = measurement_stream(5);
     let channel = manager
         .add_tcp_client(channel_config("master"), station.address, None)
@@ -193,13 +187,7 @@ fn dropping_a_completion_skips_a_queued_request_but_not_one_on_the_wire() {
 #[test]
 fn the_tokio_example_operates_reads_and_drains_its_stream() {
     let manager = Manager::new(1).expect("manager");
-    let station = start_outstation(
-        &manager,
-        outstation_config(1024),
-        demo_database(0),
-        Box::new(MirrorOutputs),
-        Box::new(DefaultApplication),
-    );
+    let station = demo_station(&manager);
     let mut example = std::env::current_exe().expect("test binary");
     example.pop();
     if example.ends_with("deps") {

@@ -151,13 +151,7 @@ fn state_is(state: &'static str) -> impl Fn(&Value) -> bool {
 #[test]
 fn poll_writes_measurements_and_health_changes_as_json_lines() {
     let manager = manager();
-    let station = start_outstation(
-        &manager,
-        outstation_config(1024),
-        demo_database(0),
-        Box::new(MirrorOutputs),
-        Box::new(DefaultApplication),
-    );
+    let station = demo_station(&manager);
     let config = config_file("lines", &config_for(station.address, ""));
     let mut poller = Poller::start(&config, &[]);
 
@@ -200,13 +194,7 @@ fn poll_writes_measurements_and_health_changes_as_json_lines() {
 #[test]
 fn time_sync_and_unsolicited_classes_come_from_the_config() {
     let manager = manager();
-    let station = start_outstation(
-        &manager,
-        outstation_config(1024),
-        demo_database(0),
-        Box::new(MirrorOutputs),
-        Box::new(DefaultApplication),
-    );
+    let station = demo_station(&manager);
     // No class poll: events can only come unsolicited.
     let text = config_for(
         station.address,
@@ -237,13 +225,7 @@ fn time_sync_and_unsolicited_classes_come_from_the_config() {
 #[test]
 fn metrics_are_served_in_the_prometheus_text_format() {
     let manager = manager();
-    let station = start_outstation(
-        &manager,
-        outstation_config(1024),
-        demo_database(0),
-        Box::new(MirrorOutputs),
-        Box::new(DefaultApplication),
-    );
+    let station = demo_station(&manager);
     let config = config_file("metrics", &config_for(station.address, ""));
     let metrics = free_address();
     let mut poller = Poller::start(&config, &["--metrics", &metrics.to_string()]);
@@ -332,13 +314,7 @@ fn poll_connects_over_tls_with_the_files_of_its_tls_table() {
 #[test]
 fn a_configured_command_is_sent_once_the_outstation_is_online() {
     let manager = manager();
-    let station = start_outstation(
-        &manager,
-        outstation_config(1024),
-        demo_database(0),
-        Box::new(MirrorOutputs),
-        Box::new(DefaultApplication),
-    );
+    let station = demo_station(&manager);
     let extra = "\n[[outstation.command]]\nkind = \"crob\"\nindex = 2\nop = \"LATCH_ON\"\n\
                  mode = \"direct-operate\"\n";
     let config = config_file("command", &config_for(station.address, extra));
@@ -360,13 +336,7 @@ fn a_configured_command_is_sent_once_the_outstation_is_online() {
 #[test]
 fn sigterm_shuts_the_poller_down_cleanly() {
     let manager = manager();
-    let station = start_outstation(
-        &manager,
-        outstation_config(1024),
-        demo_database(0),
-        Box::new(MirrorOutputs),
-        Box::new(DefaultApplication),
-    );
+    let station = demo_station(&manager);
     let config = config_file("sigterm", &config_for(station.address, ""));
     let mut poller = Poller::start(&config, &[]);
     poller.expect("the online state", state_is("online"));
@@ -396,13 +366,7 @@ fn a_config_error_names_the_file_the_line_and_the_key() {
 #[test]
 fn a_task_that_times_out_is_reported_as_a_failure_line() {
     let manager = manager();
-    let station = start_outstation(
-        &manager,
-        outstation_config(1024),
-        demo_database(0),
-        Box::new(MirrorOutputs),
-        Box::new(DefaultApplication),
-    );
+    let station = demo_station(&manager);
     // Link address 1025: nobody answers on this channel.
     let text = config_for(station.address, "response_timeout_ms = 200\n")
         .replace("address = 1024", "address = 1025");

@@ -106,13 +106,7 @@ fn proxy_to(upstream: SocketAddr) -> FaultProxy {
 #[test]
 fn over_tcp_no_event_is_lost_to_corruption_loss_duplication_or_cuts() {
     let manager = Manager::new(1).expect("manager");
-    let station = start_outstation(
-        &manager,
-        outstation_config(1024),
-        demo_database(0),
-        Box::new(MirrorOutputs),
-        Box::new(DefaultApplication),
-    );
+    let station = demo_station(&manager);
     let proxy = proxy_to(station.address);
     let client = start_master_direct(&manager, proxy.address(), master_config());
     events_survive(&proxy, &station, &client.master, &client.recorder);

@@ -5,7 +5,6 @@
 mod util;
 
 use rdnp3::stack::master::{MasterConfig, NullReadHandler, ReadRequest};
-use rdnp3::stack::outstation::{DefaultApplication, MirrorOutputs};
 use rdnp3::Manager;
 use rdnp3_testkit::rng::Rng;
 use std::io::Write;
@@ -43,13 +42,7 @@ fn garbage_peer() -> (std::net::SocketAddr, Arc<AtomicU64>) {
 #[test]
 fn a_garbage_flood_is_cut_off_after_the_limit_and_its_neighbour_is_polled_meanwhile() {
     let manager = Manager::new(1).expect("manager");
-    let station = start_outstation(
-        &manager,
-        outstation_config(1024),
-        demo_database(0),
-        Box::new(MirrorOutputs),
-        Box::new(DefaultApplication),
-    );
+    let station = demo_station(&manager);
     let neighbour = start_master(&manager, station.address, MasterConfig::default());
     wait_startup(&neighbour.master);
 
@@ -88,13 +81,7 @@ fn a_garbage_flood_is_cut_off_after_the_limit_and_its_neighbour_is_polled_meanwh
 #[test]
 fn occasional_noise_on_a_working_link_is_tolerated() {
     let manager = Manager::new(1).expect("manager");
-    let station = start_outstation(
-        &manager,
-        outstation_config(1024),
-        demo_database(0),
-        Box::new(MirrorOutputs),
-        Box::new(DefaultApplication),
-    );
+    let station = demo_station(&manager);
     let proxy = rdnp3_testkit::fault_proxy::FaultProxy::start(
         free_address(),
         station.address,

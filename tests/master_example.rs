@@ -4,7 +4,6 @@
 
 mod util;
 
-use rdnp3::stack::outstation::{DefaultApplication, MirrorOutputs};
 use std::path::PathBuf;
 use std::process::Command;
 use util::*;
@@ -22,13 +21,7 @@ fn master_binary() -> PathBuf {
 /// Runs the master example once against a fresh demo outstation with `flag`; its stdout lines.
 fn run_once_with(flag: &str) -> Vec<String> {
     let manager = manager();
-    let station = start_outstation(
-        &manager,
-        outstation_config(1024),
-        demo_database(0),
-        Box::new(MirrorOutputs),
-        Box::new(DefaultApplication),
-    );
+    let station = demo_station(&manager);
     let out = Command::new(master_binary())
         .args(["--connect", &station.address.to_string(), "--once", flag])
         .output()

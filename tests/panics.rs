@@ -51,13 +51,7 @@ fn assert_still_polled(client: &Client) {
 fn a_panicking_read_handler_fails_its_channel_and_no_other() {
     let manager = Manager::new(1).expect("manager");
     let (_healthy, client) = bystander(&manager);
-    let station = start_outstation(
-        &manager,
-        outstation_config(1024),
-        demo_database(0),
-        Box::new(MirrorOutputs),
-        Box::new(DefaultApplication),
-    );
+    let station = demo_station(&manager);
     let states = StateLog::default();
     let channel = manager
         .add_tcp_client(channel_config("victim"), station.address, states.listener())
@@ -137,13 +131,7 @@ fn a_panicking_controls_handler_fails_the_outstation_channel_and_the_master_sees
 fn a_panicking_channel_listener_fails_its_channel_and_no_other() {
     let manager = Manager::new(1).expect("manager");
     let (_healthy, client) = bystander(&manager);
-    let station = start_outstation(
-        &manager,
-        outstation_config(1024),
-        demo_database(0),
-        Box::new(MirrorOutputs),
-        Box::new(DefaultApplication),
-    );
+    let station = demo_station(&manager);
     let listener = Box::new(|state: ChannelState| {
         if state == ChannelState::Open {
             panic!("a listener bug");

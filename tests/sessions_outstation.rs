@@ -56,13 +56,7 @@ fn the_application_sets_and_clears_need_time_and_the_master_sees_it() {
 #[test]
 fn the_application_sets_device_restart_and_the_master_clears_it_again() {
     each_backend(|manager| {
-        let station = start_outstation(
-            &manager,
-            outstation_config(1024),
-            demo_database(0),
-            Box::new(MirrorOutputs),
-            Box::new(DefaultApplication),
-        );
+        let station = demo_station(&manager);
         let client = start_master(&manager, station.address, MasterConfig::default());
         let before = wait_startup(&client.master);
         assert!(!iin_of_a_read(&client).contains(Iin::DEVICE_RESTART));

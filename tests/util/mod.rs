@@ -194,6 +194,18 @@ pub struct Station {
     pub states: StateLog,
 }
 
+/// Starts a server channel on a fresh address carrying the demo outstation (address 1024,
+/// the demo database, outputs mirrored into their status points).
+pub fn demo_station(manager: &Manager) -> Station {
+    start_outstation(
+        manager,
+        outstation_config(1024),
+        demo_database(0),
+        Box::new(rdnp3::stack::outstation::MirrorOutputs),
+        Box::new(rdnp3::stack::outstation::DefaultApplication),
+    )
+}
+
 /// Starts a server channel on a fresh address carrying one outstation.
 pub fn start_outstation(
     manager: &Manager,
