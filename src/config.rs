@@ -56,6 +56,10 @@ pub struct ChannelConfig {
     /// no limit. Default 64 KiB: a line's occasional noise stays far below it, a peer
     /// flooding garbage is dropped within a millisecond of reading.
     pub unusable_limit: Option<u64>,
+    /// Servers: connections accepted per second at most; the rest are closed at once and
+    /// counted (`rate_refused`), so a connection flood — TLS handshakes above all — cannot
+    /// take the executor's time. `None`: no limit. Default 100 (a server serves one master).
+    pub max_accepts_per_second: Option<u32>,
 }
 
 impl ChannelConfig {
@@ -79,6 +83,7 @@ rdnp3_stack::setters!(ChannelConfig {
     allow_list: Option<Vec<IpAddr>> => with_allow_list,
     server_policy: ServerPolicy => with_server_policy,
     unusable_limit: Option<u64> => with_unusable_limit,
+    max_accepts_per_second: Option<u32> => with_max_accepts_per_second,
 });
 
 impl Default for ChannelConfig {
@@ -94,6 +99,7 @@ impl Default for ChannelConfig {
             allow_list: None,
             server_policy: ServerPolicy::CloseExisting,
             unusable_limit: Some(64 * 1024),
+            max_accepts_per_second: Some(100),
         }
     }
 }
@@ -182,6 +188,11 @@ pub struct ListenerConfig {
     /// logging; on TLS listeners `connect_timeout` bounds the handshake). Its name, retry
     /// delays, allow-list and server policy are not used.
     pub channel: ChannelConfig,
+    /// Connections accepted per second at most; the rest are closed at once and counted
+    /// (`rate_refused`). `None`: no limit. Default 2 000: after an outage ten thousand
+    /// outstations are all back within seconds, while a flood of strangers (each a TLS
+    /// handshake) cannot take the executor's time.
+    pub max_accepts_per_second: Option<u32>,
 }
 
 rdnp3_stack::setters!(ListenerConfig {
@@ -192,6 +203,7 @@ rdnp3_stack::setters!(ListenerConfig {
     first_frame_timeout: Duration => with_first_frame_timeout,
     first_frame_budget: usize => with_first_frame_budget,
     channel: ChannelConfig => with_channel,
+    max_accepts_per_second: Option<u32> => with_max_accepts_per_second,
 });
 
 impl Default for ListenerConfig {
@@ -204,6 +216,7 @@ impl Default for ListenerConfig {
             first_frame_timeout: Duration::from_secs(10),
             first_frame_budget: 1024,
             channel: ChannelConfig::default(),
+            max_accepts_per_second: Some(2000),
         }
     }
 }

@@ -14,6 +14,8 @@ pub(crate) struct TcpServer {
     pub(crate) listener: Option<SourceId>,
     /// When to try listening again after a failure.
     pub(crate) relisten_at: Option<Instant>,
+    /// Connections taken in the current second.
+    rate: crate::accept_rate::AcceptRate,
 }
 
 impl TcpServer {
@@ -22,6 +24,7 @@ impl TcpServer {
             local,
             listener: None,
             relisten_at: None,
+            rate: Default::default(),
         }
     }
 }
@@ -58,6 +61,14 @@ impl ChannelTask {
 
     /// A master connected: check the allow-list, apply the second-master policy, adopt it.
     pub(super) fn accepted(&mut self, cx: &mut Cx<'_>, stream: TcpStream, peer: SocketAddr) {
+        let limit = self.config.max_accepts_per_second;
+        if let Connector::TcpServer(server) = &mut self.connector {
+            if !server.rate.admit(cx.now(), limit) {
+                super::task::add(&self.router.counters().rate_refused, 1);
+                tracing::debug!("refused {peer}: over the accept rate limit");
+                return;
+            }
+        }
         if let Some(allow) = &self.config.allow_list {
             // A dual-stack listener ([::]) sees IPv4 masters as ::ffff:a.b.c.d.
             let ip = peer.ip().to_canonical();

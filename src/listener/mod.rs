@@ -70,6 +70,7 @@ listener_counters! {
     handoff_failed: "Identified connections dropped because their association's channel was gone or its mailbox full.",
     tls_errors: "TLS handshakes that failed on the listener (each closed its connection).",
     accept_errors: "Accepts that failed; out of descriptors, the listener pauses before accepting again.",
+    rate_refused: "Connections closed at once for arriving faster than `max_accepts_per_second`.",
 }
 
 impl ListenerCounters {

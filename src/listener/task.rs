@@ -88,6 +88,8 @@ pub(crate) struct ListenerTask {
     pub(super) registry: Arc<ChannelRegistry>,
     timer: Option<(TimerId, Instant)>,
     span: Span,
+    /// Connections taken in the current second.
+    rate: crate::accept_rate::AcceptRate,
     /// TLS listeners: the settings of every handshake.
     #[cfg(feature = "tls")]
     tls: Option<TlsContext>,
@@ -118,6 +120,7 @@ impl ListenerTask {
             registry,
             timer: None,
             span,
+            rate: Default::default(),
             #[cfg(feature = "tls")]
             tls: None,
         }
@@ -171,6 +174,14 @@ impl ListenerTask {
 
     /// A connection arrived: bind it by peer IP at once, or hold it for its first frame.
     fn accepted(&mut self, cx: &mut Cx<'_>, stream: TcpStream, peer: SocketAddr) {
+        if !self
+            .rate
+            .admit(cx.now(), self.config.max_accepts_per_second)
+        {
+            self.counters.add(|c| &c.rate_refused);
+            tracing::debug!("refused {peer}: over the accept rate limit");
+            return;
+        }
         self.counters.add(|c| &c.accepted);
         if self.config.binding == DialInBinding::PeerIp && !self.handshakes() {
             let ip = peer.ip().to_canonical();

@@ -44,6 +44,7 @@ counters! {
     keep_alive_failures: "Keep-alive requests left unanswered.",
     tls_errors: "TLS handshakes or connections that failed (each closed its connection).",
     flood_closes: "Connections closed for bringing more unusable input than the channel allows.",
+    rate_refused: "Servers: connections closed at once for arriving faster than the accept rate limit.",
 }
 
 impl ChannelCounters {
