@@ -76,6 +76,9 @@ impl ChannelTask {
         };
         if received.opened {
             tracing::info!("TLS: {}", tls.describe());
+            if received.resumed {
+                add(&self.router.counters().tls_resumed, 1);
+            }
             // A TLS 1.3 server checks our certificate after our side finished: keep the
             // back-off growing until it answers with data.
             let backoff = self.backoff.clone();
@@ -149,6 +152,9 @@ impl ChannelTask {
             self.lost(cx, &"replaced by a new authenticated connection");
         }
         tracing::info!("TLS: {}", layer.describe());
+        if received.resumed {
+            add(&self.router.counters().tls_resumed, 1);
+        }
         self.tls = Some(layer);
         self.opened(source);
         if let Some(tls) = &self.tls {

@@ -48,6 +48,12 @@ pub struct TlsConfig {
     pub min_version: TlsVersion,
     /// Newest version offered or accepted (default TLS 1.3).
     pub max_version: TlsVersion,
+    /// Session resumption (default on): a client that reconnects presents the ticket (TLS
+    /// 1.3) or session id (TLS 1.2) of its last session and both sides skip the certificate
+    /// exchange and its signatures, so a reconnect storm after an outage costs little crypto.
+    /// The peer was authenticated when the session began; a session lives at most 6 hours.
+    /// Turn it off where every connection must present its certificate again.
+    pub session_resumption: bool,
 }
 
 /// No files yet (set them with the `with_*` setters, or start from [`TlsConfig::ca_chain`] or
@@ -96,6 +102,7 @@ impl TlsConfig {
             peer_name: None,
             min_version: TlsVersion::V1_2,
             max_version: TlsVersion::V1_3,
+            session_resumption: true,
         }
     }
 
@@ -129,6 +136,12 @@ impl TlsConfig {
         self
     }
 
+    /// Turns session resumption on or off (see [`TlsConfig::session_resumption`]).
+    pub fn with_session_resumption(mut self, on: bool) -> Self {
+        self.session_resumption = on;
+        self
+    }
+
     /// Sets the newest allowed version.
     pub fn with_max_version(mut self, version: TlsVersion) -> Self {
         self.max_version = version;
@@ -151,8 +164,12 @@ impl TlsConfig {
             .with_custom_certificate_verifier(parts.verifier)
             .with_client_auth_cert(parts.chain, parts.key)
             .map_err(|e| self.key_error(e))?;
-        // Every connection is authenticated in full.
-        config.resumption = Resumption::disabled();
+        config.resumption = if self.session_resumption {
+            // One channel talks to one server: a few sessions are plenty.
+            Resumption::in_memory_sessions(4)
+        } else {
+            Resumption::disabled()
+        };
         Ok(TlsContext {
             role: Role::Client(Arc::new(config), name),
             peer_name: self.peer_name.clone(),
@@ -168,8 +185,18 @@ impl TlsConfig {
             .with_client_cert_verifier(parts.verifier)
             .with_single_cert(parts.chain, parts.key)
             .map_err(|e| self.key_error(e))?;
-        config.session_storage = Arc::new(NoServerSessionStorage {});
-        config.send_tls13_tickets = 0;
+        if self.session_resumption {
+            // TLS 1.3: stateless tickets (the session travels encrypted with the client, so a
+            // listener with ten thousand outstations stores nothing); TLS 1.2: a bounded cache
+            // of session ids.
+            config.ticketer = rustls::crypto::ring::Ticketer::new()
+                .map_err(|e| TlsConfigError::Unsupported(e.to_string()))?;
+            config.send_tls13_tickets = 1;
+            config.session_storage = ServerSessionMemoryCache::new(256);
+        } else {
+            config.session_storage = Arc::new(NoServerSessionStorage {});
+            config.send_tls13_tickets = 0;
+        }
         Ok(TlsContext {
             role: Role::Server(Arc::new(config)),
             peer_name: self.peer_name.clone(),

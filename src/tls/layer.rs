@@ -30,6 +30,8 @@ pub(crate) struct Received {
     pub(crate) opened: bool,
     /// The peer sent close_notify.
     pub(crate) peer_closed: bool,
+    /// The handshake that just finished resumed an earlier session.
+    pub(crate) resumed: bool,
 }
 
 /// The TLS filter of a channel: one rustls connection per TCP connection.
@@ -139,6 +141,7 @@ impl TlsLayer {
         if !self.opened && !session.is_handshaking() {
             self.opened = true;
             received.opened = true;
+            received.resumed = session.handshake_kind() == Some(rustls::HandshakeKind::Resumed);
         }
         Ok(received)
     }

@@ -14,7 +14,9 @@ use rustls::crypto::{
 use rustls::pki_types::pem::{self, PemObject};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
 use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
-use rustls::server::{NoServerSessionStorage, ParsedCertificate, WebPkiClientVerifier};
+use rustls::server::{
+    NoServerSessionStorage, ParsedCertificate, ServerSessionMemoryCache, WebPkiClientVerifier,
+};
 use rustls::{
     AlertDescription, CertificateError, ClientConfig, ClientConnection, Connection,
     DigitallySignedStruct, DistinguishedName, Error as RustlsError, InvalidMessage, RootCertStore,

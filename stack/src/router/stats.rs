@@ -43,6 +43,7 @@ counters! {
     reconnects: "Connection attempts after the first (retries).",
     keep_alive_failures: "Keep-alive requests left unanswered.",
     tls_errors: "TLS handshakes or connections that failed (each closed its connection).",
+    tls_resumed: "TLS handshakes that resumed an earlier session (no certificate exchange).",
     flood_closes: "Connections closed for bringing more unusable input than the channel allows.",
     rate_refused: "Servers: connections closed at once for arriving faster than the accept rate limit.",
 }
