@@ -244,6 +244,10 @@ impl Executor {
             return Some(Duration::ZERO);
         }
         let mut timeout = self.core.timers.next_deadline().map(|tick| {
+            // Timers are coalesced: the executor wakes on a grid of TIMER_SLACK_MS, so the
+            // timers due within one step (periodic polls spread over their period, above all)
+            // fire in one wake-up, each at most that late.
+            let tick = tick.div_ceil(TIMER_SLACK_MS) * TIMER_SLACK_MS;
             let at = self.core.epoch + Duration::from_millis(tick);
             at.saturating_duration_since(Instant::now())
         });
@@ -537,6 +541,9 @@ impl Executor {
         tracing::debug!("executor stopped");
     }
 }
+
+/// The grid, in milliseconds, that timer wake-ups are rounded up to (see `timeout`).
+const TIMER_SLACK_MS: u64 = 20;
 
 /// How much longer an executor defers waiting actors to less loaded executors.
 fn patience_left(since: Instant) -> Duration {
