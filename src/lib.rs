@@ -71,7 +71,6 @@
 //! - `cli`: the `rdnp3` command-line binary.
 #![deny(missing_docs)]
 
-mod accept_rate;
 mod channel;
 mod clock;
 mod config;

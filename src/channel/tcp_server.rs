@@ -15,7 +15,7 @@ pub(crate) struct TcpServer {
     /// When to try listening again after a failure.
     pub(crate) relisten_at: Option<Instant>,
     /// Connections taken in the current second.
-    rate: crate::accept_rate::AcceptRate,
+    rate: rdnp3_stack::rate::PerSecond,
 }
 
 impl TcpServer {

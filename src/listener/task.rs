@@ -89,7 +89,7 @@ pub(crate) struct ListenerTask {
     timer: Option<(TimerId, Instant)>,
     span: Span,
     /// Connections taken in the current second.
-    rate: crate::accept_rate::AcceptRate,
+    rate: rdnp3_stack::rate::PerSecond,
     /// TLS listeners: the settings of every handshake.
     #[cfg(feature = "tls")]
     tls: Option<TlsContext>,

@@ -124,6 +124,7 @@ pub mod link;
 pub mod master;
 pub mod objects;
 pub mod outstation;
+pub mod rate;
 pub mod router;
 #[cfg(feature = "serde")]
 pub mod serde_support;

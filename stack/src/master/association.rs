@@ -6,9 +6,7 @@
 //! (IEEE 1815-2012, clause 4).
 
 use super::config::MasterConfig;
-use super::confirms::{
-    out_of_order, unsolicited_refusal, ConfirmQueue, UnsolicitedHistory, UnsolicitedThrottle,
-};
+use super::confirms::{out_of_order, unsolicited_refusal, ConfirmQueue, UnsolicitedHistory};
 use super::delivery::MeasurementSink;
 use super::health::{AssociationListener, AssociationState, Health, StatsSlot};
 use super::measurement::ReadHandler;
@@ -58,7 +56,7 @@ pub struct MasterSession {
     /// The last unsolicited response accepted, to recognise its repetition.
     unsolicited: UnsolicitedHistory,
     /// The rate of unsolicited responses taken.
-    throttle: UnsolicitedThrottle,
+    throttle: crate::rate::PerSecond,
     pub(super) stats: MasterStats,
     health: Health,
 }
@@ -92,7 +90,7 @@ impl MasterSession {
             current: None,
             confirms: ConfirmQueue::default(),
             unsolicited: UnsolicitedHistory::default(),
-            throttle: UnsolicitedThrottle::default(),
+            throttle: crate::rate::PerSecond::default(),
             stats: MasterStats::default(),
         }
     }

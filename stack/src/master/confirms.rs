@@ -5,7 +5,6 @@
 
 use crate::app::{AppControl, Fragment};
 use std::collections::VecDeque;
-use std::time::{Duration, Instant};
 
 /// At most this many confirms wait to be sent: each answers a fragment that arrived while the
 /// master could not send; more than this means the outstation ignores the turn-taking, and
@@ -89,33 +88,6 @@ pub(crate) fn unsolicited_refusal(f: &Fragment<'_>) -> Option<&'static str> {
     }
 }
 
-/// At most `limit` unsolicited responses per one-second window are taken; see
-/// [`MasterConfig::max_unsolicited_per_second`](super::MasterConfig::max_unsolicited_per_second).
-#[derive(Debug, Default)]
-pub(crate) struct UnsolicitedThrottle {
-    window_start: Option<Instant>,
-    taken: u32,
-}
-
-impl UnsolicitedThrottle {
-    /// Whether one more unsolicited response may be taken at `now`.
-    pub(crate) fn admit(&mut self, now: Instant, limit: Option<u32>) -> bool {
-        let Some(limit) = limit else { return true };
-        match self.window_start {
-            Some(start) if now.saturating_duration_since(start) < Duration::from_secs(1) => {}
-            _ => {
-                self.window_start = Some(now);
-                self.taken = 0;
-            }
-        }
-        if self.taken >= limit {
-            return false;
-        }
-        self.taken += 1;
-        true
-    }
-}
-
 /// True when a response fragment comes out of order: FIR must be set on the first fragment of
 /// a response and on no other.
 pub(crate) fn out_of_order(f: &Fragment<'_>, first_expected: bool) -> bool {
@@ -125,17 +97,6 @@ pub(crate) fn out_of_order(f: &Fragment<'_>, first_expected: bool) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_throttle_takes_the_limit_per_second_and_no_more() {
-        let mut t = UnsolicitedThrottle::default();
-        let start = Instant::now();
-        let taken = (0..10).filter(|_| t.admit(start, Some(4))).count();
-        assert_eq!(taken, 4);
-        assert!(!t.admit(start + Duration::from_millis(999), Some(4)));
-        assert!(t.admit(start + Duration::from_secs(1), Some(4)));
-        assert!((0..1000).all(|_| t.admit(start, None)));
-    }
 
     #[test]
     fn the_confirm_queue_keeps_order_and_drops_the_oldest_when_full() {

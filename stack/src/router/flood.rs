@@ -4,18 +4,15 @@
 //! long as it keeps sending; past the limit the router reports the connection
 //! [`Router::flooded`](super::Router::flooded) and the channel closes it and backs off.
 
-use std::time::{Duration, Instant};
-
-/// The window the limit applies to.
-const WINDOW: Duration = Duration::from_secs(1);
+use crate::rate::PerSecond;
+use std::time::Instant;
 
 /// Counts unusable bytes per one-second window.
 #[derive(Debug, Default)]
 pub(crate) struct FloodGuard {
     /// Unusable bytes allowed per second (`None`: no limit).
     limit: Option<u64>,
-    window_start: Option<Instant>,
-    unusable: u64,
+    unusable: PerSecond,
     flooded: bool,
     /// A valid frame reached a session since the connection opened.
     useful: bool,
@@ -28,8 +25,7 @@ impl FloodGuard {
 
     /// A new connection: nothing counted yet.
     pub(crate) fn reset(&mut self) {
-        self.window_start = None;
-        self.unusable = 0;
+        self.unusable.reset();
         self.flooded = false;
         self.useful = false;
     }
@@ -40,15 +36,7 @@ impl FloodGuard {
         if n == 0 {
             return;
         }
-        match self.window_start {
-            Some(start) if now.saturating_duration_since(start) < WINDOW => {}
-            _ => {
-                self.window_start = Some(now);
-                self.unusable = 0;
-            }
-        }
-        self.unusable = self.unusable.saturating_add(n);
-        if self.unusable > limit {
+        if self.unusable.add(now, n) > limit {
             self.flooded = true;
         }
     }
@@ -76,6 +64,7 @@ pub(crate) fn wire_len(user_data: usize) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     #[test]
     fn unusable_bytes_past_the_limit_within_a_second_flood_the_connection() {
