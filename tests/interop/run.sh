@@ -166,24 +166,35 @@ run_master() {
   fi
 }
 
+# start_opendnp3_outstation LABEL LOG [ARGS]...: starts the opendnp3 outstation (the demo
+# database, link address 1024, master 1) on $HOST:$PORT from pick_address, with ARGS added,
+# logging to LOG, and waits for its READY line. Its pid is in $PEER. If it never gets ready,
+# records "LABEL ready on HOST:PORT" as failed and returns 1.
+start_opendnp3_outstation() {
+  local label=$1 log=$2
+  shift 2
+  timeout "$PEER_LIFETIME" "$PY" -u "$HERE/opendnp3_outstation.py" --listen "$HOST:$PORT" \
+    --outstation 1024 --master 1 --seconds "$PEER_LIFETIME" "${VERBOSE[@]}" "$@" >"$log" 2>&1 &
+  PEER=$!
+  PIDS+=("$PEER")
+  local deadline=$((SECONDS + READY_TIMEOUT))
+  until grep -q '^READY' "$log" 2>/dev/null; do
+    if ! kill -0 "$PEER" 2>/dev/null || ((SECONDS >= deadline)); then
+      fail "$label ready on $HOST:$PORT" "$log" "opendnp3 outstation"
+      return 1
+    fi
+    sleep 0.05
+  done
+}
+
 scenario_a() {
   if ! pick_address; then
     fail "a: no free loopback address"
     return
   fi
   local log="$WORK/opendnp3-outstation.log"
-  timeout "$PEER_LIFETIME" "$PY" -u "$HERE/opendnp3_outstation.py" --listen "$HOST:$PORT" \
-    --outstation 1024 --master 1 --seconds "$PEER_LIFETIME" "${VERBOSE[@]}" >"$log" 2>&1 &
-  local peer=$!
-  PIDS+=("$peer")
-  local deadline=$((SECONDS + READY_TIMEOUT))
-  until grep -q '^READY' "$log" 2>/dev/null; do
-    if ! kill -0 "$peer" 2>/dev/null || ((SECONDS >= deadline)); then
-      fail "a: opendnp3 outstation ready on $HOST:$PORT" "$log" "opendnp3 outstation"
-      return
-    fi
-    sleep 0.05
-  done
+  start_opendnp3_outstation "a: opendnp3 outstation" "$log" || return
+  local peer=$PEER
   echo "opendnp3 outstation listening on $HOST:$PORT"
 
   # 1. Select-before-operate (the default), successful controls.
@@ -316,20 +327,9 @@ scenario_c() {
     fail "c: no free loopback address"
     return
   fi
-  local log="$WORK/opendnp3-outstation.log"
-  timeout "$PEER_LIFETIME" "$PY" -u "$HERE/opendnp3_outstation.py" --listen "$HOST:$PORT" \
-    --outstation 1024 --master 1 --seconds "$PEER_LIFETIME" "${VERBOSE[@]}" \
-    --tls-cert "$pki/outstation.pem" --tls-key "$pki/outstation.key" --tls-ca "$pki/ca.pem" >"$log" 2>&1 &
-  local peer=$!
-  PIDS+=("$peer")
-  local deadline=$((SECONDS + READY_TIMEOUT))
-  until grep -q '^READY' "$log" 2>/dev/null; do
-    if ! kill -0 "$peer" 2>/dev/null || ((SECONDS >= deadline)); then
-      fail "c: opendnp3 TLS outstation ready on $HOST:$PORT" "$log" "opendnp3 outstation"
-      return
-    fi
-    sleep 0.05
-  done
+  start_opendnp3_outstation "c: opendnp3 TLS outstation" "$WORK/opendnp3-outstation.log" \
+    --tls-cert "$pki/outstation.pem" --tls-key "$pki/outstation.key" --tls-ca "$pki/ca.pem" || return
+  local peer=$PEER log="$WORK/opendnp3-outstation.log"
   echo "opendnp3 TLS outstation listening on $HOST:$PORT"
   local mine=(--tls-cert "$pki/master.pem" --tls-key "$pki/master.key" --tls-ca "$pki/ca.pem")
 

@@ -18,18 +18,8 @@ scenario_poll() {
     return
   fi
   local log="$WORK/p-outstation.log"
-  timeout "$PEER_LIFETIME" "$PY" -u "$HERE/opendnp3_outstation.py" --listen "$HOST:$PORT" \
-    --outstation 1024 --master 1 --seconds "$PEER_LIFETIME" "${VERBOSE[@]}" >"$log" 2>&1 &
-  local peer=$!
-  PIDS+=("$peer")
-  local deadline=$((SECONDS + READY_TIMEOUT))
-  until grep -q '^READY' "$log" 2>/dev/null; do
-    if ! kill -0 "$peer" 2>/dev/null || ((SECONDS >= deadline)); then
-      fail "p: opendnp3 outstation ready on $HOST:$PORT" "$log" "opendnp3 outstation"
-      return
-    fi
-    sleep 0.05
-  done
+  start_opendnp3_outstation "p: opendnp3 outstation" "$log" || return
+  local peer=$PEER
   echo "opendnp3 outstation listening on $HOST:$PORT"
 
   local config="$WORK/poll.toml" out="$WORK/poll.out" err="$WORK/poll.err" rc
