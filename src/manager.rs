@@ -26,6 +26,7 @@ pub struct ManagerBuilder {
     threads: usize,
     backend: Backend,
     recv_buffer: usize,
+    recv_buffers: u16,
     send_capacity: usize,
     mailbox_capacity: usize,
     max_connecting: usize,
@@ -71,9 +72,18 @@ impl ManagerBuilder {
         self
     }
 
-    /// Receive buffer per connection, bytes (default 2 KiB: DNP3 frames are ≤ 292 bytes).
+    /// Size of a receive buffer, bytes (default 2 KiB: DNP3 frames are ≤ 292 bytes).
+    /// Connections do not own one: an executor lends its buffer for each read (epoll), or the
+    /// kernel takes one from the executor's ring when bytes arrive (io_uring).
     pub fn recv_buffer(mut self, bytes: usize) -> Self {
         self.recv_buffer = bytes;
+        self
+    }
+
+    /// io_uring: receive buffers in each executor's ring (default 256, a power of two), so
+    /// 512 KiB per executor at the default buffer size, however many channels it runs.
+    pub fn recv_buffers(mut self, count: u16) -> Self {
+        self.recv_buffers = count;
         self
     }
 
@@ -112,6 +122,7 @@ impl ManagerBuilder {
         let mut b = Pool::builder()
             .backend(self.backend)
             .recv_buffer(self.recv_buffer)
+            .recv_buffers(self.recv_buffers)
             .send_capacity(self.send_capacity)
             .mailbox_capacity(self.mailbox_capacity);
         if self.threads > 0 {
@@ -159,6 +170,7 @@ impl Manager {
             threads: 0,
             backend: Backend::Auto,
             recv_buffer: 2048,
+            recv_buffers: 256,
             send_capacity: 16 * 1024,
             mailbox_capacity: 64,
             max_connecting: 256,
@@ -200,6 +212,14 @@ impl Manager {
     /// them; one call, no round trip to any executor.
     pub fn master_stats(&self) -> Vec<AssociationStats> {
         self.channels.collect()
+    }
+
+    /// Calls `f` with the statistics of every master association, as
+    /// [`Manager::master_stats`] lists them, without building that list: summing counters over
+    /// ten thousand associations this way allocates nothing per association. Associations
+    /// added or removed meanwhile may be missed.
+    pub fn for_each_master_stats(&self, mut f: impl FnMut(&AssociationStats)) {
+        self.channels.for_each(&mut f);
     }
 
     /// Builds the channel's router and actor and hands it to the pool.

@@ -6,6 +6,7 @@
 //! simply vanish.
 
 use rdnp3_stack::master::{MasterStats, StatsSlot};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 
 /// The statistics of one master association, with where it lives.
@@ -67,13 +68,19 @@ impl ChannelMasters {
 #[derive(Debug, Default)]
 pub(crate) struct ChannelRegistry {
     channels: Mutex<Vec<Weak<ChannelMasters>>>,
+    /// The list's length when dropped channels were last forgotten.
+    swept: AtomicUsize,
 }
 
 impl ChannelRegistry {
-    /// Lists a new channel (and forgets dropped ones).
+    /// Lists a new channel. Dropped ones are forgotten once the list has doubled since the
+    /// last sweep (and on every read), so adding ten thousand channels stays linear.
     pub(crate) fn register(&self, channel: &Arc<ChannelMasters>) {
         let mut channels = self.channels.lock().unwrap_or_else(PoisonError::into_inner);
-        channels.retain(|c| c.strong_count() > 0);
+        if channels.len() >= 2 * self.swept.load(Ordering::Relaxed).max(16) {
+            channels.retain(|c| c.strong_count() > 0);
+            self.swept.store(channels.len(), Ordering::Relaxed);
+        }
         channels.push(Arc::downgrade(channel));
     }
 
@@ -82,6 +89,7 @@ impl ChannelRegistry {
         let live: Vec<Arc<ChannelMasters>> = {
             let mut channels = self.channels.lock().unwrap_or_else(PoisonError::into_inner);
             channels.retain(|c| c.strong_count() > 0);
+            self.swept.store(channels.len(), Ordering::Relaxed);
             channels.iter().filter_map(Weak::upgrade).collect()
         };
         let mut out = Vec::new();
@@ -89,6 +97,27 @@ impl ChannelRegistry {
             channel.collect(&mut out);
         }
         out
+    }
+
+    /// Calls `f` with the statistics of every association of every listed channel, one
+    /// channel at a time (no list of them all is built). Channels added or dropped meanwhile
+    /// may be missed.
+    pub(crate) fn for_each(&self, f: &mut dyn FnMut(&AssociationStats)) {
+        let mut one = Vec::new();
+        for i in 0.. {
+            let channel = {
+                let channels = self.channels.lock().unwrap_or_else(PoisonError::into_inner);
+                match channels.get(i) {
+                    Some(c) => c.upgrade(),
+                    None => break,
+                }
+            };
+            if let Some(channel) = channel {
+                channel.collect(&mut one);
+                one.iter().for_each(&mut *f);
+                one.clear();
+            }
+        }
     }
 }
 
@@ -122,6 +151,12 @@ mod tests {
         let all = registry.collect();
         assert_eq!(all.len(), 500);
         assert!(all.iter().all(|a| a.outstation_address % 2 == 0));
+        let mut visited = Vec::new();
+        registry.for_each(&mut |a| visited.push(a.clone()));
+        assert_eq!(
+            visited, all,
+            "visiting sees what collecting lists, in the same order"
+        );
 
         drop(channels);
         assert!(registry.collect().is_empty(), "no handle keeps a channel");
@@ -130,7 +165,15 @@ mod tests {
         assert_eq!(
             lock(&registry.channels).len(),
             1,
-            "registering forgets the dropped channels"
+            "reading forgot the dropped channels"
+        );
+        // Registering alone forgets them too, once the list has doubled.
+        for _ in 0..100 {
+            registry.register(&Arc::new(ChannelMasters::new("gone".into())));
+        }
+        assert!(
+            lock(&registry.channels).len() <= 40,
+            "the list stays bounded"
         );
     }
 

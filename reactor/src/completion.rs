@@ -36,6 +36,10 @@ enum State<T> {
 struct Shared<T> {
     state: Mutex<State<T>>,
     ready: Condvar,
+    /// A thread blocks (or blocked) in `wait`: only then does completing wake the condition
+    /// variable, so replies nobody waits on cost no futex system call. Written and read
+    /// under the state lock.
+    blocked: AtomicBool,
     /// Set when the [`Completion`] is dropped: nobody wants the value any more.
     dropped: AtomicBool,
 }
@@ -76,6 +80,7 @@ pub fn completion<T>() -> (Promise<T>, Completion<T>) {
     let shared = Arc::new(Shared {
         state: Mutex::new(State::Pending(None)),
         ready: Condvar::new(),
+        blocked: AtomicBool::new(false),
         dropped: AtomicBool::new(false),
     });
     (
@@ -145,14 +150,17 @@ impl<T> Promise<T> {
     }
 
     fn settle(shared: &Shared<T>, new: State<T>) {
-        let waker = {
+        let (waker, blocked) = {
             let mut state = shared.lock();
-            match std::mem::replace(&mut *state, new) {
+            let waker = match std::mem::replace(&mut *state, new) {
                 State::Pending(waker) => waker,
                 _ => None,
-            }
+            };
+            (waker, shared.blocked.load(Ordering::Relaxed))
         };
-        shared.ready.notify_all();
+        if blocked {
+            shared.ready.notify_all();
+        }
         if let Some(waker) = waker {
             waker.wake();
         }
@@ -191,6 +199,7 @@ impl<T> Completion<T> {
             if let Some(result) = Self::take(&mut state) {
                 return result.map_err(|Canceled| WaitError::Canceled);
             }
+            self.shared.blocked.store(true, Ordering::Relaxed);
             state = self
                 .shared
                 .ready
@@ -215,6 +224,7 @@ impl<T> Completion<T> {
             if left.is_zero() {
                 return Err(WaitError::TimedOut);
             }
+            self.shared.blocked.store(true, Ordering::Relaxed);
             state = self
                 .shared
                 .ready

@@ -226,6 +226,9 @@ impl Executor {
         let (overflows, dropped) = self.core.driver.overflows();
         stats.cq_overflows.store(overflows, Ordering::Relaxed);
         stats.cq_dropped.store(dropped, Ordering::Relaxed);
+        stats
+            .recv_waits
+            .store(self.core.driver.recv_waits(), Ordering::Relaxed);
     }
 
     fn work_appeared(&self) -> bool {

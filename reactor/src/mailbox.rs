@@ -93,6 +93,10 @@ impl<M> Mailbox<M> {
             if queue.len() >= self.capacity {
                 return Err(PostError::Full(message));
             }
+            // One message usually waits alone: room for one, doubling from there.
+            if queue.capacity() == 0 {
+                queue.reserve_exact(1);
+            }
             queue.push_back(message);
         }
         fence(Ordering::SeqCst);

@@ -91,14 +91,16 @@ impl Spawner {
 /// | | io_uring | epoll |
 /// |---|---|---|
 /// | source record | 160 bytes | 88 bytes |
-/// | receive buffer | [`recv_buffer`](Self::recv_buffer) bytes (default 8 KiB) | none (one per executor) |
+/// | receive buffer | none: a ring of [`recv_buffers`](Self::recv_buffers) shared per executor | none (one per executor) |
 /// | send queue | up to twice the largest burst it held, at most 2 × [`send_capacity`](Self::send_capacity) | only bytes the kernel refused at once, usually none |
 ///
 /// and for each actor, its mailbox: about 100 bytes while empty, and room for the messages
 /// actually waiting during a burst (given back once drained), never more than
-/// [`mailbox_capacity`](Self::mailbox_capacity) messages. For 10 000 connections at the
-/// defaults that is about 80 MiB of io_uring receive buffers (20 MiB with
-/// `recv_buffer(2048)`). A DNP3 link frame is at most 292 bytes, so a 1–2 KiB receive buffer
+/// [`mailbox_capacity`](Self::mailbox_capacity) messages. On io_uring a receive is submitted
+/// without a buffer: the kernel takes one from the executor's ring only when bytes arrive, and
+/// the executor puts it back as soon as the actor's `on_data` returns, so idle connections
+/// cost no receive buffer on either backend (kernels without buffer rings fall back to a
+/// buffer per connection). A DNP3 link frame is at most 292 bytes, so a 1–2 KiB receive buffer
 /// loses nothing but a few extra receive rounds on bulk transfers.
 #[derive(Debug, Clone)]
 pub struct PoolBuilder {
@@ -107,6 +109,7 @@ pub struct PoolBuilder {
     mailbox_capacity: usize,
     send_capacity: usize,
     recv_buffer: usize,
+    recv_buffers: u16,
     ring_entries: u32,
 }
 
@@ -118,6 +121,7 @@ impl Default for PoolBuilder {
             mailbox_capacity: 1024,
             send_capacity: 64 * 1024,
             recv_buffer: 8 * 1024,
+            recv_buffers: 256,
             ring_entries: 1024,
         }
     }
@@ -150,12 +154,19 @@ impl PoolBuilder {
         self
     }
 
-    /// Size of a receive buffer (default 8 KiB, at least 64 bytes). With io_uring every
-    /// stream has its own, lent to the kernel while a receive is in flight, so this times the
-    /// number of connections is memory (see [`PoolBuilder`]); epoll shares one per executor.
-    /// Bytes beyond the buffer stay in the socket and arrive in the next `on_data`.
+    /// Size of a receive buffer (default 8 KiB, at least 64 bytes). Executors share them
+    /// (see [`PoolBuilder`]); bytes beyond the buffer stay in the socket and arrive in the
+    /// next `on_data`.
     pub fn recv_buffer(mut self, bytes: usize) -> Self {
         self.recv_buffer = bytes.max(64);
+        self
+    }
+
+    /// io_uring: receive buffers in each executor's ring (default 256, rounded up to a power
+    /// of two, at most 32 768), so `recv_buffers × recv_buffer` bytes per executor. Receives
+    /// completing in one wake-up beyond this wait in their sockets for the next one.
+    pub fn recv_buffers(mut self, count: u16) -> Self {
+        self.recv_buffers = count.clamp(1, 32_768).next_power_of_two();
         self
     }
 
@@ -182,6 +193,7 @@ impl PoolBuilder {
         let config = DriverConfig {
             send_capacity: self.send_capacity,
             recv_buffer: self.recv_buffer,
+            recv_buffers: self.recv_buffers,
             ring_entries: self.ring_entries,
         };
         let mut workers = Vec::with_capacity(threads);

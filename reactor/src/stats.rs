@@ -17,6 +17,7 @@ pub(crate) struct StatsCounters {
     pub(crate) timers: AtomicUsize,
     pub(crate) cq_overflows: AtomicU64,
     pub(crate) cq_dropped: AtomicU64,
+    pub(crate) recv_waits: AtomicU64,
     pub(crate) busy_nanos: AtomicU64,
 }
 
@@ -35,6 +36,7 @@ impl StatsCounters {
             timers: self.timers.load(Ordering::Relaxed),
             cq_overflows: self.cq_overflows.load(Ordering::Relaxed),
             cq_dropped: self.cq_dropped.load(Ordering::Relaxed),
+            recv_waits: self.recv_waits.load(Ordering::Relaxed),
             busy: Duration::from_nanos(self.busy_nanos.load(Ordering::Relaxed)),
         }
     }
@@ -68,6 +70,10 @@ pub struct ExecutorStats {
     /// Completions the kernel reported dropped: 0 unless it ran out of memory for its
     /// overflow list. Each is also logged as an error.
     pub cq_dropped: u64,
+    /// Receives that found every buffer of the executor's io_uring receive ring lent out
+    /// (see [`crate::PoolBuilder::recv_buffers`]): their bytes waited in the socket until the
+    /// next loop iteration. Always 0 on epoll.
+    pub recv_waits: u64,
     /// Time spent working (everything but waiting in the driver's poll) since the pool
     /// began; its rate over an interval is the executor's load (1.0: always busy).
     pub busy: Duration,

@@ -63,8 +63,6 @@ pub(crate) struct ChannelTask {
     pub(super) conn: Option<SourceId>,
     pub(super) backoff: Backoff,
     timer: Option<(TimerId, Instant)>,
-    /// Output of the router, reused for every write.
-    pub(super) out: Vec<u8>,
     pub(super) listener: Option<Box<dyn ChannelListener>>,
     state: ChannelState,
     /// A callback panicked: the channel ends as [`ChannelState::Failed`].
@@ -104,7 +102,6 @@ impl ChannelTask {
             connector,
             conn: None,
             timer: None,
-            out: Vec::new(),
             listener,
             state: ChannelState::Closed,
             failed: false,
@@ -242,12 +239,13 @@ impl ChannelTask {
             return self.pump_tls(cx, conn);
         }
         let room = cx.send_room(conn);
-        self.out.clear();
-        if self.router.poll_send(&clock::now(), &mut self.out, room) > 0 {
-            if let Err(e) = cx.send(conn, &self.out) {
+        let mut out = take_out();
+        if self.router.poll_send(&clock::now(), &mut out, room) > 0 {
+            if let Err(e) = cx.send(conn, &out) {
                 tracing::warn!("send failed: {e}");
             }
         }
+        give_back_out(out);
     }
 
     /// Keeps one reactor timer armed at the earliest deadline.
@@ -358,6 +356,24 @@ impl ChannelTask {
             }
         }
     }
+}
+
+thread_local! {
+    /// The router's output before it goes to the socket (or the TLS filter): one buffer per
+    /// executor thread, since the reactor copies what it sends.
+    static OUT: std::cell::Cell<Vec<u8>> = const { std::cell::Cell::new(Vec::new()) };
+}
+
+/// Takes the thread's output buffer, empty (a fresh one if it is lent already).
+pub(super) fn take_out() -> Vec<u8> {
+    let mut out = OUT.take();
+    out.clear();
+    out
+}
+
+/// Gives the output buffer back for the next channel on this thread.
+pub(super) fn give_back_out(out: Vec<u8>) {
+    OUT.set(out);
 }
 
 /// Adds to one of the router's counters.

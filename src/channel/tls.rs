@@ -102,11 +102,15 @@ impl ChannelTask {
     pub(super) fn pump_tls(&mut self, cx: &mut Cx<'_>, conn: SourceId) {
         let Some(tls) = &mut self.tls else { return };
         let room = tls.plaintext_room(cx.send_room(conn));
-        self.out.clear();
-        if self.router.poll_send(&clock::now(), &mut self.out, room) > 0 {
-            if let Err(e) = tls.write(&self.out) {
-                return self.tls_failed(cx, e);
-            }
+        let mut out = super::task::take_out();
+        let written = if self.router.poll_send(&clock::now(), &mut out, room) > 0 {
+            tls.write(&out)
+        } else {
+            Ok(())
+        };
+        super::task::give_back_out(out);
+        if let Err(e) = written {
+            return self.tls_failed(cx, e);
         }
         send_ciphertext(cx, conn, tls);
     }

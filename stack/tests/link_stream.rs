@@ -50,6 +50,26 @@ fn frames_parse_in_any_chunking() {
 }
 
 #[test]
+fn the_parser_holds_frame_buffers_only_while_a_frame_is_split_across_reads() {
+    let l16 = hex(L16);
+    let mut parser = LinkParser::new();
+    parser.feed(&l16, |e| assert!(e.is_ok()));
+    assert!(
+        !parser.holds_buffers(),
+        "a whole frame leaves nothing behind"
+    );
+    parser.feed(&l16[..40], |_| panic!("half a frame is no event"));
+    assert!(parser.holds_buffers(), "half a frame waits in a buffer");
+    let mut frames = 0;
+    parser.feed(&l16[40..], |e| {
+        assert_eq!(e.expect("the frame completes").user_data, user(L16));
+        frames += 1;
+    });
+    assert_eq!(frames, 1);
+    assert!(!parser.holds_buffers());
+}
+
+#[test]
 fn garbage_before_a_frame_is_reported_once_with_its_offset() {
     let mut stream = hex("00 11 05 22 64 33");
     stream.extend(hex(C1));

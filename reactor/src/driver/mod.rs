@@ -33,6 +33,8 @@ pub(crate) struct DriverConfig {
     pub(crate) send_capacity: usize,
     /// Bytes of each receive buffer.
     pub(crate) recv_buffer: usize,
+    /// io_uring: buffers in the executor's receive ring.
+    pub(crate) recv_buffers: u16,
     /// io_uring submission queue entries (the completion queue is larger, see
     /// [`crate::PoolBuilder::ring_entries`]).
     pub(crate) ring_entries: u32,
@@ -53,15 +55,20 @@ pub(crate) enum IoEvent {
 }
 
 /// Bytes received into a buffer lent to the executor; given back with [`Driver::finish_read`].
-pub(crate) struct RecvChunk {
-    pub(crate) buf: Box<[u8]>,
-    pub(crate) len: usize,
+pub(crate) enum RecvChunk {
+    /// A buffer of the driver's own (epoll's shared one, or a source's).
+    Owned(Box<[u8]>, usize),
+    /// A buffer of the executor's io_uring buffer ring.
+    Provided(sys::uring::ProvidedBuf),
 }
 
 impl RecvChunk {
     /// The received bytes.
     pub(crate) fn bytes(&self) -> &[u8] {
-        &self.buf[..self.len.min(self.buf.len())]
+        match self {
+            RecvChunk::Owned(buf, len) => &buf[..(*len).min(buf.len())],
+            RecvChunk::Provided(buf) => buf.bytes(),
+        }
     }
 }
 
@@ -218,6 +225,14 @@ impl Driver {
         match self {
             Driver::Uring(d) => d.overflows(),
             Driver::Epoll(_) => (0, 0),
+        }
+    }
+
+    /// io_uring receives that found the executor's buffer ring empty.
+    pub(crate) fn recv_waits(&self) -> u64 {
+        match self {
+            Driver::Uring(d) => d.recv_waits(),
+            Driver::Epoll(_) => 0,
         }
     }
 }

@@ -183,7 +183,7 @@ impl Driver {
         };
         let outcome = match fd::read(&source.fd, &mut buf) {
             Ok(Transfer::Done(0)) => ReadOutcome::Eof,
-            Ok(Transfer::Done(len)) => return ReadOutcome::Data(RecvChunk { buf, len }),
+            Ok(Transfer::Done(len)) => return ReadOutcome::Data(RecvChunk::Owned(buf, len)),
             Ok(Transfer::WouldBlock) => ReadOutcome::WouldBlock,
             Err(e)
                 if source.kind == StreamKind::File
@@ -199,7 +199,9 @@ impl Driver {
 
     /// Takes the shared buffer back.
     pub(crate) fn finish_read(&mut self, _key: SourceKey, chunk: RecvChunk) {
-        self.read_buf = Some(chunk.buf);
+        if let RecvChunk::Owned(buf, _) = chunk {
+            self.read_buf = Some(buf);
+        }
     }
 
     /// Accepts again after a pause for want of descriptors (the connections that were refused

@@ -46,6 +46,7 @@ fn main() {
         echo::a_thousand_clients_echo_a_thousand_random_messages_on_one_executor,
         echo::a_thousand_clients_echo_a_thousand_random_messages_on_two_executors,
         echo::clients_echo_through_one_kibibyte_receive_buffers,
+        echo::clients_echo_when_the_shared_receive_buffers_run_out,
         overflow::a_completion_queue_overflow_loses_no_completion,
     ]);
 }

@@ -137,11 +137,13 @@ pub struct LinkFrame<'a> {
 
 /// The incremental FT3 parser. Holds at most one frame (292 bytes); never allocates.
 pub struct LinkParser {
-    raw: [u8; MAX_FRAME_SIZE],
+    /// The frame buffers, allocated while parsing and given back by [`LinkParser::feed`] when
+    /// no partial frame is left, so an idle connection holds none.
+    bufs: Option<Box<Buffers>>,
+    /// Bytes of a partial frame buffered in `raw`.
     len: usize,
     /// Size of the frame in `raw` once its header validated, else 0.
     frame_size: usize,
-    user: [u8; MAX_USER_DATA],
     /// Stream offset of `raw[0]` (or of the next input byte when `raw` is empty).
     base: u64,
     /// Reportable garbage not yet reported: (first offset, count).
@@ -150,6 +152,21 @@ pub struct LinkParser {
     /// error and are not reported again as garbage.
     after_error: bool,
     stats: LinkStats,
+}
+
+/// A frame split across reads (`raw`), and the user data of the frame last returned.
+struct Buffers {
+    raw: [u8; MAX_FRAME_SIZE],
+    user: [u8; MAX_USER_DATA],
+}
+
+impl Buffers {
+    fn new() -> Box<Self> {
+        Box::new(Buffers {
+            raw: [0; MAX_FRAME_SIZE],
+            user: [0; MAX_USER_DATA],
+        })
+    }
 }
 
 impl Default for LinkParser {
@@ -162,10 +179,9 @@ impl LinkParser {
     /// A parser at stream offset 0.
     pub fn new() -> Self {
         LinkParser {
-            raw: [0; MAX_FRAME_SIZE],
+            bufs: None,
             len: 0,
             frame_size: 0,
-            user: [0; MAX_USER_DATA],
             base: 0,
             garbage: None,
             after_error: false,
@@ -194,13 +210,27 @@ impl LinkParser {
         while let Some(event) = self.parse(&mut data) {
             on_event(event);
         }
+        self.release();
+    }
+
+    /// Gives the frame buffers back unless a partial frame waits in them (done by
+    /// [`LinkParser::feed`]; for callers of [`LinkParser::parse`]).
+    pub fn release(&mut self) {
+        if self.len == 0 {
+            self.bufs = None;
+        }
+    }
+
+    /// Whether frame buffers are held.
+    pub fn holds_buffers(&self) -> bool {
+        self.bufs.is_some()
     }
 
     /// Consumes bytes from `input` until one frame or error is ready, or `input` is empty
     /// (then `None`; a partial frame stays buffered for the next call).
     pub fn parse(&mut self, input: &mut &[u8]) -> Option<Result<LinkFrame<'_>, LinkError>> {
         loop {
-            if self.len > 0 && self.raw[0] != 0x05 {
+            if self.len > 0 && self.raw()[0] != 0x05 {
                 self.drop_front(0);
             }
             if self.len == 0 && self.garbage.is_none() {
@@ -209,7 +239,8 @@ impl LinkParser {
                     // place; only its user data is copied.
                     let frame = &input[..size];
                     let user_len = usize::from(frame[2]) - 5;
-                    if unblock(frame, &mut self.user, user_len).is_ok() {
+                    let bufs = self.bufs.get_or_insert_with(Buffers::new);
+                    if unblock(frame, &mut bufs.user, user_len).is_ok() {
                         let header = decode_header(frame);
                         let offset = self.base;
                         self.base += size as u64;
@@ -219,7 +250,7 @@ impl LinkParser {
                         *input = &input[size..];
                         return Some(Ok(LinkFrame {
                             header,
-                            user_data: &self.user[..user_len],
+                            user_data: self.user(user_len),
                             offset,
                         }));
                     }
@@ -241,11 +272,12 @@ impl LinkParser {
             if self.len < 2 || self.frame_size == 0 || self.len < target {
                 let want = if self.len < 2 { 2 } else { target };
                 let take = want.saturating_sub(self.len).min(input.len());
-                self.raw[self.len..self.len + take].copy_from_slice(&input[..take]);
+                let len = self.len;
+                self.raw_mut()[len..len + take].copy_from_slice(&input[..take]);
                 self.len += take;
                 self.stats.bytes += take as u64;
                 *input = &input[take..];
-                if self.len >= 2 && self.raw[1] != 0x64 {
+                if self.len >= 2 && self.raw()[1] != 0x64 {
                     self.drop_front(1);
                     continue;
                 }
@@ -257,7 +289,7 @@ impl LinkParser {
                 }
             }
             if self.frame_size == 0 {
-                match check_header(&self.raw[..HEADER_SIZE]) {
+                match check_header(&self.raw()[..HEADER_SIZE]) {
                     Ok(size) => {
                         self.frame_size = size;
                         self.after_error = false;
@@ -276,21 +308,23 @@ impl LinkParser {
             }
             // A whole frame is buffered: check the blocks and emit it.
             let size = self.frame_size;
-            let user_len = usize::from(self.raw[2]) - 5;
-            if let Err(kind) = unblock(&self.raw[..size], &mut self.user, user_len) {
+            let len = self.len;
+            let bufs = self.bufs.get_or_insert_with(Buffers::new);
+            let user_len = usize::from(bufs.raw[2]) - 5;
+            if let Err(kind) = unblock(&bufs.raw[..size], &mut bufs.user, user_len) {
                 return Some(Err(self.reject(kind)));
             }
-            let header = decode_header(&self.raw);
-            let offset = self.base;
+            let header = decode_header(&bufs.raw);
             // Bytes after the frame may already be buffered (after a resync): keep them.
-            self.raw.copy_within(size..self.len, 0);
+            bufs.raw.copy_within(size..len, 0);
+            let offset = self.base;
             self.len -= size;
             self.base += size as u64;
             self.frame_size = 0;
             self.stats.frames += 1;
             return Some(Ok(LinkFrame {
                 header,
-                user_data: &self.user[..user_len],
+                user_data: self.user(user_len),
                 offset,
             }));
         }
@@ -330,6 +364,27 @@ impl LinkParser {
         (input.len() >= size).then_some(size)
     }
 
+    /// The partial-frame buffer (allocated on first use).
+    fn raw_mut(&mut self) -> &mut [u8; MAX_FRAME_SIZE] {
+        &mut self.bufs.get_or_insert_with(Buffers::new).raw
+    }
+
+    /// The partial-frame buffer; empty contents when none is held (then `len` is 0).
+    fn raw(&self) -> &[u8] {
+        match &self.bufs {
+            Some(b) => &b.raw,
+            None => &[],
+        }
+    }
+
+    /// The user data of the frame just unblocked.
+    fn user(&self, len: usize) -> &[u8] {
+        match &self.bufs {
+            Some(b) => &b.user[..len.min(MAX_USER_DATA)],
+            None => &[],
+        }
+    }
+
     fn count(&mut self, kind: LinkErrorKind) {
         self.stats.errors[kind.slot()] += 1;
     }
@@ -350,7 +405,7 @@ impl LinkParser {
 
     /// Drops `n` buffered bytes, then any following bytes up to the next START1 candidate.
     fn drop_front(&mut self, n: usize) {
-        let next = self.raw[n..self.len]
+        let next = self.raw()[n..self.len]
             .iter()
             .position(|&b| b == 0x05)
             .map_or(self.len, |p| p + n);
@@ -360,7 +415,10 @@ impl LinkParser {
     /// Removes `n` bytes from the front of `raw`, recording them as skipped.
     fn skip_raw(&mut self, n: usize) {
         self.record_skip(n as u64);
-        self.raw.copy_within(n..self.len, 0);
+        let len = self.len;
+        if len > 0 {
+            self.raw_mut().copy_within(n..len, 0);
+        }
         self.len -= n;
     }
 

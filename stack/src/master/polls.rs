@@ -92,6 +92,8 @@ impl PeriodicPolls {
         let id = PollId(self.next_id);
         self.next_id += 1;
         let next = self.first_run(now, period);
+        // A few polls per association: grown one at a time, not by doubling.
+        self.polls.reserve_exact(1);
         self.polls.push(PeriodicPoll {
             id,
             request: Arc::new(request),

@@ -14,17 +14,19 @@ use crate::session::{Now, Session};
 use crate::transport::{Reassembler, Segmenter};
 use decode::log_fragment;
 use std::collections::VecDeque;
-use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 mod decode;
+mod error;
 mod flood;
+mod scratch;
 mod stats;
 #[cfg(test)]
 mod tests;
 
 pub use decode::DecodeLevel;
+pub use error::AddSessionError;
 pub use stats::{ChannelCounters, ChannelStats};
 
 /// Link-layer replies queued at most (ACK, LINK_STATUS …); more are dropped.
@@ -72,37 +74,6 @@ impl SessionKind {
     }
 }
 
-/// Why a session could not be added.
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum AddSessionError {
-    /// Another session of this channel already uses this local/remote address pair.
-    DuplicateAddress {
-        /// The local address.
-        local: u16,
-        /// The remote address.
-        remote: u16,
-    },
-    /// The address is reserved or a broadcast address.
-    InvalidAddress(u16),
-}
-
-impl fmt::Display for AddSessionError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            AddSessionError::DuplicateAddress { local, remote } => {
-                write!(
-                    f,
-                    "a session {local} <-> {remote} already exists on this channel"
-                )
-            }
-            AddSessionError::InvalidAddress(a) => write!(f, "{a} is not a station address"),
-        }
-    }
-}
-
-impl std::error::Error for AddSessionError {}
-
 struct Slot {
     id: u32,
     kind: SessionKind,
@@ -134,7 +105,6 @@ pub struct Router {
     keep_alive: KeepAlive,
     open: bool,
     link_replies: VecDeque<LinkHeader>,
-    fragment: Vec<u8>,
     /// Half-duplex line (serial): one master request on the line at a time.
     half_duplex: bool,
     /// Half-duplex: the slot offered the line first, so the masters take turns.
@@ -173,7 +143,6 @@ impl Router {
             keep_alive: KeepAlive::new(keep_alive, link_timeout),
             open: false,
             link_replies: VecDeque::new(),
-            fragment: Vec::new(),
             half_duplex: false,
             turn: 0,
             flood: flood::FloodGuard::default(),
@@ -245,10 +214,6 @@ impl Router {
         }
         let id = self.next_id;
         self.next_id += 1;
-        let max_tx = kind.max_tx_fragment();
-        if self.fragment.len() < max_tx {
-            self.fragment.resize(max_tx, 0);
-        }
         let span = tracing::info_span!("session", local, remote);
         let mut slot = Slot {
             id,
@@ -261,6 +226,8 @@ impl Router {
         if self.open {
             slot.with_session(|s| s.on_link_up(now));
         }
+        // Most channels carry one session: no room for more until it is needed.
+        self.slots.reserve_exact(1);
         self.slots.push(slot);
         Ok(id)
     }
@@ -412,6 +379,8 @@ impl Router {
             }
             self.link_replies.pop_front();
         }
+        // Fragments are written into the executor thread's scratch buffer, not one per channel.
+        let mut fragment = scratch::take();
         loop {
             let mut progressed = false;
             let count = self.slots.len();
@@ -430,7 +399,10 @@ impl Router {
                 if room - (out.len() - start) < Segmenter::wire_size(max_tx) {
                     continue;
                 }
-                let frag = &mut self.fragment[..max_tx];
+                if fragment.len() < max_tx {
+                    fragment.resize(max_tx, 0);
+                }
+                let frag = &mut fragment[..max_tx];
                 let Some(n) = slot.with_session(|s| s.next_fragment(now, frag)) else {
                     continue;
                 };
@@ -467,6 +439,7 @@ impl Router {
                 break;
             }
         }
+        scratch::give_back(fragment);
         let n = out.len() - start;
         if n > 0 && self.half_duplex {
             self.keep_alive.on_frame_sent(now.instant);
@@ -584,6 +557,7 @@ fn route(
                 let _entered = span.enter();
                 kind.session()
                     .on_fragment(now, h.source, dest_kind, fragment);
+                rx.release();
             }
             Ok(None) => {}
             Err(e) => {

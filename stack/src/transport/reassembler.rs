@@ -47,7 +47,10 @@ impl fmt::Display for TransportError {
 
 impl std::error::Error for TransportError {}
 
-/// Reassembles one stream of segments. Its buffer is allocated once, at the maximum size.
+/// Reassembles one stream of segments. A fragment that fits one segment (FIR and FIN: every
+/// request and most responses) is handed over from the frame itself; a buffer of the maximum
+/// size exists only while a fragment of several segments is under assembly, and goes again with
+/// [`Reassembler::release`], so an idle channel holds none.
 #[derive(Debug)]
 pub struct Reassembler {
     buf: Vec<u8>,
@@ -62,7 +65,7 @@ impl Reassembler {
     /// A reassembler for fragments of at most `max_fragment` bytes (2048 is the usual size).
     pub fn new(max_fragment: usize) -> Self {
         Reassembler {
-            buf: Vec::with_capacity(max_fragment),
+            buf: Vec::new(),
             max: max_fragment,
             state: None,
             errors: 0,
@@ -81,20 +84,34 @@ impl Reassembler {
         self.interrupted
     }
 
-    /// Drops any partial fragment.
+    /// Drops any partial fragment, and its buffer.
     pub fn reset(&mut self) {
-        self.buf.clear();
+        self.buf = Vec::new();
         self.state = None;
+    }
+
+    /// Gives the buffer back unless a fragment is under assembly: call it once the fragment
+    /// [`Reassembler::push`] returned has been used.
+    pub fn release(&mut self) {
+        if self.state.is_none() && self.buf.capacity() > 0 {
+            self.buf = Vec::new();
+        }
+    }
+
+    /// Whether a buffer is held (a fragment of several segments under assembly, or one just
+    /// completed and not released yet).
+    pub fn holds_buffer(&self) -> bool {
+        self.buf.capacity() > 0
     }
 
     /// Takes the user data of one link frame from `source` to `destination`. Returns the
     /// complete fragment when this segment ends one; an error means the segment was dropped.
-    pub fn push(
-        &mut self,
-        user_data: &[u8],
+    pub fn push<'a>(
+        &'a mut self,
+        user_data: &'a [u8],
         source: u16,
         destination: u16,
-    ) -> Result<Option<&[u8]>, TransportError> {
+    ) -> Result<Option<&'a [u8]>, TransportError> {
         let Some((&byte, payload)) = user_data.split_first() else {
             return Err(self.fail(TransportErrorKind::EmptySegment));
         };
@@ -104,6 +121,18 @@ impl Reassembler {
                 self.interrupted += 1;
             }
             self.buf.clear();
+            if header.fin {
+                // One segment, one fragment: no copy, no buffer.
+                self.release();
+                if payload.len() > self.max {
+                    self.reset();
+                    return Err(self.fail(TransportErrorKind::Overflow));
+                }
+                return Ok(Some(payload));
+            }
+            if self.buf.capacity() == 0 {
+                self.buf.reserve_exact(self.max);
+            }
         } else {
             match self.state {
                 None => return Err(self.fail(TransportErrorKind::NoFirstSegment)),
@@ -195,6 +224,35 @@ mod tests {
         r.push(&seg(true, false, 5, b"ab"), 1, 2).unwrap();
         assert_eq!(r.push(&seg(true, true, 9, b"z"), 1, 2), Ok(Some(&b"z"[..])));
         assert_eq!(r.interrupted(), 1);
+    }
+
+    #[test]
+    fn a_buffer_is_held_only_while_a_fragment_of_several_segments_is_assembled() {
+        let mut r = Reassembler::new(2048);
+        assert_eq!(
+            r.push(&seg(true, true, 1, b"one"), 1, 2),
+            Ok(Some(&b"one"[..]))
+        );
+        assert!(!r.holds_buffer());
+        r.push(&seg(true, false, 2, b"ab"), 1, 2).unwrap();
+        r.release();
+        assert!(r.holds_buffer(), "a partial fragment keeps its buffer");
+        assert_eq!(
+            r.push(&seg(false, true, 3, b"c"), 1, 2),
+            Ok(Some(&b"abc"[..]))
+        );
+        r.release();
+        assert!(!r.holds_buffer());
+        r.push(&seg(true, false, 4, b"ab"), 1, 2).unwrap();
+        r.push(&seg(true, true, 9, b"z"), 1, 2).unwrap();
+        assert!(!r.holds_buffer(), "an interrupted fragment's buffer goes");
+    }
+
+    #[test]
+    fn an_oversized_single_segment_is_discarded() {
+        let mut r = Reassembler::new(2);
+        let e = r.push(&seg(true, true, 0, b"abc"), 1, 2).unwrap_err();
+        assert_eq!(e.kind, TransportErrorKind::Overflow);
     }
 
     #[test]

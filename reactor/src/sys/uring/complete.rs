@@ -49,7 +49,12 @@ impl Driver {
             self.inflight -= 1;
         }
         match op {
-            Op::Recv => source.recv = Recv::Ready(res),
+            Op::Recv => {
+                source.recv = match cqueue::buffer_select(flags) {
+                    Some(id) if res > 0 => Recv::Provided(res as u32, id),
+                    _ => Recv::Ready(res),
+                }
+            }
             Op::Send => source.send_inflight = false,
             Op::Accept => source.accept_inflight = multishot_goes_on,
             Op::Connect => source.connect_inflight = false,
@@ -58,6 +63,12 @@ impl Driver {
         if !source.is_open() {
             if op == Op::Accept && res >= 0 {
                 drop(fd::owned_from_raw(res));
+            }
+            if let Recv::Provided(_, id) = source.recv {
+                source.recv = Recv::Idle;
+                if let Some(ring) = self.recv_ring.as_mut() {
+                    ring.give_back(id);
+                }
             }
             if source.inflight == 0 {
                 self.sources.remove(key);
@@ -68,6 +79,12 @@ impl Driver {
             Op::Recv if fd::is_retry(-res) => {
                 source.recv = Recv::Idle;
                 self.arm_recv(key);
+            }
+            Op::Recv if -res == libc::ENOBUFS => {
+                // The ring ran dry: the bytes wait in the socket until buffers come back.
+                source.recv = Recv::Idle;
+                self.starved.push(key);
+                self.recv_waits += 1;
             }
             Op::Recv => self.pending.push(IoEvent::Read(key)),
             Op::Send => self.sent(key, res),

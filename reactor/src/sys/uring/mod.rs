@@ -1,9 +1,12 @@
-//! The io_uring driver: completion based. Each stream keeps one receive in flight into its own
-//! buffer, writes go straight from the send queue, listeners use multishot accept, and all
+//! The io_uring driver: completion based. Each stream keeps one receive in flight; the kernel
+//! takes its buffer from the executor's shared buffer ring only when bytes arrive (`buf_ring`;
+//! a buffer per stream where the ring cannot be registered), writes go straight from the send
+//! queue, listeners use multishot accept, and all
 //! submissions of a loop iteration go to the kernel in the one `submit_and_wait` that also
 //! sleeps.
 //!
 //! Files: `probe` (does the kernel have what we need), `source` (one descriptor's state),
+//! `buf_ring` (the shared receive buffers),
 //! `ops` (building, tagging and cancelling submissions), `complete` (applying completions);
 //! this file holds the driver and the interface the executor calls.
 //!
@@ -11,6 +14,7 @@
 //! connect address, wake counter) lives on the heap inside its source, and a source is only
 //! freed once every operation that points into it has completed.
 
+mod buf_ring;
 mod complete;
 mod ops;
 mod probe;
@@ -24,7 +28,10 @@ use std::time::Duration;
 
 use io_uring::IoUring;
 
+pub(crate) use buf_ring::ProvidedBuf;
 pub(crate) use probe::probe;
+
+use self::buf_ring::BufRing;
 
 use self::ops::{Op, WAKE_INDEX};
 use self::source::{Life, Recv, Role, Source};
@@ -45,6 +52,8 @@ const OVERFLOW_ROUNDS: usize = 64;
 /// How long teardown waits for the kernel to finish cancelled operations.
 const TEARDOWN_WAIT: Duration = Duration::from_millis(100);
 const TEARDOWN_ROUNDS: usize = 50;
+/// The buffer group id of the executor's receive ring.
+const RECV_GROUP: u16 = 0;
 
 /// One executor's ring and the descriptors it drives.
 pub(crate) struct Driver {
@@ -67,17 +76,51 @@ pub(crate) struct Driver {
     /// The kernel's count of completions it had to drop (it keeps overflowed ones while it
     /// can allocate): any increase is logged as an error.
     dropped: u32,
+    /// The shared receive buffers of the sockets (none: each source has its own).
+    recv_ring: Option<BufRing>,
+    /// Sockets whose receive found the ring empty (ENOBUFS): re-armed once buffers return.
+    starved: Vec<SourceKey>,
+    /// Receives that ended with ENOBUFS.
+    recv_waits: u64,
 }
 
 impl Driver {
     /// A new ring with a read armed on the executor's wake eventfd.
     pub(crate) fn new(config: DriverConfig, wake_fd: RawFd) -> io::Result<Self> {
         let entries = config.ring_entries.max(1);
+        let cq = entries.saturating_mul(CQ_PER_SQ).clamp(64, CQ_MAX);
+        // Only this executor's thread submits, and it reaps completions when it enters the
+        // kernel anyway: with SINGLE_ISSUER and DEFER_TASKRUN (Linux 6.1+) the kernel runs
+        // completion work then, in one batch, instead of interrupting the thread for each.
         let ring = IoUring::builder()
             .setup_clamp()
-            .setup_cqsize(entries.saturating_mul(CQ_PER_SQ).clamp(64, CQ_MAX))
-            .build(entries)?;
+            .setup_cqsize(cq)
+            .setup_single_issuer()
+            .setup_defer_taskrun()
+            .setup_taskrun_flag()
+            .build(entries)
+            .or_else(|_| {
+                IoUring::builder()
+                    .setup_clamp()
+                    .setup_cqsize(cq)
+                    .build(entries)
+            })?;
+        let recv_ring = match BufRing::new(
+            &ring,
+            config.recv_buffers,
+            config.recv_buffer,
+            RECV_GROUP,
+        ) {
+            Ok(r) => Some(r),
+            Err(e) => {
+                tracing::debug!(error = %e, "no io_uring buffer ring: a receive buffer per socket");
+                None
+            }
+        };
         let mut driver = Driver {
+            recv_ring,
+            starved: Vec::new(),
+            recv_waits: 0,
             ring,
             sources: Slab::default(),
             wake_fd,
@@ -109,6 +152,7 @@ impl Driver {
         fd::set_nonblocking(&fd, kind == StreamKind::File)?;
         let recv_buf = match role {
             Role::Listener { .. } => None,
+            _ if kind == StreamKind::Socket && self.recv_ring.is_some() => None,
             _ => Some(vec![0; self.config.recv_buffer].into_boxed_slice()),
         };
         self.open += 1;
@@ -180,19 +224,28 @@ impl Driver {
         let Some(source) = self.sources.get_mut(key) else {
             return ReadOutcome::WouldBlock;
         };
-        let Recv::Ready(res) = source.recv else {
-            return ReadOutcome::WouldBlock;
-        };
         if !source.is_open() {
             return ReadOutcome::WouldBlock;
         }
+        if let Recv::Provided(len, id) = source.recv {
+            source.recv = Recv::Lent;
+            if let Some(buf) = self
+                .recv_ring
+                .as_mut()
+                .and_then(|r| r.lend(id, len as usize))
+            {
+                return ReadOutcome::Data(RecvChunk::Provided(buf));
+            }
+            source.recv = Recv::Idle;
+            return ReadOutcome::WouldBlock;
+        }
+        let Recv::Ready(res) = source.recv else {
+            return ReadOutcome::WouldBlock;
+        };
         if res > 0 {
             if let Some(buf) = source.recv_buf.take() {
                 source.recv = Recv::Lent;
-                return ReadOutcome::Data(RecvChunk {
-                    buf,
-                    len: res as usize,
-                });
+                return ReadOutcome::Data(RecvChunk::Owned(buf, res as usize));
             }
         }
         source.recv = Recv::Idle;
@@ -205,13 +258,29 @@ impl Driver {
 
     /// Puts the lent buffer back and re-arms the receive.
     pub(crate) fn finish_read(&mut self, key: SourceKey, chunk: RecvChunk) {
+        let own = match chunk {
+            RecvChunk::Provided(buf) => {
+                self.give_back(buf.id);
+                None
+            }
+            RecvChunk::Owned(buf, _) => Some(buf),
+        };
         let Some(source) = self.sources.get_mut(key) else {
             return;
         };
         if matches!(source.recv, Recv::Lent) {
-            source.recv_buf = Some(chunk.buf);
+            if own.is_some() {
+                source.recv_buf = own;
+            }
             source.recv = Recv::Idle;
             self.arm_recv(key);
+        }
+    }
+
+    /// Puts a ring buffer back.
+    fn give_back(&mut self, id: u16) {
+        if let Some(ring) = self.recv_ring.as_mut() {
+            ring.give_back(id);
         }
     }
 
@@ -286,7 +355,19 @@ impl Driver {
         if let Role::Listener { accepted, .. } = &mut source.role {
             accepted.clear();
         }
-        if source.inflight == 0 {
+        let unread = match source.recv {
+            Recv::Provided(_, id) => Some(id),
+            _ => None,
+        };
+        if unread.is_some() {
+            source.recv = Recv::Idle;
+        }
+        let idle = source.inflight == 0;
+        if let Some(id) = unread {
+            // Received but never read: the buffer goes back to the ring.
+            self.give_back(id);
+        }
+        if idle {
             self.sources.remove(key);
             return true;
         }
@@ -315,6 +396,11 @@ impl Driver {
         out: &mut Vec<IoEvent>,
     ) -> io::Result<()> {
         self.push_backlog();
+        if !self.starved.is_empty() && !self.recv_ring.as_ref().is_some_and(BufRing::all_lent) {
+            for key in std::mem::take(&mut self.starved) {
+                self.arm_recv(key);
+            }
+        }
         for key in std::mem::take(&mut self.to_flush) {
             self.start_send(key);
         }
@@ -361,6 +447,11 @@ impl Driver {
     pub(crate) fn overflows(&self) -> (u64, u64) {
         (self.overflows, u64::from(self.dropped))
     }
+
+    /// Receives that found the buffer ring empty.
+    pub(crate) fn recv_waits(&self) -> u64 {
+        self.recv_waits
+    }
 }
 
 impl Drop for Driver {
@@ -383,12 +474,16 @@ impl Drop for Driver {
             self.reap();
             rounds += 1;
         }
+        if let Some(ring) = &self.recv_ring {
+            ring.unregister(&self.ring);
+        }
         if self.inflight > 0 {
             tracing::error!(
                 inflight = self.inflight,
                 "io_uring operations did not finish at teardown; leaking their buffers"
             );
             std::mem::forget(std::mem::take(&mut self.sources));
+            std::mem::forget(self.recv_ring.take());
             std::mem::forget(std::mem::replace(&mut self.wake_buf, Box::new(0)));
         }
     }

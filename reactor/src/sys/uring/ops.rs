@@ -110,8 +110,8 @@ impl Driver {
 
     fn try_push(&mut self, first: &squeue::Entry, second: Option<&squeue::Entry>) -> bool {
         // SAFETY: every entry built by this driver points only at memory owned by a source in
-        // `self.sources` (heap buffers that do not move when the slab grows) or at
-        // `self.wake_buf`; sources are freed, and the driver torn down, only after all their
+        // `self.sources` (heap buffers that do not move when the slab grows), at
+        // `self.wake_buf`, or (receives with a buffer group) at the registered `recv_ring`; sources are freed, and the driver torn down, only after all their
         // operations completed (see `complete` and `Drop`). A poll points at no memory.
         unsafe {
             let mut sq = self.ring.submission();
@@ -175,11 +175,26 @@ impl Driver {
         {
             return;
         }
+        let raw = types::Fd(source.fd.as_raw_fd());
         let Some(buf) = source.recv_buf.as_mut() else {
+            // No buffer of its own: a socket receiving into the executor's ring, which the
+            // kernel picks a buffer from once bytes arrive.
+            let Some(ring) = &self.recv_ring else { return };
+            if source.kind != StreamKind::Socket {
+                return;
+            }
+            source.recv = Recv::Armed;
+            source.inflight += 1;
+            self.inflight += 1;
+            let len = ring.size().min(u32::MAX as usize) as u32;
+            let entry = opcode::Recv::new(raw, std::ptr::null_mut(), len)
+                .buf_group(ring.group())
+                .build()
+                .flags(squeue::Flags::BUFFER_SELECT);
+            self.push(entry.user_data(user_data(key.index(), Op::Recv)));
             return;
         };
         let (ptr, len) = (buf.as_mut_ptr(), buf.len().min(u32::MAX as usize) as u32);
-        let raw = types::Fd(source.fd.as_raw_fd());
         source.recv = Recv::Armed;
         match source.kind {
             StreamKind::Socket => {

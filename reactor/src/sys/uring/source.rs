@@ -19,6 +19,9 @@ pub(super) enum Recv {
     Armed,
     /// The receive completed with this result; not pulled yet.
     Ready(i32),
+    /// The receive completed with this many bytes in this buffer of the executor's ring; not
+    /// pulled yet.
+    Provided(u32, u16),
     /// The buffer is lent to the executor.
     Lent,
 }
@@ -54,6 +57,8 @@ pub(super) struct Source {
     pub(super) role: Role,
     pub(super) life: Life,
     pub(super) recv: Recv,
+    /// The source's own receive buffer: only where the executor has no buffer ring, or for
+    /// descriptors that are not sockets.
     pub(super) recv_buf: Option<Box<[u8]>>,
     pub(super) reading: bool,
     pub(super) send: SendQueue,

@@ -136,11 +136,11 @@ impl Totals {
     /// As every association last published them (no round trip to the executors).
     pub fn of(manager: &Manager) -> Totals {
         let mut t = Totals::default();
-        for a in manager.master_stats() {
+        manager.for_each_master_stats(|a| {
             t.polls += a.stats.polls;
             t.timeouts += a.stats.timeouts;
             t.failures += a.stats.failures;
-        }
+        });
         t
     }
 }
