@@ -33,7 +33,6 @@ pub(crate) use probe::probe;
 
 use self::buf_ring::BufRing;
 
-use self::ops::{Op, WAKE_INDEX};
 use self::source::{Life, Recv, Role, Source};
 use super::fd;
 use crate::driver::send_queue::SendQueue;
@@ -49,9 +48,10 @@ const CQ_MAX: u32 = 65_536;
 /// Rounds of draining overflowed completions per loop iteration; what is left waits for the
 /// next iteration (the kernel keeps it).
 const OVERFLOW_ROUNDS: usize = 64;
-/// How long teardown waits for the kernel to finish cancelled operations.
+/// How long teardown waits in all for the kernel to finish cancelled operations.
+const TEARDOWN_LIMIT: Duration = Duration::from_secs(5);
+/// How long each wait of the teardown lasts at most.
 const TEARDOWN_WAIT: Duration = Duration::from_millis(100);
-const TEARDOWN_ROUNDS: usize = 50;
 /// The buffer group id of the executor's receive ring.
 const RECV_GROUP: u16 = 0;
 
@@ -89,14 +89,16 @@ impl Driver {
     pub(crate) fn new(config: DriverConfig, wake_fd: RawFd) -> io::Result<Self> {
         let entries = config.ring_entries.max(1);
         let cq = entries.saturating_mul(CQ_PER_SQ).clamp(64, CQ_MAX);
-        // Only this executor's thread submits, and it reaps completions when it enters the
-        // kernel anyway: with SINGLE_ISSUER and DEFER_TASKRUN (Linux 6.1+) the kernel runs
-        // completion work then, in one batch, instead of interrupting the thread for each.
+        // Only this executor's thread submits, and it enters the kernel every loop iteration
+        // anyway: with SINGLE_ISSUER and COOP_TASKRUN (Linux 6.0+) the kernel runs completion
+        // work then instead of interrupting the thread for each one. (DEFER_TASKRUN is not
+        // used: it runs at most a few dozen completions per entry, so a burst of thousands
+        // would take hundreds of system calls.)
         let ring = IoUring::builder()
             .setup_clamp()
             .setup_cqsize(cq)
             .setup_single_issuer()
-            .setup_defer_taskrun()
+            .setup_coop_taskrun()
             .setup_taskrun_flag()
             .build(entries)
             .or_else(|_| {
@@ -457,22 +459,18 @@ impl Driver {
 impl Drop for Driver {
     fn drop(&mut self) {
         // Cancel everything in flight and wait for the kernel to let go of our buffers.
-        for key in self.sources.keys() {
-            self.cancel_ops(key);
-        }
-        if self.wake_armed {
-            self.cancel(WAKE_INDEX, Op::Wake);
+        if self.inflight > 0 {
+            self.cancel_everything();
         }
         for key in self.sources.keys() {
             if let Some(source) = self.sources.get_mut(key) {
                 source.life = Life::Closing;
             }
         }
-        let mut rounds = 0;
-        while self.inflight > 0 && rounds < TEARDOWN_ROUNDS {
+        let give_up = std::time::Instant::now() + TEARDOWN_LIMIT;
+        while self.inflight > 0 && std::time::Instant::now() < give_up {
             let _ = self.enter(Some(TEARDOWN_WAIT));
             self.reap();
-            rounds += 1;
         }
         if let Some(ring) = &self.recv_ring {
             ring.unregister(&self.ring);

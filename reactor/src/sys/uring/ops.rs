@@ -273,6 +273,24 @@ impl Driver {
         if source.inflight == 0 {
             return;
         }
+        if source.kind == StreamKind::Socket {
+            // Each operation by its tag: the kernel finds it by hash, where a match by
+            // descriptor scans every request in flight on the ring (ten thousand idle
+            // receives make a reconnect storm quadratic).
+            let index = key.index();
+            let ops = [
+                (matches!(source.recv, Recv::Armed), Op::Recv),
+                (source.send_inflight, Op::Send),
+                (source.connect_inflight, Op::Connect),
+                (source.accept_inflight, Op::Accept),
+            ];
+            for (inflight, op) in ops {
+                if inflight {
+                    self.cancel(index, op);
+                }
+            }
+            return;
+        }
         // Every operation on the descriptor, whatever it is: a serial port can have a read
         // and a write each behind its own readiness poll, and all must end for the source to
         // be freed.
@@ -280,6 +298,14 @@ impl Driver {
         let entry = opcode::AsyncCancel2::new(target)
             .build()
             .user_data(user_data(key.index(), Op::Cancel));
+        self.push(entry);
+    }
+
+    /// Cancels every operation in flight on the ring, with one request (teardown).
+    pub(super) fn cancel_everything(&mut self) {
+        let entry = opcode::AsyncCancel2::new(types::CancelBuilder::any())
+            .build()
+            .user_data(user_data(WAKE_INDEX, Op::Cancel));
         self.push(entry);
     }
 
