@@ -76,7 +76,7 @@ or 1 per outstation for the master and 2 for the outstations when they run apart
 Event check: outstation i numbers its analog events (g32v7, timed) 0, 1, 2, ...; every master
 association checks that the values arrive in order and prints
 event check: events=<delivered> gaps=<values skipped> repeats=<values received again>
-(a restarted outstation process starts its numbering again: its events count as repeats).
+(a restarted outstation numbers from 0 again; the check follows it when DEVICE_RESTART rises).
 
 Dial-in: the master registers one association per outstation link address A … A+N-1 on one
 listener, which binds each connection by the link source address of the first frame the

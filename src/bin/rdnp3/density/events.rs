@@ -3,7 +3,8 @@
 //! arrive in order, with no gap and no repeat. With `--state FILE` the check outlives the
 //! master process: a graceful stop writes the next value each association expects, and the
 //! next master process starts from there, so events made while no master was connected must
-//! all arrive after it is back.
+//! all arrive after it is back. An outstation that restarts (DEVICE_RESTART rises, IIN1.7)
+//! numbers its events from 0 again, and its check starts again there.
 
 use rdnp3::stack::master::{Measurement, MeasurementValue, ReadHandler, ResponseInfo};
 use rdnp3::stack::objects::PointType;
@@ -18,6 +19,8 @@ pub struct Sequences {
     next: Vec<AtomicU64>,
     /// Per association: an EVENT_BUFFER_OVERFLOW was reported.
     overflowed: Vec<AtomicBool>,
+    /// Outstation restarts seen (their numbering starts again at 0).
+    restarts: AtomicU64,
     /// Events received (every kind).
     pub received: AtomicU64,
     /// Analog events in sequence, or after a gap.
@@ -36,6 +39,8 @@ pub struct CheckTotals {
     pub repeats: u64,
     /// Associations whose outstation reported an event buffer overflow.
     pub overflowed: usize,
+    /// Outstation restarts seen.
+    pub restarts: u64,
 }
 
 impl Sequences {
@@ -46,6 +51,7 @@ impl Sequences {
                 .map(|i| AtomicU64::new(start.get(i).copied().unwrap_or(0)))
                 .collect(),
             overflowed: (0..n).map(|_| AtomicBool::new(false)).collect(),
+            restarts: AtomicU64::new(0),
             received: AtomicU64::new(0),
             delivered: AtomicU64::new(0),
             gaps: AtomicU64::new(0),
@@ -58,6 +64,7 @@ impl Sequences {
         Box::new(SequenceCheck {
             shared: self.clone(),
             i,
+            restart_seen: false,
         })
     }
 
@@ -80,6 +87,17 @@ impl Sequences {
                 .iter()
                 .filter(|o| o.load(Ordering::Relaxed))
                 .count(),
+            restarts: self.restarts.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Outstation `i` (re)started: its numbering starts again at 0. Counted when it had
+    /// numbered events before (not the first start of a fresh farm).
+    fn restarted(&self, i: usize) {
+        if let Some(next) = self.next.get(i) {
+            if next.swap(0, Ordering::Relaxed) > 0 {
+                self.restarts.fetch_add(1, Ordering::Relaxed);
+            }
         }
     }
 
@@ -108,10 +126,19 @@ impl Sequences {
 struct SequenceCheck {
     shared: Arc<Sequences>,
     i: usize,
+    /// The last response had DEVICE_RESTART set.
+    restart_seen: bool,
 }
 
 impl ReadHandler for SequenceCheck {
     fn begin(&mut self, info: ResponseInfo) {
+        // DEVICE_RESTART stays set until the master clears it: only its rise is a restart.
+        // The first response of a fresh outstation has it too; its numbering starts at 0 then.
+        let restart = info.iin.contains(Iin::DEVICE_RESTART);
+        if restart && !self.restart_seen {
+            self.shared.restarted(self.i);
+        }
+        self.restart_seen = restart;
         if info.iin.contains(Iin::EVENT_BUFFER_OVERFLOW) {
             if let Some(o) = self.shared.overflowed.get(self.i) {
                 o.store(true, Ordering::Relaxed);
@@ -191,6 +218,12 @@ pub fn print_check(t: &CheckTotals) {
         "event check:        events={} gaps={} repeats={}",
         t.delivered, t.gaps, t.repeats
     );
+    if t.restarts > 0 {
+        println!(
+            "event restarts:     {} outstation restarts seen (DEVICE_RESTART): each numbering started again at 0",
+            t.restarts
+        );
+    }
     if t.overflowed > 0 {
         println!(
             "event overflow:     {} outstations reported EVENT_BUFFER_OVERFLOW (events lost before they were read)",
@@ -214,6 +247,36 @@ mod tests {
         let t = s.totals();
         assert_eq!((t.delivered, t.gaps, t.repeats), (5, 2 + 1, 2));
         assert_eq!(s.next_values(), vec![11, 1]);
+    }
+
+    #[test]
+    fn a_restarted_outstation_is_followed_from_0_again() {
+        let s = Sequences::new(1, &[]);
+        let mut h = SequenceCheck {
+            shared: s.clone(),
+            i: 0,
+            restart_seen: false,
+        };
+        let restart = ResponseInfo::new(false, true, true, Iin::DEVICE_RESTART);
+        let plain = ResponseInfo::new(false, true, true, Iin::NONE);
+        let event = |v: f64| {
+            let mut m = Measurement::new(PointType::AnalogInput, 1, MeasurementValue::Analog(v));
+            m.event = true;
+            m
+        };
+        // A fresh outstation: no restart counted.
+        h.begin(restart);
+        h.measurement(&event(0.0));
+        h.begin(restart);
+        h.measurement(&event(1.0));
+        h.begin(plain);
+        h.measurement(&event(2.0));
+        // It restarts: 0 again, no repeat.
+        h.begin(restart);
+        h.measurement(&event(0.0));
+        h.measurement(&event(1.0));
+        let t = s.totals();
+        assert_eq!((t.delivered, t.gaps, t.repeats, t.restarts), (5, 0, 0, 1));
     }
 
     #[test]
