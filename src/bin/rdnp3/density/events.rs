@@ -6,12 +6,16 @@
 //! all arrive after it is back. An outstation that restarts (DEVICE_RESTART rises, IIN1.7)
 //! numbers its events from 0 again, and its check starts again there.
 
-use rdnp3::stack::master::{Measurement, MeasurementValue, ReadHandler, ResponseInfo};
+use rdnp3::stack::master::{
+    AssociationListener, AssociationState, Measurement, MeasurementValue, ReadHandler,
+    ResponseInfo, TaskError,
+};
 use rdnp3::stack::objects::PointType;
 use rdnp3::Iin;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
 /// What the associations of this process have seen, readable from any thread.
 pub struct Sequences {
@@ -64,7 +68,20 @@ impl Sequences {
         Box::new(SequenceCheck {
             shared: self.clone(),
             i,
-            restart_seen: false,
+        })
+    }
+
+    /// The association listener of association `i`: it restarts the check when the
+    /// outstation restarts, and passes everything else on to `inner`.
+    pub fn listener(
+        self: &Arc<Self>,
+        i: usize,
+        inner: Option<Box<dyn AssociationListener>>,
+    ) -> Box<dyn AssociationListener> {
+        Box::new(RestartWatch {
+            shared: self.clone(),
+            i,
+            inner,
         })
     }
 
@@ -126,19 +143,57 @@ impl Sequences {
 struct SequenceCheck {
     shared: Arc<Sequences>,
     i: usize,
-    /// The last response had DEVICE_RESTART set.
-    restart_seen: bool,
+}
+
+/// Follows an association's outstation restarts (DEVICE_RESTART rising, which the master
+/// reports before the events of the restarted outstation arrive).
+struct RestartWatch {
+    shared: Arc<Sequences>,
+    i: usize,
+    inner: Option<Box<dyn AssociationListener>>,
+}
+
+impl AssociationListener for RestartWatch {
+    fn state_changed(&mut self, state: AssociationState) {
+        if let Some(inner) = &mut self.inner {
+            inner.state_changed(state);
+        }
+    }
+
+    fn task_completed(&mut self, task: &'static str, result: &Result<(), TaskError>) {
+        if let Some(inner) = &mut self.inner {
+            inner.task_completed(task, result);
+        }
+    }
+
+    fn iin_changed(&mut self, iin: Iin) {
+        if let Some(inner) = &mut self.inner {
+            inner.iin_changed(iin);
+        }
+    }
+
+    fn restart_detected(&mut self) {
+        self.shared.restarted(self.i);
+        if let Some(inner) = &mut self.inner {
+            inner.restart_detected();
+        }
+    }
+
+    fn unsolicited(&mut self, with_data: bool) {
+        if let Some(inner) = &mut self.inner {
+            inner.unsolicited(with_data);
+        }
+    }
+
+    fn response_received(&mut self, round_trip: Duration) {
+        if let Some(inner) = &mut self.inner {
+            inner.response_received(round_trip);
+        }
+    }
 }
 
 impl ReadHandler for SequenceCheck {
     fn begin(&mut self, info: ResponseInfo) {
-        // DEVICE_RESTART stays set until the master clears it: only its rise is a restart.
-        // The first response of a fresh outstation has it too; its numbering starts at 0 then.
-        let restart = info.iin.contains(Iin::DEVICE_RESTART);
-        if restart && !self.restart_seen {
-            self.shared.restarted(self.i);
-        }
-        self.restart_seen = restart;
         if info.iin.contains(Iin::EVENT_BUFFER_OVERFLOW) {
             if let Some(o) = self.shared.overflowed.get(self.i) {
                 o.store(true, Ordering::Relaxed);
@@ -252,27 +307,20 @@ mod tests {
     #[test]
     fn a_restarted_outstation_is_followed_from_0_again() {
         let s = Sequences::new(1, &[]);
-        let mut h = SequenceCheck {
-            shared: s.clone(),
-            i: 0,
-            restart_seen: false,
-        };
-        let restart = ResponseInfo::new(false, true, true, Iin::DEVICE_RESTART);
-        let plain = ResponseInfo::new(false, true, true, Iin::NONE);
+        let mut h = s.handler(0);
+        let mut l = s.listener(0, None);
         let event = |v: f64| {
             let mut m = Measurement::new(PointType::AnalogInput, 1, MeasurementValue::Analog(v));
             m.event = true;
             m
         };
         // A fresh outstation: no restart counted.
-        h.begin(restart);
+        l.restart_detected();
         h.measurement(&event(0.0));
-        h.begin(restart);
         h.measurement(&event(1.0));
-        h.begin(plain);
         h.measurement(&event(2.0));
         // It restarts: 0 again, no repeat.
-        h.begin(restart);
+        l.restart_detected();
         h.measurement(&event(0.0));
         h.measurement(&event(1.0));
         let t = s.totals();

@@ -103,7 +103,11 @@ impl Masters {
             let config = MasterConfig::default()
                 .with_local_address(polling.link.master)
                 .with_outstation_address(polling.link.outstation);
-            let master = channel.add_master(config, sequences.handler(i))?;
+            let master = channel.add_master_with_listener(
+                config,
+                sequences.handler(i),
+                sequences.listener(i, None),
+            )?;
             polls.push(polling.add_polls(&master)?);
             channels.push(channel);
             flooded.push(to_flooder);
@@ -141,7 +145,7 @@ impl Masters {
                 .with_local_address(polling.link.master)
                 .with_outstation_address(polling.link.outstation.wrapping_add(i as u16));
             let association = DialInAssociation::new(config, sequences.handler(i))
-                .with_listener(states.association());
+                .with_listener(sequences.listener(i, Some(states.association())));
             let master = listener.add(association)?;
             polls.push(polling.add_polls(&master)?);
             masters.push(master);
