@@ -140,6 +140,73 @@ fn events_made_while_the_master_was_away_are_all_delivered_once_after_it_is_back
 }
 
 #[test]
+fn an_event_buffer_overflow_is_reported_as_gaps_and_dropped_events_not_hidden() {
+    // Two outstations buffering 5 events each and making 40 per second, with no master for
+    // the first second: most of those events cannot be kept.
+    let mut farm = density(&[
+        "--role",
+        "outstations",
+        "--listen",
+        "127.214.2.2:31150",
+        "--outstations",
+        "2",
+        "--events-per-sec",
+        "40",
+        "--event-buffer",
+        "5",
+        "--seconds",
+        "4",
+    ])
+    .stdout(Stdio::piped())
+    .spawn()
+    .expect("the outstations start");
+    let mut farm_out = BufReader::new(farm.stdout.take().expect("its output"));
+    let mut farm_text = String::new();
+    while !farm_text.contains("listening:") {
+        let mut line = String::new();
+        if farm_out.read_line(&mut line).expect("its output") == 0 {
+            break;
+        }
+        farm_text.push_str(&line);
+    }
+    std::thread::sleep(Duration::from_secs(1));
+    let master = density(&[
+        "--role",
+        "master",
+        "--connect",
+        "127.214.2.2:31150",
+        "--outstations",
+        "2",
+        "--poll-ms",
+        "100",
+        "--seconds",
+        "1",
+    ])
+    .output()
+    .expect("the master runs");
+    farm_out
+        .read_to_string(&mut farm_text)
+        .expect("the farm's output");
+    let _ = farm.wait();
+    let out = String::from_utf8_lossy(&master.stdout).into_owned();
+    assert!(master.status.success(), "{out}");
+    let (events, gaps, repeats) = check(&out);
+    assert!(events > 0, "{out}");
+    assert!(gaps > 0, "the lost events are gaps:\n{out}");
+    assert_eq!(repeats, 0, "{out}");
+    assert!(
+        figure(&out, "event overflow:").starts_with("2 outstations reported EVENT_BUFFER_OVERFLOW"),
+        "{out}"
+    );
+    let dropped: u64 = figure(&farm_text, "events dropped:")
+        .split(' ')
+        .next()
+        .and_then(|n| n.parse().ok())
+        .expect("a count");
+    assert!(dropped > 0, "{farm_text}");
+}
+
+#[test]
 fn the_state_option_belongs_to_the_master_and_a_bad_file_is_refused() {
     let out = density(&["--outstations", "2", "--state", "/nonexistent/x"])
         .output()
