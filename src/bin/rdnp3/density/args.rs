@@ -1,7 +1,9 @@
 //! The benchmark's options: `--flag value` pairs and bare `--switch`es, checked per role.
 
+use super::flood::FloodKind;
 use rdnp3::reactor::Backend;
 use std::net::{SocketAddr, SocketAddrV4};
+use std::path::PathBuf;
 use std::str::FromStr;
 
 pub const HELP: &str = "\
@@ -49,12 +51,32 @@ OPTIONS:
                           timeouts=<total> failures=<total>
     --exit-on-stdin-eof   outstations: exit when standard input closes (how --farms children
                           end with their parent)
+    --flooders K          outstations, both: K of the N endpoints (i = floor(j*N/K), j < K)
+                          answer no DNP3: each accepts the master's connection and sends
+                          garbage at full speed until the master closes it, then accepts the
+                          next; master, both: those K channels are reported apart (their polls
+                          fail by design), with the channels' flood closes; the exit status
+                          then counts the other outstations only (not with dial-in, --farms
+                          or --tls)
+    --flood-kind KIND     what the flooders send: garbage (random bytes, the default) or
+                          frames (valid link frames addressed to no session)
+    --event-buffer E      outstations, both: analog events each outstation buffers (default
+                          100); what the masters do not read in time is dropped and reported
+    --state FILE          master: the event check outlives this process: FILE (if it exists)
+                          gives the next event value expected from each outstation, and a
+                          graceful stop (SIGINT, SIGTERM or the end of --seconds) writes it
+                          back, so a master started later continues the check
     -h, --help            this text
 
 In --role both, outstations listen on 127.<a>.<b>.<c> addresses (one per outstation) on a port
 chosen per run below the ephemeral range, so runs never share ports. Needs about 3 file
 descriptors per outstation (listener, accepted connection, master connection) in one process,
 or 1 per outstation for the master and 2 for the outstations when they run apart.
+
+Event check: outstation i numbers its analog events (g32v7, timed) 0, 1, 2, ...; every master
+association checks that the values arrive in order and prints
+event check: events=<delivered> gaps=<values skipped> repeats=<values received again>
+(a restarted outstation numbers from 0 again; the check follows it when DEVICE_RESTART rises).
 
 Dial-in: the master registers one association per outstation link address A … A+N-1 on one
 listener, which binds each connection by the link source address of the first frame the
@@ -116,6 +138,13 @@ pub struct Options {
     pub outstation_address: u16,
     pub master_address: u16,
     pub report_every: Option<f64>,
+    /// Endpoints that flood instead of answering (`flood::is_flooder` picks them).
+    pub flooders: usize,
+    pub flood_kind: FloodKind,
+    /// Analog event buffer of every outstation.
+    pub event_buffer: u16,
+    /// Master: where the event check's state is kept between processes.
+    pub state: Option<PathBuf>,
 }
 
 /// Command-line arguments as `--flag value` pairs and bare `--switch`es.
@@ -217,6 +246,9 @@ impl Options {
         let farms: Option<usize> = args.parsed("--farms");
         let dial_in = args.switch("--dial-in");
         let exit_on_stdin_eof = args.switch("--exit-on-stdin-eof");
+        let flood_kind = args.value("--flood-kind");
+        let event_buffer: Option<u16> = args.parsed("--event-buffer");
+        let state = args.value("--state").map(PathBuf::from);
         let options = Options {
             role: Role::Both {
                 farms: 0,
@@ -234,6 +266,15 @@ impl Options {
             outstation_address: args.get("--outstation-address", 1024),
             master_address: args.get("--master-address", 1),
             report_every: args.parsed("--report-every"),
+            flooders: args.get("--flooders", 0),
+            flood_kind: FloodKind::Garbage,
+            event_buffer: event_buffer.unwrap_or(100),
+            state,
+        };
+        let flood_kind = match flood_kind.as_deref().map(FloodKind::parse) {
+            None => None,
+            Some(Some(kind)) => Some(kind),
+            Some(None) => args.fail("--flood-kind must be garbage or frames"),
         };
         args.finish();
         let n = options.outstations;
@@ -261,6 +302,17 @@ impl Options {
         if options.report_every.is_some_and(|s| s.is_nan() || s <= 0.0) {
             args.fail("--report-every must be more than 0 seconds");
         }
+        if options.flooders > 0 {
+            if options.flooders >= n {
+                args.fail("--flooders must be less than --outstations");
+            }
+            if dial_in || master_listens || farms.is_some() || options.tls {
+                args.fail("--flooders does not go with dial-in, --farms or --tls");
+            }
+        }
+        if options.event_buffer == 0 {
+            args.fail("--event-buffer must be at least 1");
+        }
         if options.outstation_address == options.master_address {
             args.fail("--outstation-address and --master-address must differ");
         }
@@ -273,6 +325,7 @@ impl Options {
             "both" => {
                 only(&args, connect.is_some(), "--connect", "both");
                 only(&args, exit_on_stdin_eof, "--exit-on-stdin-eof", "both");
+                only(&args, options.state.is_some(), "--state", "both");
                 let farms = farms.unwrap_or(0);
                 if farms > 64 || farms > n {
                     args.fail("--farms must be at most 64 and at most --outstations");
@@ -292,6 +345,7 @@ impl Options {
             "outstations" => {
                 only(&args, farms.is_some(), "--farms", "outstations");
                 only(&args, options.tls, "--tls", "outstations");
+                only(&args, options.state.is_some(), "--state", "outstations");
                 let peers = if dial_in {
                     if listen.is_some() {
                         args.fail("--role outstations --dial-in connects: use --connect IP:PORT (where the master listens)");
@@ -325,6 +379,8 @@ impl Options {
                 only(&args, options.tls, "--tls", "master");
                 only(&args, exit_on_stdin_eof, "--exit-on-stdin-eof", "master");
                 only(&args, dial_in, "--dial-in (use --listen IP:PORT)", "master");
+                only(&args, flood_kind.is_some(), "--flood-kind", "master");
+                only(&args, event_buffer.is_some(), "--event-buffer", "master");
                 let peers = match (listen, connect) {
                     (Some(listen), None) => Peers::DialIn(listen),
                     (None, Some(connect)) => Peers::Connect(connect),
@@ -340,7 +396,11 @@ impl Options {
                 "unknown role {other:?} (both, outstations, master)"
             )),
         };
-        Options { role, ..options }
+        Options {
+            role,
+            flood_kind: flood_kind.unwrap_or(FloodKind::Garbage),
+            ..options
+        }
     }
 
     /// How long the measurement window lasts (`--seconds`, default 10).

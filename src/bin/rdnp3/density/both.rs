@@ -2,10 +2,12 @@
 //! in child processes (`--farms K`); the masters connecting to the outstations, or (with
 //! `--dial-in`) the outstations connecting to one listener of the masters.
 
+use super::apart::plan;
 use super::args::backend_name;
 use super::args::{Options, Peers};
 use super::children::Farms;
-use super::farm::{EventPacer, Farm, LinkAddresses};
+use super::events::{self, Sequences};
+use super::farm::{EventPacer, Farm};
 use super::masters::{Masters, Polling};
 use super::pki::ThrowawayPki;
 use super::report::{self, cpu_seconds, proc_status, Progress, StateCounter, Totals};
@@ -58,11 +60,11 @@ pub fn run(
         Err(code) => return code,
     };
     let (octet, port) = run_base();
-    let link = LinkAddresses {
-        outstation: options.outstation_address,
-        master: options.master_address,
-    };
+    let plan = plan(options);
+    let link = plan.link;
+    let sequences = Sequences::new(n, &[]);
     let states = StateCounter::default();
+    let flood_states = StateCounter::default();
     let mut progress = Progress::new(options.report_every);
     let setup = Instant::now();
     let pki = match options.tls.then(ThrowawayPki::new).transpose() {
@@ -82,16 +84,19 @@ pub fn run(
         link.master.to_string(),
         "--backend".to_string(),
         backend_name(options.backend).to_string(),
+        "--event-buffer".to_string(),
+        options.event_buffer.to_string(),
     ];
 
     // Dial-in: the masters' listener first, then the outstations, here or in the farms.
     let mut dial_in_masters = None;
     if dial_in {
         let local = listen.unwrap_or(SocketAddrV4::new(Ipv4Addr::new(127, octet, 0, 1), port));
-        let masters = match Masters::dial_in(&manager, local.into(), n, &polling, &states) {
-            Ok(m) => m,
-            Err(e) => return fail(&e),
-        };
+        let masters =
+            match Masters::dial_in(&manager, local.into(), n, &polling, &states, &sequences) {
+                Ok(m) => m,
+                Err(e) => return fail(&e),
+            };
         dial_in_masters = Some(masters);
         let last = usize::from(link.outstation) + n - 1;
         if farms > 0 {
@@ -125,7 +130,7 @@ pub fn run(
                 Err(e) => return fail(&e),
             }
         } else {
-            match Farm::dial_in(&manager, local, n, link, &states) {
+            match Farm::dial_in(&manager, local, n, &plan, &states) {
                 Ok(farm) => (Some(farm), None),
                 Err(e) => return fail(&e),
             }
@@ -156,7 +161,7 @@ pub fn run(
         match Farm::start(
             &manager,
             addresses,
-            link,
+            &plan,
             pki.as_ref().map(|p| &p.outstation),
             &states,
         ) {
@@ -167,10 +172,28 @@ pub fn run(
     let master_tls = pki.as_ref().map(|p| &p.master);
     let masters = match (dial_in_masters, &children) {
         (Some(m), _) => Ok(m),
-        (None, Some(c)) => Masters::start(&manager, c.addresses(), &polling, master_tls, &states),
+        (None, Some(c)) => Masters::start(
+            &manager,
+            c.addresses(),
+            &polling,
+            master_tls,
+            &states,
+            &sequences,
+            0,
+            &flood_states,
+        ),
         (None, None) => {
             let addresses = (0..n).map(|i| address(octet, port, i));
-            Masters::start(&manager, addresses, &polling, master_tls, &states)
+            Masters::start(
+                &manager,
+                addresses,
+                &polling,
+                master_tls,
+                &states,
+                &sequences,
+                options.flooders,
+                &flood_states,
+            )
         }
     };
     let masters = match masters {
@@ -179,7 +202,12 @@ pub fn run(
     };
     // Wait until every channel (2 per pair here, 1 with farms) is open; a dial-in master
     // association counts once it is online.
-    let channels = if farms > 0 { n } else { 2 * n };
+    // The flooders have no outstation channel, and their masters' channels are not waited for.
+    let channels = if farms > 0 {
+        n
+    } else {
+        2 * (n - options.flooders)
+    };
     let wait_until = Instant::now() + Duration::from_secs(60);
     while states.open() < channels && Instant::now() < wait_until {
         progress.tick(states.open(), || Totals::of(&manager));
@@ -215,7 +243,7 @@ pub fn run(
     let elapsed = window.elapsed().as_secs_f64();
     let cpu = cpu_seconds("self") - cpu_before;
     let events_rx = masters.events() - events_before;
-    let totals = Totals::of(&manager);
+    let (totals, flooded) = Totals::split(&manager);
     let polls = totals.polls - before.polls;
     println!("window:             {elapsed:.2} s");
     println!("polls/s:            {:.0}", polls as f64 / elapsed);
@@ -231,6 +259,17 @@ pub fn run(
     report::print_link(outstation_stats.chain(masters.link_stats()));
     if let Some(listener) = &masters.listener {
         report::print_listener(&listener.stats());
+    }
+    if options.flooders > 0 {
+        report::print_flood(&masters.flood_report(), &totals, &flooded, n);
+        if let Some(farm) = &farm {
+            let (connections, bytes) = farm.flooders.totals();
+            println!(
+                "flooders:           {} sent {} ({bytes} bytes) over {connections} connections",
+                farm.flooders.len(),
+                options.flood_kind.name()
+            );
+        }
     }
     report::print_cpu(cpu, elapsed, polls, cpu_start);
     if let (Some(c), Some(before)) = (&children, farm_cpu_before) {
@@ -248,11 +287,19 @@ pub fn run(
         grown / channels as f64,
         grown / masters.len() as f64
     );
+    events::print_check(&masters.sequences.totals());
+    if let Some(farm) = &farm {
+        println!(
+            "events dropped:     {} (event buffers full; {} analog events each)",
+            farm.events_dropped(),
+            options.event_buffer
+        );
+    }
     drop(masters);
     drop(farm);
     drop(children);
     manager.shutdown();
-    if totals.timeouts > 0 || totals.failures > 0 {
+    if totals.timeouts - flooded.timeouts > 0 || totals.failures - flooded.failures > 0 {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS

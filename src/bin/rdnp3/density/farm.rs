@@ -1,11 +1,12 @@
 //! The outstation farm: N outstations serving the demo database, each on its own TCP (or TLS)
 //! server channel, and the driver that makes their analog events at a steady rate.
 
+use super::flood::{is_flooder, FloodKind, Flooders};
 use super::report::StateCounter;
 use rdnp3::stack::objects::{flags, DoubleBit, Timestamp, Variation};
 use rdnp3::stack::outstation::{
-    Database, DatabaseBuilder, DefaultApplication, EventClass, MirrorOutputs, OutstationConfig,
-    PointConfig, PointType, Update,
+    Database, DatabaseBuilder, DefaultApplication, EventBufferConfig, EventClass, MirrorOutputs,
+    OutstationConfig, PointConfig, PointType, Update,
 };
 use rdnp3::stack::session::Now;
 use rdnp3::{Channel, ChannelConfig, ChannelError, Manager, Outstation, TlsConfig};
@@ -28,22 +29,84 @@ pub struct LinkAddresses {
     pub master: u16,
 }
 
+/// What the outstations of a farm are, besides their addresses.
+#[derive(Clone, Copy)]
+pub struct FarmPlan {
+    pub link: LinkAddresses,
+    /// Analog event buffer capacity of every outstation.
+    pub event_buffer: u16,
+    /// How many endpoints flood instead (`flood::is_flooder`), and with what.
+    pub flooders: usize,
+    pub flood_kind: FloodKind,
+}
+
+impl FarmPlan {
+    /// Every outstation's configuration but its link address.
+    fn outstation_config(&self) -> OutstationConfig {
+        OutstationConfig::default()
+            .with_local_address(self.link.outstation)
+            .with_master_address(self.link.master)
+            .with_event_buffer(EventBufferConfig::default().with_analog(self.event_buffer))
+    }
+}
+
+/// Why a farm could not start.
+#[derive(Debug)]
+pub enum FarmError {
+    /// An outstation channel or session.
+    Channel(ChannelError),
+    /// A flooder could not listen.
+    Flooder(SocketAddr, std::io::Error),
+}
+
+impl From<ChannelError> for FarmError {
+    fn from(e: ChannelError) -> Self {
+        FarmError::Channel(e)
+    }
+}
+
+impl std::fmt::Display for FarmError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FarmError::Channel(e) => write!(f, "{e}"),
+            FarmError::Flooder(address, e) => write!(f, "flooder on {address}: {e}"),
+        }
+    }
+}
+
 /// The outstations of this process.
 pub struct Farm {
     pub outstations: Vec<(Channel, Outstation)>,
+    /// The endpoints that flood instead of answering.
+    pub flooders: Flooders,
 }
 
 impl Farm {
-    /// One outstation per address, serving the demo database.
+    /// One outstation per address, serving the demo database; the endpoints `plan` makes
+    /// flooders flood instead.
     pub fn start(
         manager: &Manager,
         addresses: impl Iterator<Item = SocketAddr>,
-        link: LinkAddresses,
+        plan: &FarmPlan,
         tls: Option<&TlsConfig>,
         states: &StateCounter,
-    ) -> Result<Farm, ChannelError> {
+    ) -> Result<Farm, FarmError> {
+        let addresses: Vec<SocketAddr> = addresses.collect();
+        let n = addresses.len();
         let mut outstations = Vec::new();
-        for (i, address) in addresses.enumerate() {
+        let mut flooders = Flooders::default();
+        for (i, address) in addresses.into_iter().enumerate() {
+            if is_flooder(i, n, plan.flooders) {
+                flooders
+                    .start(
+                        address,
+                        plan.flood_kind,
+                        plan.link.master,
+                        plan.link.outstation,
+                    )
+                    .map_err(|e| FarmError::Flooder(address, e))?;
+                continue;
+            }
             let config = ChannelConfig::named(format!("outstation-{i}")).with_keep_alive(None);
             let channel = match tls {
                 Some(tls) => {
@@ -52,16 +115,17 @@ impl Farm {
                 None => manager.add_tcp_server(config, address, states.listener()),
             }?;
             let outstation = channel.add_outstation(
-                OutstationConfig::default()
-                    .with_local_address(link.outstation)
-                    .with_master_address(link.master),
+                plan.outstation_config(),
                 demo_database(),
                 Box::new(MirrorOutputs),
                 Box::new(DefaultApplication),
             )?;
             outstations.push((channel, outstation));
         }
-        Ok(Farm { outstations })
+        Ok(Farm {
+            outstations,
+            flooders,
+        })
     }
 
     /// Dial-in: `n` outstations, outstation i on its own TCP client channel connecting to the
@@ -71,9 +135,10 @@ impl Farm {
         manager: &Manager,
         target: SocketAddr,
         n: usize,
-        link: LinkAddresses,
+        plan: &FarmPlan,
         states: &StateCounter,
-    ) -> Result<Farm, ChannelError> {
+    ) -> Result<Farm, FarmError> {
+        let link = plan.link;
         let mut outstations = Vec::new();
         for i in 0..n {
             // Refused connections (a listener at its pending limit) retry within 5 s.
@@ -82,25 +147,40 @@ impl Farm {
                 .with_max_retry(Duration::from_secs(5));
             let channel = manager.add_tcp_client(config, target, states.listener())?;
             let outstation = channel.add_outstation(
-                OutstationConfig::default()
-                    .with_local_address(link.outstation.wrapping_add(i as u16))
-                    .with_master_address(link.master),
+                plan.outstation_config()
+                    .with_local_address(link.outstation.wrapping_add(i as u16)),
                 demo_database(),
                 Box::new(MirrorOutputs),
                 Box::new(DefaultApplication),
             )?;
             outstations.push((channel, outstation));
         }
-        Ok(Farm { outstations })
+        Ok(Farm {
+            outstations,
+            flooders: Flooders::default(),
+        })
+    }
+
+    /// Events dropped by full event buffers, over every outstation (asked of each).
+    pub fn events_dropped(&self) -> u64 {
+        self.outstations
+            .iter()
+            .filter_map(|(_, o)| o.stats().wait().ok())
+            .map(|s| s.events_dropped)
+            .sum()
     }
 }
 
 /// Makes events at `rate` per outstation and second: every outstation changes one analog
-/// input per round, and rounds keep pace with the rate from the start.
+/// input per round, and rounds keep pace with the rate from the start. Outstation i's values
+/// are its own sequence 0, 1, 2, … (a value is used once its update is accepted), which the
+/// masters' event check follows (`events.rs`).
 pub struct EventPacer {
     rate: f64,
     start: Instant,
     rounds: u64,
+    /// Per outstation: the next value of its sequence.
+    next: Vec<u64>,
     /// Updates accepted so far.
     pub made: u64,
 }
@@ -112,6 +192,7 @@ impl EventPacer {
             rate,
             start: Instant::now(),
             rounds: 0,
+            next: Vec::new(),
             made: 0,
         }
     }
@@ -123,12 +204,15 @@ impl EventPacer {
         } else {
             0
         };
+        self.next.resize(farm.outstations.len(), 0);
         while self.rounds < due {
             self.rounds += 1;
-            for (i, (_, o)) in farm.outstations.iter().enumerate() {
-                let index = (self.rounds % 10) as u16;
-                let value = (self.rounds as f64) * 0.5 + i as f64;
-                if o.update(vec![Update::analog(index, value)]).is_ok() {
+            // Each index gets ever larger values, none equal to its initial 1.5 × index: every
+            // update is a change, hence an event.
+            let index = (self.rounds % 10) as u16;
+            for ((_, o), next) in farm.outstations.iter().zip(&mut self.next) {
+                if o.update(vec![Update::analog(index, *next as f64)]).is_ok() {
+                    *next += 1;
                     self.made += 1;
                 }
             }

@@ -8,16 +8,20 @@
 //! (`--role outstations`, `--role master`; `apart.rs`) — so that a master process can be
 //! measured alone. Either the masters connect to listening outstations, or (dial-in) the
 //! outstations connect to one listener of the master. `args.rs` holds the options, `farm.rs` the outstations, `masters.rs` the
-//! masters, `report.rs` the probes and printed figures, `pki.rs` the throwaway certificates.
+//! masters, `report.rs` the probes and printed figures, `pki.rs` the throwaway certificates,
+//! `events.rs` the event sequence check (and its state between master processes),
+//! `flood.rs` the flooders that some endpoints run instead of an outstation.
 //!
 //! This module is shared by the `rdnp3` binary and the `density` example, so it uses only the
-//! `rdnp3` crate, std, `rcgen` and nothing else.
+//! `rdnp3` crate, std, `rcgen`, `nix` (signals) and nothing else.
 
 mod apart;
 mod args;
 mod both;
 mod children;
+mod events;
 mod farm;
+mod flood;
 mod masters;
 mod pki;
 mod report;

@@ -1,6 +1,7 @@
 //! What the benchmark measures and prints: channel states, this process's CPU time and memory,
 //! the masters' totals, progress lines and the final figures.
 
+use super::masters::{FloodReport, FLOODED};
 use rdnp3::stack::master::{AssociationListener, AssociationState};
 use rdnp3::{ChannelListener, ChannelState, ListenerStats, Manager};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -135,14 +136,42 @@ pub struct Totals {
 impl Totals {
     /// As every association last published them (no round trip to the executors).
     pub fn of(manager: &Manager) -> Totals {
-        let mut t = Totals::default();
-        manager.for_each_master_stats(|a| {
-            t.polls += a.stats.polls;
-            t.timeouts += a.stats.timeouts;
-            t.failures += a.stats.failures;
-        });
-        t
+        Totals::split(manager).0
     }
+
+    /// [`Totals::of`] every association, and of those whose channel goes to a flooder
+    /// (named `flooded-…`).
+    pub fn split(manager: &Manager) -> (Totals, Totals) {
+        let mut all = Totals::default();
+        let mut flooded = Totals::default();
+        manager.for_each_master_stats(|a| {
+            let add = |t: &mut Totals| {
+                t.polls += a.stats.polls;
+                t.timeouts += a.stats.timeouts;
+                t.failures += a.stats.failures;
+            };
+            add(&mut all);
+            if a.channel.starts_with(FLOODED) {
+                add(&mut flooded);
+            }
+        });
+        (all, flooded)
+    }
+}
+
+/// The flooders' figures (`--flooders`): their channels apart, and the other outstations'.
+pub fn print_flood(r: &FloodReport, all: &Totals, flooded: &Totals, n: usize) {
+    println!(
+        "flooded channels:   {} of {n}: {} flood closes, {} bytes received, {} connects, {} timeouts, {} failures",
+        r.channels, r.flood_closes, r.bytes_rx, r.connects, flooded.timeouts, flooded.failures
+    );
+    println!(
+        "other outstations:  {}: timeouts={} failures={}",
+        n - r.channels,
+        all.timeouts - flooded.timeouts,
+        all.failures - flooded.failures
+    );
+    println!("flood closes:       {} (every channel)", r.all_flood_closes);
 }
 
 /// Prints `t=… open=… polls/s=… timeouts=… failures=…` every `every` seconds.
