@@ -281,3 +281,73 @@ fn a_role_refuses_the_options_of_the_other() {
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out).contains("--farms does not apply to --role master"));
 }
+
+#[test]
+fn split_roles_run_over_tls_with_certificates_the_outstations_write() {
+    let dir = std::env::temp_dir().join(format!("rdnp3-density-tls-test-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let dir_arg = dir.to_str().expect("a UTF-8 temporary path");
+    let mut farm = density(&[
+        "--role",
+        "outstations",
+        "--listen",
+        "127.200.6.1:30000",
+        "--outstations",
+        "3",
+        "--tls",
+        "--tls-dir",
+        dir_arg,
+    ])
+    .stdout(Stdio::null())
+    .spawn()
+    .expect("the outstations start");
+    for _ in 0..500 {
+        if dir.join("master.key").is_file() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let master = density(&[
+        "--role",
+        "master",
+        "--connect",
+        "127.200.6.1:30000",
+        "--outstations",
+        "3",
+        "--tls",
+        "--tls-dir",
+        dir_arg,
+        "--poll-ms",
+        "100",
+        "--seconds",
+        "1",
+    ])
+    .output()
+    .expect("the master runs");
+    let _ = farm.kill();
+    let _ = farm.wait();
+    let _ = std::fs::remove_dir_all(&dir);
+    let out = text(&master);
+    assert!(master.status.success(), "{out}");
+    assert_eq!(figure(&out, "channels open:").split(' ').next(), Some("3"));
+    assert_eq!(figure(&out, "timeouts:"), "0");
+    let polls: f64 = figure(&out, "polls/s:").parse().expect("a number");
+    assert!(polls > 0.0, "{out}");
+}
+
+#[test]
+fn tls_in_split_roles_needs_a_certificate_directory() {
+    let out = density(&[
+        "--role",
+        "master",
+        "--connect",
+        "127.200.6.9:30000",
+        "--outstations",
+        "1",
+        "--tls",
+    ])
+    .output()
+    .expect("runs");
+    assert!(!out.status.success());
+    assert!(text(&out).contains("needs --tls-dir DIR"), "{}", text(&out));
+}

@@ -7,6 +7,7 @@ use super::args::{Options, Peers};
 use super::events::{self, Sequences};
 use super::farm::{mapped, EventPacer, Farm, FarmPlan, LinkAddresses};
 use super::masters::{Masters, Polling};
+use super::pki::ThrowawayPki;
 use super::report::{self, cpu_seconds, proc_status, Progress, StateCounter, Totals};
 use super::{fail, start_manager};
 use nix::sys::signal::{SigSet, Signal};
@@ -104,10 +105,23 @@ pub fn run_outstations(options: &Options, peers: &Peers, exit_on_stdin_eof: bool
     };
     let plan = plan(options);
     let link = plan.link;
+    let pki = match options.tls_dir.as_deref().filter(|_| options.tls) {
+        Some(dir) => match ThrowawayPki::create_in(dir) {
+            Ok(pki) => Some(pki),
+            Err(e) => return fail(&e),
+        },
+        None => None,
+    };
     let states = StateCounter::default();
     let setup = Instant::now();
     let farm = match peers {
-        Peers::Connect(_) => Farm::start(&manager, addresses.iter().copied(), &plan, None, &states),
+        Peers::Connect(_) => Farm::start(
+            &manager,
+            addresses.iter().copied(),
+            &plan,
+            pki.as_ref().map(|p| &p.outstation),
+            &states,
+        ),
         Peers::DialIn(target) => Farm::dial_in(&manager, (*target).into(), n, &plan, &states),
     };
     let farm = match farm {
@@ -264,6 +278,13 @@ pub fn run_master(options: &Options, peers: &Peers) -> ExitCode {
         integrity_s: options.integrity_s,
         link,
     };
+    let pki = match options.tls_dir.as_deref().filter(|_| options.tls) {
+        Some(dir) => match ThrowawayPki::load(dir) {
+            Ok(pki) => Some(pki),
+            Err(e) => return fail(&e),
+        },
+        None => None,
+    };
     let rss_start = proc_status("VmRSS:");
     let setup = Instant::now();
     let masters = match peers {
@@ -271,7 +292,7 @@ pub fn run_master(options: &Options, peers: &Peers) -> ExitCode {
             &manager,
             addresses.into_iter(),
             &polling,
-            None,
+            pki.as_ref().map(|p| &p.master),
             &states,
             &sequences,
             options.flooders,

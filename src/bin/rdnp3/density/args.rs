@@ -28,6 +28,8 @@ OPTIONS:
     --tls                 every channel over TLS with mutual authentication (a throwaway CA and
                           certificates are made at start in a temporary directory; not
                           with --farms or dial-in)
+    --tls-dir DIR         --tls in split roles: outstations write the CA and certificates to
+                          DIR (kept), the master reads them from there
     --role R              both (default): outstations and masters in this process;
                           outstations: only the outstations (until killed without --seconds);
                           master: only the masters, connecting to a farm of outstations
@@ -135,6 +137,8 @@ pub struct Options {
     pub seconds: Option<u64>,
     pub backend: Backend,
     pub tls: bool,
+    /// Split roles with `--tls`: where the certificates are written (outstations) or read.
+    pub tls_dir: Option<PathBuf>,
     pub outstation_address: u16,
     pub master_address: u16,
     pub report_every: Option<f64>,
@@ -263,6 +267,7 @@ impl Options {
             seconds: args.parsed("--seconds"),
             backend: args.backend(),
             tls: args.switch("--tls"),
+            tls_dir: args.value("--tls-dir").map(PathBuf::from),
             outstation_address: args.get("--outstation-address", 1024),
             master_address: args.get("--master-address", 1),
             report_every: args.parsed("--report-every"),
@@ -324,6 +329,7 @@ impl Options {
         let role = match role.as_str() {
             "both" => {
                 only(&args, connect.is_some(), "--connect", "both");
+                only(&args, options.tls_dir.is_some(), "--tls-dir", "both");
                 only(&args, exit_on_stdin_eof, "--exit-on-stdin-eof", "both");
                 only(&args, options.state.is_some(), "--state", "both");
                 let farms = farms.unwrap_or(0);
@@ -344,7 +350,9 @@ impl Options {
             }
             "outstations" => {
                 only(&args, farms.is_some(), "--farms", "outstations");
-                only(&args, options.tls, "--tls", "outstations");
+                if options.tls && (dial_in || options.tls_dir.is_none()) {
+                    args.fail("--tls in --role outstations needs --tls-dir DIR (not dial-in)");
+                }
                 only(&args, options.state.is_some(), "--state", "outstations");
                 let peers = if dial_in {
                     if listen.is_some() {
@@ -376,7 +384,9 @@ impl Options {
             }
             "master" => {
                 only(&args, farms.is_some(), "--farms", "master");
-                only(&args, options.tls, "--tls", "master");
+                if options.tls && (listen.is_some() || options.tls_dir.is_none()) {
+                    args.fail("--tls in --role master needs --tls-dir DIR (not --listen)");
+                }
                 only(&args, exit_on_stdin_eof, "--exit-on-stdin-eof", "master");
                 only(&args, dial_in, "--dial-in (use --listen IP:PORT)", "master");
                 only(&args, flood_kind.is_some(), "--flood-kind", "master");

@@ -1,5 +1,6 @@
 //! `--tls`: a CA and one certificate for the outstations and one for the masters, made for
-//! this run in a temporary directory removed at the end.
+//! this run in a temporary directory removed at the end, or (split roles, `--tls-dir`) written
+//! by the outstations into a kept directory the master reads.
 
 use rcgen::{BasicConstraints, CertificateParams, IsCa, KeyPair};
 use rdnp3::TlsConfig;
@@ -8,6 +9,8 @@ use std::path::{Path, PathBuf};
 /// The run's certificates and the TLS settings of each end.
 pub struct ThrowawayPki {
     dir: PathBuf,
+    /// Removed when dropped (made for this run only).
+    temporary: bool,
     pub outstation: TlsConfig,
     pub master: TlsConfig,
 }
@@ -16,11 +19,51 @@ impl ThrowawayPki {
     /// Makes the CA and both certificates.
     pub fn new() -> Result<Self, String> {
         let dir = std::env::temp_dir().join(format!("rdnp3-density-{}", std::process::id()));
+        Self::issue_into(dir, true)
+    }
+
+    /// Makes the CA and both certificates in `dir` (created if needed), and keeps them there
+    /// for a master process to [`ThrowawayPki::load`].
+    pub fn create_in(dir: &Path) -> Result<Self, String> {
+        Self::issue_into(dir.to_path_buf(), false)
+    }
+
+    /// The settings of certificates an outstation process made in `dir`.
+    pub fn load(dir: &Path) -> Result<Self, String> {
+        let file = |name: &str| {
+            let path = dir.join(name);
+            if path.is_file() {
+                Ok(path)
+            } else {
+                Err(format!(
+                    "{}: missing (start the outstations with --tls --tls-dir first)",
+                    path.display()
+                ))
+            }
+        };
+        let ca = file("ca.pem")?;
+        let config = |who: &str| -> Result<TlsConfig, String> {
+            Ok(TlsConfig::ca_chain(
+                file(&format!("{who}.pem"))?,
+                file(&format!("{who}.key"))?,
+                &ca,
+            ))
+        };
+        Ok(ThrowawayPki {
+            outstation: config("outstation")?,
+            master: config("master")?.with_peer_name("outstation.density"),
+            dir: dir.to_path_buf(),
+            temporary: false,
+        })
+    }
+
+    fn issue_into(dir: PathBuf, temporary: bool) -> Result<Self, String> {
         std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
         let pki = ThrowawayPki {
             outstation: TlsConfig::ca_chain("", "", ""),
             master: TlsConfig::ca_chain("", "", ""),
             dir,
+            temporary,
         };
         pki.issue_all().map_err(|e| format!("certificates: {e}"))
     }
@@ -63,6 +106,8 @@ impl ThrowawayPki {
 
 impl Drop for ThrowawayPki {
     fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
+        if self.temporary {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
     }
 }
