@@ -29,7 +29,7 @@ OPTIONS:
                           certificates are made at start in a temporary directory; not
                           with --farms or dial-in)
     --tls-dir DIR         --tls in split roles: outstations write the CA and certificates to
-                          DIR (kept), the master reads them from there
+                          DIR (kept; reused when already there), the master reads them
     --role R              both (default): outstations and masters in this process;
                           outstations: only the outstations (until killed without --seconds);
                           master: only the masters, connecting to a farm of outstations

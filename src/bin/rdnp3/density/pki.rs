@@ -23,9 +23,10 @@ impl ThrowawayPki {
     }
 
     /// Makes the CA and both certificates in `dir` (created if needed), and keeps them there
-    /// for a master process to [`ThrowawayPki::load`].
+    /// for a master process to [`ThrowawayPki::load`]; certificates already there are used as
+    /// they are, so restarted outstations present the ones the master trusts.
     pub fn create_in(dir: &Path) -> Result<Self, String> {
-        Self::issue_into(dir.to_path_buf(), false)
+        Self::load(dir).or_else(|_| Self::issue_into(dir.to_path_buf(), false))
     }
 
     /// The settings of certificates an outstation process made in `dir`.
