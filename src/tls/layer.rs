@@ -203,4 +203,13 @@ impl TlsLayer {
     pub(crate) fn sent(&mut self, n: usize) {
         self.ciphertext.drain(..n.min(self.ciphertext.len()));
     }
+
+    /// Queues a close_notify alert for the peer (the fuzz targets close sessions with it;
+    /// channels just close the socket).
+    #[cfg(feature = "fuzzing")]
+    pub(crate) fn send_close_notify(&mut self) {
+        if let Some(session) = &mut self.session {
+            session.send_close_notify();
+        }
+    }
 }

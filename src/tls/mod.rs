@@ -33,6 +33,8 @@ mod config;
 mod der;
 mod error;
 mod layer;
+#[cfg(test)]
+mod tests;
 mod verify;
 
 #[allow(unused_imports)]
