@@ -83,8 +83,8 @@ def tls_advance(steps):
 
 
 def tls_seeds(frames):
-    """Handshakes whole and split, garbage to either side from the start, then records of
-    an established session corrupted, truncated and closed."""
+    """Handshakes whole, split and deferred, garbage to either side from the start, then
+    records of an established session corrupted, truncated and closed."""
     # A record header of each content type with a short body, and plaintext DNP3.
     records = b"".join(bytes([t, 3, 3, 0, 4]) + b"\x01\x00\x00\x00" for t in (20, 21, 22, 23))
     request = frames[0]
@@ -93,8 +93,10 @@ def tls_seeds(frames):
         TLS13 + established,
         TLS12 + established,
         TLS13 + tls_raw(SERVER, request) + tls_raw(CLIENT, records),
-        TLS12 + tls_deliver(CLIENT, 5) + tls_deliver(CLIENT, 40) + tls_deliver(CLIENT)
-        + tls_deliver(SERVER, 100) + EXCHANGE,
+        # Split anywhere, and more handshake steps than one turn's budget: the rest is held
+        # until the clock (and the executor's turn) moves.
+        TLS12 + tls_deliver(CLIENT, 5) + b"".join(tls_deliver(CLIENT, 1) for _ in range(10))
+        + tls_deliver(CLIENT) + tls_deliver(SERVER, 100) + tls_advance(1) + EXCHANGE,
         TLS13 + EXCHANGE + tls_write(CLIENT, request) + tls_corrupt(CLIENT, 7, 1)
         + tls_deliver(CLIENT) + EXCHANGE,
         TLS12 + EXCHANGE + tls_write(SERVER, request) + tls_write(SERVER, request)

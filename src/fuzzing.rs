@@ -54,6 +54,20 @@ impl TlsLayer {
         self.0.end()
     }
 
+    /// Ciphertext from the peer at executor turn `turn`, through the per-turn handshake
+    /// budget as the channels pass it: the bytes to [`TlsLayer::receive`] now (with any held
+    /// before them), or `None` when they are held for a later turn.
+    pub fn admit(&mut self, turn: u64, data: &[u8]) -> Result<Option<Vec<u8>>, TlsError> {
+        self.0
+            .admit(turn, data)
+            .map(|admitted| admitted.map(|d| d.into_owned()))
+    }
+
+    /// Whether ciphertext is held for a later turn.
+    pub fn holds(&self) -> bool {
+        self.0.holds()
+    }
+
     /// Feeds ciphertext from the peer; the plaintext is in [`TlsLayer::plaintext`].
     pub fn receive(&mut self, data: &[u8]) -> Result<Received, TlsError> {
         self.0.receive(data).map(|r| Received {

@@ -6,11 +6,14 @@
 //! arbitrary bytes from the very start (the server's ClientHello parsing, the client's
 //! ServerHello parsing, record framing), deliver the real flights whole or split anywhere,
 //! encrypt arbitrary plaintext that then reaches the routers behind the filters, flip and drop
-//! bytes of records in flight, and send close_notify. Checked on every step: no panic; no
+//! bytes of records in flight, and send close_notify. Bytes reach a filter through the
+//! executor's per-turn handshake budget as on a channel (a turn lasts until the next
+//! `Advance`; held bytes retry before every step). Checked on every step: no panic; no
 //! plaintext before the handshake finished; the plaintext of one `receive` bounded by its input
 //! plus one record carried over; the ciphertext a `receive` queues bounded by its input; an
 //! error after the handshake is classified as a protocol failure or the peer's alert (never a
-//! certificate or "not TLS" error); routers never handed more than their room.
+//! certificate or "not TLS" error); an established session never waits for a turn; routers
+//! never handed more than their room.
 //!
 //! Certificates are generated once per process (a CA, a server and a client certificate);
 //! both sides keep their session caches across runs, so after the first full handshake the
@@ -24,7 +27,8 @@
 //! `count` bytes, 0 = all, to the other side), 2 `Corrupt offset xor` (a byte of the side's
 //! wire), 3 `Truncate keep` (the side's wire), 4 `Raw len bytes` (fed to the side as from its
 //! peer), 5 `Close` (the side sends close_notify and closes), 6 `Exchange` (both wires and both routers
-//! until quiet), 7 `Advance steps` (the clock moves `steps` × 10 ms; router timers run).
+//! until quiet), 7 `Advance steps` (the clock moves `steps` × 10 ms, a new executor turn
+//! begins, router timers run).
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -40,6 +44,7 @@ use rdnp3_stack::session::Now;
 use rdnp3_testkit::demo::demo_database;
 use rdnp3_testkit::pki::{Pki, Validity};
 use std::hint::black_box;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -157,11 +162,23 @@ impl Side {
         self.closed = true;
     }
 
-    /// Ciphertext from the peer, as the channel's `tls_data` handles it.
-    fn receive(&mut self, now: &Now, data: &[u8]) {
-        if self.closed || data.is_empty() {
+    /// Ciphertext from the peer at `turn`, as the channel's `tls_data` handles it: through
+    /// the executor's handshake budget (held for a later turn when it is spent; an empty
+    /// `data` retries what is held).
+    fn receive(&mut self, now: &Now, turn: u64, data: &[u8]) {
+        if self.closed || (data.is_empty() && !self.layer.holds()) {
             return;
         }
+        let data = match self.layer.admit(turn, data) {
+            Ok(Some(data)) => data,
+            Ok(None) => {
+                assert!(!self.open, "an established session waited for a turn");
+                assert!(self.layer.holds());
+                return;
+            }
+            Err(e) => return self.fail(now, &e),
+        };
+        let data = &data[..];
         let queued = self.layer.outgoing().len();
         let received = match self.layer.receive(data) {
             Ok(r) => r,
@@ -270,8 +287,14 @@ impl<'a> Reader<'a> {
     }
 }
 
+/// A turn of the executor no other run used: the handshake budget starts afresh.
+fn next_turn() -> u64 {
+    static TURN: AtomicU64 = AtomicU64::new(0);
+    TURN.fetch_add(1, Ordering::Relaxed)
+}
+
 /// Both wires delivered and both routers pumped until nothing moves.
-fn exchange(now: &Now, sides: &mut [Side; 2]) {
+fn exchange(now: &Now, turn: u64, sides: &mut [Side; 2]) {
     for _ in 0..EXCHANGE_ROUNDS {
         let mut moved = false;
         for s in sides.iter_mut() {
@@ -281,7 +304,7 @@ fn exchange(now: &Now, sides: &mut [Side; 2]) {
         for from in 0..2 {
             let wire = std::mem::take(&mut sides[from].wire);
             moved |= !wire.is_empty();
-            sides[1 - from].receive(now, &wire);
+            sides[1 - from].receive(now, turn, &wire);
         }
         if !moved {
             return;
@@ -294,6 +317,7 @@ fuzz_target!(|data: &[u8]| {
     let Some(version) = input.byte() else { return };
     let contexts = &contexts()[usize::from(version & 1)];
     let mut now = start();
+    let mut turn = next_turn();
     let master = MasterSession::new(MasterConfig::default(), Box::new(Sink));
     let outstation = OutstationSession::new(
         OutstationConfig::default(),
@@ -314,6 +338,8 @@ fuzz_target!(|data: &[u8]| {
     while let Some(tag) = input.byte() {
         let side = usize::from(tag >> 3 & 1);
         for s in sides.iter_mut() {
+            // Held handshake bytes try again, as the channel's posted retry does.
+            s.receive(&now, turn, &[]);
             s.flush();
         }
         match tag & 7 {
@@ -332,7 +358,7 @@ fuzz_target!(|data: &[u8]| {
                 };
                 let wire = &mut sides[side].wire;
                 let bytes: Vec<u8> = wire.drain(..count.min(wire.len())).collect();
-                sides[1 - side].receive(&now, &bytes);
+                sides[1 - side].receive(&now, turn, &bytes);
             }
             2 => {
                 let offset = input.u16();
@@ -349,12 +375,13 @@ fuzz_target!(|data: &[u8]| {
             }
             4 => {
                 let bytes = input.bytes();
-                sides[side].receive(&now, bytes);
+                sides[side].receive(&now, turn, bytes);
             }
             5 => sides[side].close(&now),
-            6 => exchange(&now, &mut sides),
+            6 => exchange(&now, turn, &mut sides),
             _ => {
                 now = now.after(Duration::from_millis(input.u16() as u64 * 10));
+                turn = next_turn();
                 for s in sides.iter_mut() {
                     s.timer(&now);
                 }
