@@ -39,6 +39,12 @@ fn take_step(turn: u64) -> bool {
     })
 }
 
+/// [`take_step`], for the filter's tests beside this file.
+#[cfg(test)]
+pub(super) fn take_step_for_tests(turn: u64) -> bool {
+    take_step(turn)
+}
+
 impl TlsLayer {
     /// Ciphertext from the socket at executor turn `turn`: what to [`TlsLayer::receive`] now
     /// (with any held before it), or `None` when the handshake is over this turn's budget and

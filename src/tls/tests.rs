@@ -2,6 +2,7 @@
 //! on arbitrary input, here on the inputs it starts from.
 
 use super::*;
+use crate::tls::budget;
 use rcgen::{BasicConstraints, CertificateParams, IsCa, KeyPair};
 
 /// A CA and two certificates it issued, as PEM files in a fresh temporary directory.
@@ -123,4 +124,45 @@ fn a_corrupted_record_after_the_handshake_is_a_protocol_failure_answered_with_an
             "a bad_record_mac alert is queued"
         );
     }
+}
+
+#[test]
+fn a_handshake_over_the_turns_budget_is_held_and_goes_on_whole_in_a_later_turn() {
+    let files = Files::new("tls-held");
+    let (mut client, mut server) = files.layers(TlsVersion::V1_3);
+    // Turns no other test of this thread uses; the first one's budget is spent up front.
+    let (spent, next) = (u64::MAX - 100, u64::MAX - 99);
+    while budget::take_step_for_tests(spent) {}
+    let hello = client.outgoing().to_vec();
+    client.sent(hello.len());
+    let (head, tail) = hello.split_at(hello.len() / 2);
+    assert!(server.admit(spent, head).expect("held").is_none());
+    assert!(server.admit(spent, tail).expect("held").is_none());
+    assert!(server.holds());
+    let admitted = server
+        .admit(next, &[])
+        .expect("admitted")
+        .expect("a fresh budget");
+    assert_eq!(
+        &admitted[..],
+        &hello[..],
+        "the held bytes, whole and in order"
+    );
+    assert!(!server.holds());
+    server.receive(&admitted).expect("the hello is answered");
+    assert!(!server.outgoing().is_empty());
+}
+
+#[test]
+fn held_handshake_bytes_past_the_limit_fail_with_a_clear_error() {
+    let files = Files::new("tls-held-limit");
+    let (_, mut server) = files.layers(TlsVersion::V1_3);
+    let spent = u64::MAX - 200;
+    while budget::take_step_for_tests(spent) {}
+    let chunk = vec![0x16; 16 * 1024];
+    let error = (0..=budget::HELD_LIMIT / chunk.len())
+        .find_map(|_| server.admit(spent, &chunk).err())
+        .expect("the limit is reached");
+    assert!(matches!(error, TlsError::Protocol(_)), "{error:?}");
+    assert!(!server.holds(), "nothing stays held");
 }
