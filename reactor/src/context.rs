@@ -173,9 +173,9 @@ impl<M> Context<'_, M> {
 
     /// The executor's turn: the number of its loop iteration (start actors, deliver posted
     /// messages, poll, deliver I/O, fire timers). Actors that bound some work per turn (TLS
-    /// handshakes, for one) count against it, and post the rest to themselves: messages an
-    /// actor posts to itself from a callback are delivered in a later turn, after the I/O
-    /// and timers of this one.
+    /// handshakes, for one) count against it, and post the rest to themselves: a message an
+    /// actor posts to itself from an I/O, timer or message callback is delivered in a later
+    /// turn, after the I/O and timers of this one.
     pub fn turn(&self) -> u64 {
         self.core.turn
     }
