@@ -21,7 +21,7 @@ if ! cargo fuzz --version > /dev/null 2>&1; then
     cargo install --locked cargo-fuzz
 fi
 
-targets=(link_parser transport app_parser master_session outstation_session router)
+targets=(link_parser transport app_parser master_session outstation_session router tls)
 
 cargo fuzz build
 status=0

@@ -2,7 +2,9 @@
 """Writes the seed corpus fuzz/corpus/<target>/seed-* from the known-answer hex vectors in
 stack/tests/vectors.rs: link frames for the link parser and the router, their segments for the
 transport, their fragments for the application parser and the two sessions (requests to the
-outstation, responses to the master). Run from anywhere; rewrites only seed-* files.
+outstation, responses to the master), and scripts for the TLS target (handshakes, split,
+corrupted and truncated records, close_notify, frames encrypted into the session). Run from
+anywhere; rewrites only seed-* files.
 """
 
 import pathlib
@@ -42,6 +44,69 @@ def step(data, variant=0):
 POLL = b"\x04"
 
 
+# The TLS target's script (see fuzz/fuzz_targets/tls.rs): a version byte, then steps.
+TLS13, TLS12 = b"\x00", b"\x01"
+CLIENT, SERVER = 0, 8
+EXCHANGE = b"\x06"
+
+
+def u16(n):
+    return n.to_bytes(2, "little")
+
+
+def tls_write(side, data):
+    return bytes([0 | side]) + u16(len(data)) + data
+
+
+def tls_deliver(side, count=0):
+    return bytes([1 | side]) + u16(count)
+
+
+def tls_corrupt(side, offset, xor):
+    return bytes([2 | side]) + u16(offset) + bytes([xor])
+
+
+def tls_truncate(side, keep):
+    return bytes([3 | side]) + u16(keep)
+
+
+def tls_raw(side, data):
+    return bytes([4 | side]) + u16(len(data)) + data
+
+
+def tls_close(side):
+    return bytes([5 | side])
+
+
+def tls_advance(steps):
+    return b"\x07" + u16(steps)
+
+
+def tls_seeds(frames):
+    """Handshakes whole, split and deferred, garbage to either side from the start, then
+    records of an established session corrupted, truncated and closed."""
+    # A record header of each content type with a short body, and plaintext DNP3.
+    records = b"".join(bytes([t, 3, 3, 0, 4]) + b"\x01\x00\x00\x00" for t in (20, 21, 22, 23))
+    request = frames[0]
+    established = EXCHANGE + tls_advance(1000) + EXCHANGE
+    return [
+        TLS13 + established,
+        TLS12 + established,
+        TLS13 + tls_raw(SERVER, request) + tls_raw(CLIENT, records),
+        # Split anywhere, and more handshake steps than one turn's budget: the rest is held
+        # until the clock (and the executor's turn) moves.
+        TLS12 + tls_deliver(CLIENT, 5) + b"".join(tls_deliver(CLIENT, 1) for _ in range(10))
+        + tls_deliver(CLIENT) + tls_deliver(SERVER, 100) + tls_advance(1) + EXCHANGE,
+        TLS13 + EXCHANGE + tls_write(CLIENT, request) + tls_corrupt(CLIENT, 7, 1)
+        + tls_deliver(CLIENT) + EXCHANGE,
+        TLS12 + EXCHANGE + tls_write(SERVER, request) + tls_write(SERVER, request)
+        + tls_truncate(SERVER, 20) + tls_deliver(SERVER) + EXCHANGE,
+        TLS13 + EXCHANGE + b"".join(tls_write(CLIENT, f) for f in frames[:6])
+        + tls_deliver(CLIENT, 33) + tls_close(CLIENT) + EXCHANGE,
+        TLS12 + EXCHANGE + tls_raw(SERVER, records) + tls_close(SERVER) + EXCHANGE,
+    ]
+
+
 def write(target, seeds):
     folder = ROOT / "corpus" / target
     folder.mkdir(parents=True, exist_ok=True)
@@ -75,6 +140,7 @@ def main():
     write("router", [step(f) + POLL for f in by_size(frames)[:6]]
           + [b"".join(step(f, 1) for f in frames[:8]),
              POLL + b"\x05\xff\x00" + POLL + step(b"", 1)])
+    write("tls", tls_seeds(frames))
 
 
 if __name__ == "__main__":

@@ -75,6 +75,9 @@ mod channel;
 mod clock;
 mod config;
 mod error;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 mod limits;
 mod listener;
 mod manager;

@@ -44,7 +44,10 @@ impl ManagerBuilder {
 
     /// TLS handshakes that client channels have under way at once across the manager
     /// (default 32): each costs milliseconds of CPU, so a reconnect storm is spread instead of
-    /// starving the executors. Servers answer every handshake at once (their peer times it).
+    /// starving the executors. Servers answer every handshake (their peer times it), within
+    /// a per-executor budget of handshake steps per turn of its loop that bounds clients and
+    /// servers alike: over it, handshakes wait for the next turn (counted in `tls_deferred`),
+    /// so a flood of unauthenticated connections cannot starve established channels.
     pub fn max_tls_handshakes(mut self, handshakes: usize) -> Self {
         self.max_tls_handshakes = handshakes;
         self

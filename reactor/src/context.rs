@@ -171,6 +171,15 @@ impl<M> Context<'_, M> {
         self.core.spawn_local(actor)
     }
 
+    /// The executor's turn: the number of its loop iteration (start actors, deliver posted
+    /// messages, poll, deliver I/O, fire timers). Actors that bound some work per turn (TLS
+    /// handshakes, for one) count against it, and post the rest to themselves: a message an
+    /// actor posts to itself from an I/O, timer or message callback is delivered in a later
+    /// turn, after the I/O and timers of this one.
+    pub fn turn(&self) -> u64 {
+        self.core.turn
+    }
+
     /// Which executor of the pool runs this actor (0-based).
     pub fn executor_index(&self) -> usize {
         self.core.index

@@ -100,6 +100,8 @@ pub(crate) struct Core {
     pub(crate) index: usize,
     pub(crate) shared: Arc<ExecutorShared>,
     local: Worker<Waiting>,
+    /// The loop iteration running now (see [`Context::turn`](crate::Context::turn)).
+    pub(crate) turn: u64,
 }
 
 impl Core {
@@ -158,6 +160,7 @@ impl Executor {
             index,
             shared,
             local,
+            turn: 0,
         };
         Executor {
             core,
@@ -175,6 +178,7 @@ impl Executor {
         crate::completion::mark_executor_thread();
         let _span = tracing::info_span!("executor", index = self.core.index).entered();
         while self.pool.is_running() {
+            self.core.turn = self.core.turn.wrapping_add(1);
             self.start_channels();
             self.deliver_messages();
             let mut timeout = self.timeout();

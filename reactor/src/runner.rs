@@ -93,7 +93,9 @@ impl<C: Actor> Runner for Cell<C> {
             actor: key,
             mailbox: &self.mailbox,
         };
-        for _ in 0..budget {
+        // Only what was queued when the drain began: a message the actor posts to itself
+        // now waits for the next turn, so that I/O and timers run in between.
+        for _ in 0..budget.min(self.mailbox.len()) {
             match self.mailbox.take() {
                 Some(message) => {
                     cx.core

@@ -25,6 +25,9 @@ pub(crate) enum ChannelMsg {
     Shutdown,
     /// A manager-wide limit granted the permit this channel waited for.
     PermitGranted,
+    /// Posted to itself: a handshake deferred over the executor's budget tries again.
+    #[cfg(feature = "tls")]
+    HandshakeTurn,
 }
 
 /// Work for one outstation.

@@ -76,6 +76,9 @@ pub(crate) struct ChannelTask {
     /// once it has authenticated, so a stranger cannot drop the connected master.
     #[cfg(feature = "tls")]
     pub(super) pending: Option<(SourceId, Box<TlsLayer>)>,
+    /// A [`ChannelMsg::HandshakeTurn`] is on its way (`tls.rs`).
+    #[cfg(feature = "tls")]
+    pub(super) handshake_turn_posted: bool,
     /// The manager-wide limits (none: no limit), and where this channel stands with each.
     pub(super) limits: Option<Arc<Limits>>,
     pub(super) connect_permit: Permit,
@@ -110,6 +113,8 @@ impl ChannelTask {
             tls: None,
             #[cfg(feature = "tls")]
             pending: None,
+            #[cfg(feature = "tls")]
+            handshake_turn_posted: false,
             limits: None,
             connect_permit: Permit::None,
             handshake_permit: Permit::None,
@@ -207,7 +212,7 @@ impl ChannelTask {
 
     /// Drops a connection that brought more unusable input than allowed, and backs off; a
     /// connection that brought a useful frame lets the delays reset again.
-    fn check_flood(&mut self, cx: &mut Cx<'_>, source: SourceId) {
+    pub(super) fn check_flood(&mut self, cx: &mut Cx<'_>, source: SourceId) {
         if self.router.flooded() {
             add(&self.router.counters().flood_closes, 1);
             cx.close(source);
@@ -471,8 +476,13 @@ impl Actor for ChannelTask {
         if self.waits_for_permit() {
             self.permit_granted(cx);
         }
+        // Likewise a handshake deferral whose retry found it full.
+        #[cfg(feature = "tls")]
+        self.resume_handshakes(cx);
         match message {
             ChannelMsg::PermitGranted => {}
+            #[cfg(feature = "tls")]
+            ChannelMsg::HandshakeTurn => {}
             ChannelMsg::AddSession(kind, promise) => {
                 promise.complete(self.router.add(&clock::now(), kind));
                 if !self.router.is_empty() {

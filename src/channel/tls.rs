@@ -2,6 +2,7 @@
 //! socket goes into the filter and its plaintext into the router; the router's output goes
 //! into the filter and its ciphertext onto the socket, within the send queue's room.
 
+use super::message::ChannelMsg;
 use super::permits::PermitKind;
 use super::task::{add, ChannelTask, Connector, Cx};
 use crate::clock;
@@ -67,10 +68,20 @@ impl ChannelTask {
         }
     }
 
-    /// Ciphertext arrived: decrypt it and hand the plaintext to the router.
+    /// Ciphertext arrived: decrypt it and hand the plaintext to the router. A handshake
+    /// over the executor's budget waits for a later turn (`tls/budget.rs`).
     pub(super) fn tls_data(&mut self, cx: &mut Cx<'_>, source: SourceId, data: &[u8]) {
         let Some(tls) = &mut self.tls else { return };
-        let received = match tls.receive(data) {
+        let resumed = tls.holds();
+        let data = match tls.admit(cx.turn(), data) {
+            Ok(Some(data)) => data,
+            Ok(None) => return self.handshake_deferred(cx, source),
+            Err(e) => return self.tls_failed(cx, e),
+        };
+        if resumed {
+            cx.resume_reading(source);
+        }
+        let received = match tls.receive(&data) {
             Ok(r) => r,
             Err(e) => return self.tls_failed(cx, e),
         };
@@ -137,7 +148,23 @@ impl ChannelTask {
         let Some((_, mut layer)) = self.pending.take() else {
             return;
         };
-        let received = match layer.receive(data) {
+        let resumed = layer.holds();
+        let data = match layer.admit(cx.turn(), data) {
+            Ok(Some(data)) => data,
+            Ok(None) => {
+                self.pending = Some((source, layer));
+                return self.handshake_deferred(cx, source);
+            }
+            Err(e) => {
+                self.report_tls(&e);
+                cx.close(source);
+                return;
+            }
+        };
+        if resumed {
+            cx.resume_reading(source);
+        }
+        let received = match layer.receive(&data) {
             Ok(r) => r,
             Err(e) => {
                 self.report_tls(&e);
@@ -169,6 +196,36 @@ impl ChannelTask {
         if received.peer_closed {
             cx.close(source);
             self.lost(cx, &"closed by the peer (TLS close_notify)");
+        }
+    }
+
+    /// A handshake step waits for a later turn: stop reading the socket meanwhile and post
+    /// the channel a retry (delivered after this turn's I/O and timers).
+    fn handshake_deferred(&mut self, cx: &mut Cx<'_>, source: SourceId) {
+        cx.pause_reading(source);
+        add(&self.router.counters().tls_deferred, 1);
+        if !self.handshake_turn_posted {
+            // Refused when the mailbox is full: its messages call `resume_handshakes` too.
+            self.handshake_turn_posted = cx.handle().post(ChannelMsg::HandshakeTurn).is_ok();
+        }
+    }
+
+    /// A turn later: deferred handshakes go on, as far as this turn's budget allows.
+    pub(super) fn resume_handshakes(&mut self, cx: &mut Cx<'_>) {
+        self.handshake_turn_posted = false;
+        if let (Some(conn), Some(tls)) = (self.conn, &self.tls) {
+            if tls.holds() {
+                self.tls_data(cx, conn, &[]);
+                if self.conn == Some(conn) {
+                    self.check_flood(cx, conn);
+                }
+            }
+        }
+        if let Some((source, layer)) = &self.pending {
+            if layer.holds() {
+                let source = *source;
+                self.pending_data(cx, source, &[]);
+            }
         }
     }
 

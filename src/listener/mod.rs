@@ -69,6 +69,7 @@ listener_counters! {
     refused_duplicate: "New connections refused because their outstation was connected (policy RejectNew).",
     handoff_failed: "Identified connections dropped because their association's channel was gone or its mailbox full.",
     tls_errors: "TLS handshakes that failed on the listener (each closed its connection).",
+    tls_deferred: "TLS handshake steps deferred to a later turn of the executor, its per-turn handshake budget spent (a flood of handshakes waits; established channels go on).",
     accept_errors: "Accepts that failed; out of descriptors, the listener pauses before accepting again.",
     rate_refused: "Connections closed at once for arriving faster than `max_accepts_per_second`.",
 }

@@ -30,6 +30,9 @@ pub(crate) enum ListenerMsg {
     ),
     /// Stops listening and shuts every association down.
     Shutdown,
+    /// Posted to itself: handshakes deferred over the executor's budget try again.
+    #[cfg(feature = "tls")]
+    HandshakeTurn,
 }
 
 pub(super) type Cx<'a> = Context<'a, ListenerMsg>;
@@ -93,6 +96,9 @@ pub(crate) struct ListenerTask {
     /// TLS listeners: the settings of every handshake.
     #[cfg(feature = "tls")]
     tls: Option<TlsContext>,
+    /// A [`ListenerMsg::HandshakeTurn`] is on its way (`tls.rs`).
+    #[cfg(feature = "tls")]
+    pub(super) handshake_turn_posted: bool,
 }
 
 impl ListenerTask {
@@ -123,6 +129,8 @@ impl ListenerTask {
             rate: Default::default(),
             #[cfg(feature = "tls")]
             tls: None,
+            #[cfg(feature = "tls")]
+            handshake_turn_posted: false,
         }
     }
 
@@ -496,7 +504,12 @@ impl Actor for ListenerTask {
     fn on_message(&mut self, cx: &mut Cx<'_>, message: ListenerMsg) {
         let span = self.span.clone();
         let _entered = span.enter();
+        // Also when the retry found the mailbox full and another message came instead.
+        #[cfg(feature = "tls")]
+        self.resume_handshakes(cx);
         match message {
+            #[cfg(feature = "tls")]
+            ListenerMsg::HandshakeTurn => self.reschedule(cx),
             ListenerMsg::Add(association, promise) => {
                 promise.complete(self.register(cx, *association));
             }

@@ -8,7 +8,7 @@
 //! together.
 
 use super::first_frame::Identified;
-use super::task::ListenerTask;
+use super::task::{ListenerMsg, ListenerTask};
 use crate::channel::send_ciphertext;
 use crate::config::DialInBinding;
 use rdnp3_reactor::{Context, SourceId};
@@ -17,7 +17,7 @@ impl ListenerTask {
     /// Ciphertext from a connection handshaking on the listener.
     pub(super) fn tls_pending_data(
         &mut self,
-        cx: &mut Context<'_, super::ListenerMsg>,
+        cx: &mut Context<'_, ListenerMsg>,
         source: SourceId,
         data: &[u8],
     ) {
@@ -29,7 +29,21 @@ impl ListenerTask {
         let Some(layer) = pending.tls.as_mut() else {
             return;
         };
-        let received = match layer.receive(data) {
+        let resumed = layer.holds();
+        let data = match layer.admit(cx.turn(), data) {
+            Ok(Some(data)) => data,
+            Ok(None) => return self.handshake_deferred(cx, source),
+            Err(e) => {
+                self.release(cx, source);
+                self.counters.add(|c| &c.tls_errors);
+                tracing::warn!("closed {peer}: TLS: {e}");
+                return;
+            }
+        };
+        if resumed {
+            cx.resume_reading(source);
+        }
+        let received = match layer.receive(&data) {
             Ok(received) => received,
             Err(e) => {
                 // The alert rustls queued, then the connection closes.
@@ -65,5 +79,31 @@ impl ListenerTask {
             }
         }
         self.conclude(cx, source, outcome);
+    }
+
+    /// A handshake step waits for a later turn (`tls/budget.rs`): stop reading the socket
+    /// meanwhile and post the listener a retry (delivered after this turn's I/O and timers).
+    fn handshake_deferred(&mut self, cx: &mut Context<'_, ListenerMsg>, source: SourceId) {
+        cx.pause_reading(source);
+        self.counters.add(|c| &c.tls_deferred);
+        if !self.handshake_turn_posted {
+            // Refused when the mailbox is full: its messages call `resume_handshakes` too.
+            self.handshake_turn_posted = cx.handle().post(ListenerMsg::HandshakeTurn).is_ok();
+        }
+    }
+
+    /// A turn later: deferred handshakes go on, as far as this turn's budget allows (the
+    /// others wait again).
+    pub(super) fn resume_handshakes(&mut self, cx: &mut Context<'_, ListenerMsg>) {
+        self.handshake_turn_posted = false;
+        let waiting: Vec<SourceId> = self
+            .pending
+            .iter()
+            .filter(|(_, p)| p.tls.as_ref().is_some_and(|l| l.holds()))
+            .map(|(source, _)| *source)
+            .collect();
+        for source in waiting {
+            self.tls_pending_data(cx, source, &[]);
+        }
     }
 }

@@ -42,6 +42,8 @@ pub(crate) struct TlsLayer {
     deadline: Option<Instant>,
     plaintext: Vec<u8>,
     ciphertext: Vec<u8>,
+    /// Ciphertext of a handshake waiting for a turn with budget (`budget.rs`).
+    pub(super) held: Vec<u8>,
 }
 
 impl TlsLayer {
@@ -53,6 +55,7 @@ impl TlsLayer {
             deadline: None,
             plaintext: Vec::new(),
             ciphertext: Vec::new(),
+            held: Vec::new(),
         }
     }
 
@@ -82,13 +85,19 @@ impl TlsLayer {
 
     /// The connection closed; true if it was still handshaking.
     pub(crate) fn end(&mut self) -> bool {
-        let handshaking = self.session.is_some() && !self.opened;
+        let handshaking = self.is_handshaking();
         self.session = None;
         self.opened = false;
         self.deadline = None;
         self.ciphertext.clear();
         self.plaintext.clear();
+        self.held = Vec::new();
         handshaking
+    }
+
+    /// Whether a handshake is running (started, not finished).
+    pub(crate) fn is_handshaking(&self) -> bool {
+        self.session.is_some() && !self.opened
     }
 
     /// When the running handshake times out.
@@ -202,5 +211,14 @@ impl TlsLayer {
     /// The first `n` bytes of [`TlsLayer::outgoing`] were handed to the socket.
     pub(crate) fn sent(&mut self, n: usize) {
         self.ciphertext.drain(..n.min(self.ciphertext.len()));
+    }
+
+    /// Queues a close_notify alert for the peer (the fuzz targets close sessions with it;
+    /// channels just close the socket).
+    #[cfg(feature = "fuzzing")]
+    pub(crate) fn send_close_notify(&mut self) {
+        if let Some(session) = &mut self.session {
+            session.send_close_notify();
+        }
     }
 }

@@ -29,10 +29,13 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+mod budget;
 mod config;
 mod der;
 mod error;
 mod layer;
+#[cfg(test)]
+mod tests;
 mod verify;
 
 #[allow(unused_imports)]

@@ -12,7 +12,7 @@ pub mod backends;
 pub mod demo;
 pub mod fault_proxy;
 pub mod hex;
-#[cfg(feature = "full")]
+#[cfg(feature = "pki")]
 pub mod pki;
 #[cfg(feature = "full")]
 pub mod process;

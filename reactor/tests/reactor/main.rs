@@ -36,6 +36,7 @@ fn main() {
         posting::a_stopped_channel_refuses_posts_and_cancels_pending_replies,
         posting::a_completion_can_be_waited_on_or_awaited,
         posting::a_blocking_wait_inside_a_callback_returns_an_error_instead_of_deadlocking,
+        posting::a_message_an_actor_posts_to_itself_arrives_in_a_later_turn,
         placement::a_thousand_channels_spread_evenly_over_the_executors,
         placement::every_callback_of_a_channel_runs_on_the_same_thread,
         faults::a_connect_to_a_closed_port_reports_an_error,

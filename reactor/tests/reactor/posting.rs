@@ -203,3 +203,51 @@ pub fn a_blocking_wait_inside_a_callback_returns_an_error_instead_of_deadlocking
     assert_eq!(done.wait(), Ok(5));
     pool.shutdown();
 }
+
+/// Posts itself `left` more messages, one from each, recording the turn of each delivery.
+struct SelfPoster {
+    turns: Vec<u64>,
+}
+
+enum Relay {
+    Next(u32, Promise<Vec<u64>>),
+}
+
+impl Actor for SelfPoster {
+    type Message = Relay;
+
+    fn on_message(&mut self, cx: &mut Context<'_, Relay>, msg: Relay) {
+        let Relay::Next(left, done) = msg;
+        self.turns.push(cx.turn());
+        if left == 0 {
+            return done.complete(std::mem::take(&mut self.turns));
+        }
+        if let Err(
+            PostError::Full(Relay::Next(_, done)) | PostError::Closed(Relay::Next(_, done)),
+        ) = cx.handle().post(Relay::Next(left - 1, done))
+        {
+            done.complete(Vec::new());
+        }
+    }
+}
+
+pub fn a_message_an_actor_posts_to_itself_arrives_in_a_later_turn(backend: Backend) {
+    let pool = Pool::builder()
+        .backend(backend)
+        .threads(1)
+        .build()
+        .expect("pool");
+    let poster = pool.spawn(SelfPoster { turns: Vec::new() }).expect("spawn");
+    let (promise, done) = completion();
+    poster
+        .post(Relay::Next(5, promise))
+        .map_err(|_| "post")
+        .expect("posted");
+    let turns = done.wait().expect("relayed");
+    assert_eq!(turns.len(), 6, "every relay delivered: {turns:?}");
+    assert!(
+        turns.windows(2).all(|w| w[1] > w[0]),
+        "each in a later turn: {turns:?}"
+    );
+    pool.shutdown();
+}

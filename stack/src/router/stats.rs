@@ -44,6 +44,7 @@ counters! {
     keep_alive_failures: "Keep-alive requests left unanswered.",
     tls_errors: "TLS handshakes or connections that failed (each closed its connection).",
     tls_resumed: "TLS handshakes that resumed an earlier session (no certificate exchange).",
+    tls_deferred: "TLS handshake steps deferred to a later turn of the executor, its per-turn handshake budget spent (a flood of handshakes waits; established channels go on).",
     flood_closes: "Connections closed for bringing more unusable input than the channel allows.",
     rate_refused: "Servers: connections closed at once for arriving faster than the accept rate limit.",
 }
