@@ -247,7 +247,7 @@ impl ChannelTask {
         let mut out = take_out();
         if self.router.poll_send(&clock::now(), &mut out, room) > 0 {
             if let Err(e) = cx.send(conn, &out) {
-                tracing::warn!("send failed: {e}");
+                tracing::debug!("send failed: {e}");
             }
         }
         give_back_out(out);

@@ -73,6 +73,13 @@ impl SendQueue {
     /// Marks `n` bytes of the current chunk as written.
     pub(crate) fn consume(&mut self, n: usize) {
         self.front_pos = (self.front_pos + n).min(self.front.len());
+        if self.front_pos == self.front.len() && self.back.is_empty() {
+            // Drained: an idle connection keeps no buffer (the next send allocates one from
+            // the thread's cache, which is cheap next to the system call).
+            self.front = Vec::new();
+            self.back = Vec::new();
+            self.front_pos = 0;
+        }
     }
 
     /// Whether the actor was refused and the queue has drained to half: tell it once.
@@ -108,5 +115,10 @@ mod tests {
         q.consume(2);
         assert!(q.is_empty());
         assert_eq!(q.front_chunk(), b"");
+        assert_eq!(
+            (q.front.capacity(), q.back.capacity()),
+            (0, 0),
+            "a drained queue keeps no buffer"
+        );
     }
 }
