@@ -1,7 +1,8 @@
-//! The executor's shared receive buffers: a provided-buffer ring (Linux 5.19+). Receives are
-//! submitted without a buffer and the kernel picks one from the ring only when bytes arrive,
-//! so an idle connection holds no receive buffer at all; the executor lends the buffer to the
-//! owning actor for one callback and puts it back on the ring at once.
+//! The executor's shared receive buffers: a provided-buffer ring. Each socket keeps one
+//! multishot receive armed (Linux 6.0+) that takes a buffer from the ring only when bytes
+//! arrive, so an idle connection holds no receive buffer at all, and a busy one needs no new
+//! submission per receive; the executor lends the buffer to the owning actor for one callback
+//! and puts it back on the ring at once.
 
 use std::alloc::{self, Layout};
 use std::io;
@@ -52,6 +53,12 @@ impl BufRing {
     /// Allocates `count` (a power of two, at most 32 768) buffers of `size` bytes and
     /// registers them with `ring` as buffer group `group`.
     pub(super) fn new(ring: &IoUring, count: u16, size: usize, group: u16) -> io::Result<Self> {
+        if !kernel_at_least(6, 0) {
+            return Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                "multishot receive needs Linux 6.0",
+            ));
+        }
         if !count.is_power_of_two() || count > 32_768 || size == 0 || size > u32::MAX as usize {
             return Err(io::Error::from(io::ErrorKind::InvalidInput));
         }
@@ -91,11 +98,6 @@ impl BufRing {
     /// The buffer group receives name.
     pub(super) fn group(&self) -> u16 {
         self.group
-    }
-
-    /// The size of each buffer.
-    pub(super) fn size(&self) -> usize {
-        self.size
     }
 
     /// Whether every buffer is lent out (receives would end with ENOBUFS).
@@ -158,6 +160,19 @@ impl BufRing {
             tracing::debug!(error = %e, "unregistering the receive buffer ring failed");
         }
     }
+}
+
+/// Whether the running kernel's release is at least `major.minor` (false if unreadable).
+fn kernel_at_least(major: u32, minor: u32) -> bool {
+    let Ok(release) = std::fs::read_to_string("/proc/sys/kernel/osrelease") else {
+        return false;
+    };
+    let mut parts = release
+        .trim()
+        .split(|c: char| !c.is_ascii_digit())
+        .map(|p| p.parse::<u32>().unwrap_or(0));
+    let found = (parts.next().unwrap_or(0), parts.next().unwrap_or(0));
+    found >= (major, minor)
 }
 
 impl Drop for BufRing {

@@ -43,18 +43,17 @@ impl Driver {
         let Some((key, source)) = self.sources.get_by_index_mut(index) else {
             return;
         };
-        let multishot_goes_on = op == Op::Accept && cqueue::more(flags);
+        let more = cqueue::more(flags);
+        let multishot_goes_on = matches!(op, Op::Accept | Op::Recv) && more;
         if !multishot_goes_on {
             source.inflight -= 1;
             self.inflight -= 1;
         }
+        if op == Op::Recv && source.on_ring() {
+            return self.ring_received(key, res, flags, more);
+        }
         match op {
-            Op::Recv => {
-                source.recv = match cqueue::buffer_select(flags) {
-                    Some(id) if res > 0 => Recv::Provided(res as u32, id),
-                    _ => Recv::Ready(res),
-                }
-            }
+            Op::Recv => source.recv = Recv::Ready(res),
             Op::Send => source.send_inflight = false,
             Op::Accept => source.accept_inflight = multishot_goes_on,
             Op::Connect => source.connect_inflight = false,
@@ -63,12 +62,6 @@ impl Driver {
         if !source.is_open() {
             if op == Op::Accept && res >= 0 {
                 drop(fd::owned_from_raw(res));
-            }
-            if let Recv::Provided(_, id) = source.recv {
-                source.recv = Recv::Idle;
-                if let Some(ring) = self.recv_ring.as_mut() {
-                    ring.give_back(id);
-                }
             }
             if source.inflight == 0 {
                 self.sources.remove(key);
@@ -79,12 +72,6 @@ impl Driver {
             Op::Recv if fd::is_retry(-res) => {
                 source.recv = Recv::Idle;
                 self.arm_recv(key);
-            }
-            Op::Recv if -res == libc::ENOBUFS => {
-                // The ring ran dry: the bytes wait in the socket until buffers come back.
-                source.recv = Recv::Idle;
-                self.starved.push(key);
-                self.recv_waits += 1;
             }
             Op::Recv => self.pending.push(IoEvent::Read(key)),
             Op::Send => self.sent(key, res),
@@ -116,6 +103,49 @@ impl Driver {
             }
             // The linked read or write reports what happened.
             Op::Wake | Op::Cancel | Op::Poll => {}
+        }
+    }
+
+    /// A completion of a socket's multishot receive on the executor's buffer ring: a chunk
+    /// (queued for the owner), the end of the stream, or the end of the multishot (armed
+    /// again, or once buffers return when the ring ran dry).
+    fn ring_received(&mut self, key: SourceKey, res: i32, flags: u32, more: bool) {
+        let buffer = cqueue::buffer_select(flags).filter(|_| res > 0);
+        let Some(source) = self.sources.get_mut(key) else {
+            return;
+        };
+        if !more {
+            source.recv = Recv::Idle;
+        }
+        if !source.is_open() {
+            if source.inflight == 0 {
+                self.sources.remove(key);
+            }
+            if let Some(id) = buffer {
+                self.give_back(id);
+            }
+            return;
+        }
+        let mut rearm = !more && source.reading;
+        if let Some(id) = buffer {
+            if source.chunks.is_empty() && source.end.is_none() {
+                self.pending.push(IoEvent::Read(key));
+            }
+            source.chunks.push_back((res as u32, id));
+        } else if res == -libc::ENOBUFS {
+            // The ring ran dry: the bytes wait in the socket until buffers come back.
+            rearm = false;
+            self.starved.push(key);
+            self.recv_waits += 1;
+        } else if res == 0 || (res < 0 && !fd::is_retry(-res) && -res != libc::ECANCELED) {
+            rearm = false;
+            if source.chunks.is_empty() {
+                self.pending.push(IoEvent::Read(key));
+            }
+            source.end = Some(res);
+        }
+        if rearm {
+            self.arm_recv(key);
         }
     }
 

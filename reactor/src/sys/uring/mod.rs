@@ -32,6 +32,7 @@ pub(crate) use buf_ring::ProvidedBuf;
 pub(crate) use probe::probe;
 
 use self::buf_ring::BufRing;
+use self::ops::Op;
 
 use self::source::{Life, Recv, Role, Source};
 use super::fd;
@@ -166,6 +167,8 @@ impl Driver {
             life: Life::Open,
             recv: Recv::Idle,
             recv_buf,
+            chunks: VecDeque::new(),
+            end: None,
             reading: true,
             send: SendQueue::new(self.config.send_capacity),
             send_inflight: false,
@@ -229,17 +232,25 @@ impl Driver {
         if !source.is_open() {
             return ReadOutcome::WouldBlock;
         }
-        if let Recv::Provided(len, id) = source.recv {
-            source.recv = Recv::Lent;
-            if let Some(buf) = self
-                .recv_ring
-                .as_mut()
-                .and_then(|r| r.lend(id, len as usize))
-            {
-                return ReadOutcome::Data(RecvChunk::Provided(buf));
+        if source.on_ring() {
+            if !source.reading {
+                return ReadOutcome::WouldBlock;
             }
-            source.recv = Recv::Idle;
-            return ReadOutcome::WouldBlock;
+            if let Some((len, id)) = source.chunks.pop_front() {
+                if let Some(buf) = self
+                    .recv_ring
+                    .as_mut()
+                    .and_then(|r| r.lend(id, len as usize))
+                {
+                    return ReadOutcome::Data(RecvChunk::Provided(buf));
+                }
+                return ReadOutcome::WouldBlock;
+            }
+            return match source.end.take() {
+                Some(0) => ReadOutcome::Eof,
+                Some(res) => ReadOutcome::Error(io::Error::from_raw_os_error(-res)),
+                None => ReadOutcome::WouldBlock,
+            };
         }
         let Recv::Ready(res) = source.recv else {
             return ReadOutcome::WouldBlock;
@@ -262,8 +273,9 @@ impl Driver {
     pub(crate) fn finish_read(&mut self, key: SourceKey, chunk: RecvChunk) {
         let own = match chunk {
             RecvChunk::Provided(buf) => {
+                // The multishot receive goes on (or is re-armed once buffers return).
                 self.give_back(buf.id);
-                None
+                return;
             }
             RecvChunk::Owned(buf, _) => Some(buf),
         };
@@ -280,7 +292,7 @@ impl Driver {
     }
 
     /// Puts a ring buffer back.
-    fn give_back(&mut self, id: u16) {
+    pub(super) fn give_back(&mut self, id: u16) {
         if let Some(ring) = self.recv_ring.as_mut() {
             ring.give_back(id);
         }
@@ -336,10 +348,16 @@ impl Driver {
         if let Some(source) = self.sources.get_mut(key) {
             source.reading = reading;
             if reading {
-                if matches!(source.recv, Recv::Ready(_)) {
+                if matches!(source.recv, Recv::Ready(_))
+                    || !source.chunks.is_empty()
+                    || source.end.is_some()
+                {
                     self.pending.push(IoEvent::Read(key));
                 }
                 self.arm_recv(key);
+            } else if source.on_ring() && matches!(source.recv, Recv::Armed) {
+                // A multishot receive goes on until cancelled; it is armed again on resume.
+                self.cancel(key.index(), Op::Recv);
             }
         }
     }
@@ -357,15 +375,9 @@ impl Driver {
         if let Role::Listener { accepted, .. } = &mut source.role {
             accepted.clear();
         }
-        let unread = match source.recv {
-            Recv::Provided(_, id) => Some(id),
-            _ => None,
-        };
-        if unread.is_some() {
-            source.recv = Recv::Idle;
-        }
+        let unread = std::mem::take(&mut source.chunks);
         let idle = source.inflight == 0;
-        if let Some(id) = unread {
+        for (_, id) in unread {
             // Received but never read: the buffer goes back to the ring.
             self.give_back(id);
         }

@@ -179,18 +179,16 @@ impl Driver {
         let Some(buf) = source.recv_buf.as_mut() else {
             // No buffer of its own: a socket receiving into the executor's ring, which the
             // kernel picks a buffer from once bytes arrive.
+            // It stays armed (one completion per chunk) until the stream ends, the ring runs
+            // dry or reading pauses.
             let Some(ring) = &self.recv_ring else { return };
-            if source.kind != StreamKind::Socket {
+            if source.kind != StreamKind::Socket || source.end.is_some() {
                 return;
             }
             source.recv = Recv::Armed;
             source.inflight += 1;
             self.inflight += 1;
-            let len = ring.size().min(u32::MAX as usize) as u32;
-            let entry = opcode::Recv::new(raw, std::ptr::null_mut(), len)
-                .buf_group(ring.group())
-                .build()
-                .flags(squeue::Flags::BUFFER_SELECT);
+            let entry = opcode::RecvMulti::new(raw, ring.group()).build();
             self.push(entry.user_data(user_data(key.index(), Op::Recv)));
             return;
         };

@@ -19,9 +19,7 @@ pub(super) enum Recv {
     Armed,
     /// The receive completed with this result; not pulled yet.
     Ready(i32),
-    /// The receive completed with this many bytes in this buffer of the executor's ring; not
-    /// pulled yet.
-    Provided(u32, u16),
+
     /// The buffer is lent to the executor.
     Lent,
 }
@@ -60,6 +58,12 @@ pub(super) struct Source {
     /// The source's own receive buffer: only where the executor has no buffer ring, or for
     /// descriptors that are not sockets.
     pub(super) recv_buf: Option<Box<[u8]>>,
+    /// Sockets on the executor's buffer ring: chunks (length, buffer id) the multishot
+    /// receive delivered and the owner has not pulled yet (at most the ring's size in all).
+    pub(super) chunks: VecDeque<(u32, u16)>,
+    /// Sockets on the ring: how the stream ended (0: end of file, else -errno), reported once
+    /// the chunks before it are pulled.
+    pub(super) end: Option<i32>,
     pub(super) reading: bool,
     pub(super) send: SendQueue,
     pub(super) send_inflight: bool,
@@ -73,6 +77,15 @@ impl Source {
     /// Whether the owner still uses it.
     pub(super) fn is_open(&self) -> bool {
         matches!(self.life, Life::Open)
+    }
+
+    /// Whether its receives take buffers from the executor's ring (multishot).
+    pub(super) fn on_ring(&self) -> bool {
+        self.recv_buf.is_none() && self.kind == StreamKind::Socket && !self.is_listener()
+    }
+
+    fn is_listener(&self) -> bool {
+        matches!(self.role, Role::Listener { .. })
     }
 
     /// Whether it is a connected stream.
