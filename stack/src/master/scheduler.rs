@@ -296,21 +296,25 @@ impl Scheduler {
             }
             let s = &self.slots[task.slot()];
             let due = s.pending && s.retry_at.is_none_or(|t| t <= now);
-            let before: &[AutoTask] = match task {
-                AutoTask::AssignClass => &[AutoTask::DisableUnsolicited],
-                AutoTask::Integrity => &[AutoTask::DisableUnsolicited, AutoTask::AssignClass],
-                AutoTask::EnableUnsolicited => &[
-                    AutoTask::DisableUnsolicited,
-                    AutoTask::AssignClass,
-                    AutoTask::Integrity,
-                ],
-                // The integrity poll reads the events too.
-                AutoTask::EventScan => &[AutoTask::DisableUnsolicited, AutoTask::Integrity],
-                _ => &[],
-            };
-            let allowed = before.iter().all(|&b| !self.pending(b));
-            due && allowed
+            due && !self.waiting(task)
         })
+    }
+
+    /// True while a task that must run before `task` is pending.
+    fn waiting(&self, task: AutoTask) -> bool {
+        let before: &[AutoTask] = match task {
+            AutoTask::AssignClass => &[AutoTask::DisableUnsolicited],
+            AutoTask::Integrity => &[AutoTask::DisableUnsolicited, AutoTask::AssignClass],
+            AutoTask::EnableUnsolicited => &[
+                AutoTask::DisableUnsolicited,
+                AutoTask::AssignClass,
+                AutoTask::Integrity,
+            ],
+            // The integrity poll reads the events too.
+            AutoTask::EventScan => &[AutoTask::DisableUnsolicited, AutoTask::Integrity],
+            _ => &[],
+        };
+        before.iter().any(|&b| self.pending(b))
     }
 
     /// Records how an automatic task ended. Success clears it; a timeout keeps it pending and
@@ -364,15 +368,18 @@ impl Scheduler {
         };
     }
 
-    /// The earliest retry of a pending automatic task that is waiting out its back-off.
+    /// The earliest retry of a pending automatic task that is waiting out its back-off. A
+    /// task that also waits for an earlier one of the sequence does not count: its back-off
+    /// may end before the earlier task's, and a deadline that passes without a task to start
+    /// would fire again and again.
     pub(crate) fn next_retry(&self) -> Option<Instant> {
         if self.held {
             return None;
         }
-        self.slots
-            .iter()
-            .filter(|s| s.pending)
-            .filter_map(|s| s.retry_at)
+        AutoTask::ALL
+            .into_iter()
+            .filter(|&task| self.pending(task) && !self.waiting(task))
+            .filter_map(|task| self.slots[task.slot()].retry_at)
             .min()
     }
 }
@@ -433,6 +440,39 @@ mod tests {
             after_restart,
             [AutoTask::ClearRestart, AutoTask::AssignClass]
         );
+    }
+
+    #[test]
+    fn the_next_retry_is_never_a_task_still_waiting_for_an_earlier_one() {
+        // Found by the property test (tests/property_events.rs, seed 903): ENABLE_UNSOLICITED
+        // timed out, then a restart scheduled the integrity poll again, which timed out with a
+        // longer back-off. The enable's earlier retry time was the deadline, although the
+        // enable cannot start before the poll: the timer fired again and again.
+        let (mut s, config) = startup();
+        let t0 = Instant::now();
+        s.finish(AutoTask::DisableUnsolicited, &Ok(()), Some(t0), &config);
+        s.finish(AutoTask::Integrity, &Ok(()), Some(t0), &config);
+        s.finish(
+            AutoTask::EnableUnsolicited,
+            &Err(TaskError::Timeout),
+            Some(t0),
+            &config,
+        );
+        let enable_retry = t0 + config.task_retry_min;
+        assert_eq!(s.next_retry(), Some(enable_retry));
+        s.react_to_iin(Iin::DEVICE_RESTART, &config);
+        s.finish(AutoTask::ClearRestart, &Ok(()), Some(t0), &config);
+        let t1 = t0 + Duration::from_secs(1);
+        s.finish(
+            AutoTask::Integrity,
+            &Err(TaskError::Timeout),
+            Some(t1),
+            &config,
+        );
+        let integrity_retry = t1 + config.task_retry_min;
+        assert_eq!(first(&s, enable_retry), None);
+        assert_eq!(s.next_retry(), Some(integrity_retry));
+        assert_eq!(first(&s, integrity_retry), Some(AutoTask::Integrity));
     }
 
     #[test]
