@@ -444,7 +444,7 @@ mod tests {
 
     #[test]
     fn the_next_retry_is_never_a_task_still_waiting_for_an_earlier_one() {
-        // Found by the property test (tests/property_events.rs, seed 903): ENABLE_UNSOLICITED
+        // Found by the property test (tests/property_events.rs, seed 352): ENABLE_UNSOLICITED
         // timed out, then a restart scheduled the integrity poll again, which timed out with a
         // longer back-off. The enable's earlier retry time was the deadline, although the
         // enable cannot start before the poll: the timer fired again and again.

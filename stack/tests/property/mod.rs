@@ -22,6 +22,12 @@ pub struct Summary {
     pub delivered: usize,
     pub master_restarts: usize,
     pub outstation_restarts: usize,
+    /// Events the masters recognised as repeated and did not deliver again.
+    pub repeated: u64,
+    /// Unsolicited responses the masters accepted.
+    pub unsolicited: u64,
+    /// Scenarios where an outstation dropped events for lack of room.
+    pub overflowed: usize,
 }
 
 impl std::ops::AddAssign for Summary {
@@ -30,6 +36,9 @@ impl std::ops::AddAssign for Summary {
         self.delivered += o.delivered;
         self.master_restarts += o.master_restarts;
         self.outstation_restarts += o.outstation_restarts;
+        self.repeated += o.repeated;
+        self.unsolicited += o.unsolicited;
+        self.overflowed += o.overflowed;
     }
 }
 
@@ -44,7 +53,13 @@ pub fn scenario(seed: u64) -> Result<Summary, String> {
     let mut w = World::new(setup, Rng::new(rng.next_u64()), log.clone());
     w.faults = (rng.below(2) == 0).then_some(rates);
     w.exchange();
-    for _ in 0..rng.range(4, 24) {
+    // Mostly short scenarios (cheap, many of them); one in twenty runs longer.
+    let actions = if rng.below(20) == 0 {
+        rng.range(24, 120)
+    } else {
+        rng.range(4, 24)
+    };
+    for _ in 0..actions {
         match rng.below(100) {
             0..=39 => {
                 for _ in 0..rng.range(1, 3) {
@@ -61,9 +76,10 @@ pub fn scenario(seed: u64) -> Result<Summary, String> {
                     Some(rates)
                 }
             }
-            88..=91 => w.restart_master(),
-            92..=95 => w.restart_outstation(),
-            _ => w.reconnect(),
+            88..=89 => w.restart_master(),
+            90..=91 => w.restart_outstation(),
+            92..=95 => w.reconnect(),
+            _ => w.advance(Duration::from_millis(rng.range(1, 10_000) as u64)),
         }
         w.exchange();
     }
@@ -79,6 +95,7 @@ pub fn scenario(seed: u64) -> Result<Summary, String> {
             "not settled after {SETTLE_SECONDS} s without faults: {held} events held; {stats:?}"
         ));
     }
+    let stats = w.master().stats().clone();
     let log = log.lock().unwrap();
     verdict(&log, &w.restarts)?;
     Ok(Summary {
@@ -86,5 +103,8 @@ pub fn scenario(seed: u64) -> Result<Summary, String> {
         delivered: log.delivered.len(),
         master_restarts: w.masters as usize,
         outstation_restarts: w.outstations as usize,
+        repeated: w.retired.0 + stats.repeated_events,
+        unsolicited: w.retired.1 + stats.unsolicited,
+        overflowed: usize::from(w.restarts.dropped.contains(&true)),
     })
 }

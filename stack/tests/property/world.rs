@@ -44,13 +44,17 @@ impl Setup {
                 Classes::EVENTS
             } else {
                 Classes::NONE
-            });
+            })
+            .with_event_scan([Classes::NONE, Classes::EVENTS][rng.below(2)])
+            .with_integrity_on_overflow(rng.below(2) == 0)
+            .with_max_unsolicited_per_second([None, Some(2), Some(100)][rng.below(3)]);
         let outstation = OutstationConfig::default()
             .with_need_time_at_start(false)
             .with_allow_unsolicited(unsolicited)
             .with_max_tx_fragment([249, 512, 2048][rng.below(3)])
             .with_solicited_confirm_timeout(ms(rng, 100, 3000))
             .with_unsolicited_confirm_timeout(ms(rng, 100, 3000))
+            .with_unsolicited_retries([None, Some(0), Some(2)][rng.below(3)])
             .with_event_buffer(EventBufferConfig::all(rng.range(2, 40) as u16));
         let binary_variation = [Variation::Group2Var2, Variation::Group2Var3][rng.below(2)];
         Setup {
@@ -115,6 +119,9 @@ pub struct World {
     pub rng: Rng,
     pub log: Shared,
     pub restarts: Restarts,
+    /// Counters of the master engines replaced so far (repeated events, unsolicited
+    /// responses), for the coverage summary.
+    pub retired: (u64, u64),
     /// The next event time (unique across the scenario).
     next_time: u64,
     buf: Vec<u8>,
@@ -142,6 +149,7 @@ impl World {
             rng,
             log,
             restarts: Restarts::default(),
+            retired: (0, 0),
             next_time: 5_000_000,
             buf: Vec::with_capacity(16 * 1024),
         };
@@ -324,6 +332,9 @@ impl World {
     pub fn restart_master(&mut self) {
         let held = self.outstation().database().buffered_events();
         self.restarts.master_held.push(held);
+        let stats = self.master().stats().clone();
+        self.retired.0 += stats.repeated_events;
+        self.retired.1 += stats.unsolicited;
         let now = self.now;
         self.master.remove(&now, self.master_id);
         self.masters += 1;
