@@ -125,8 +125,8 @@ pub struct Restarts {
     /// Per master restart: how many events the outstation still held (so at most this many
     /// events delivered to the old master can come again to the new one).
     pub master_held: Vec<usize>,
-    /// Per outstation engine: whether it dropped events for lack of buffer room.
-    pub dropped: Vec<bool>,
+    /// Per outstation engine: how many events it dropped for lack of buffer room.
+    pub dropped: Vec<u64>,
 }
 
 /// Checks the property; `Err` says which event broke it and how.
@@ -159,17 +159,26 @@ pub fn verdict(log: &Log, restarts: &Restarts) -> Result<(), String> {
             "{across_masters} events delivered again after master restarts, but the outstation held only {held}"
         ));
     }
+    let mut missing = vec![0u64; restarts.dropped.len()];
     for (time, a) in &log.accepted {
         if count.contains_key(time) {
             continue;
         }
         let o = a.outstation as usize;
-        // Its engine restarted (and the master saw DEVICE_RESTART: checked separately).
-        let restarted = o < restarts.outstation.len();
-        let overflowed = restarts.dropped.get(o).copied().unwrap_or(false)
-            && log.iin_seen_since(a.tick, Iin::EVENT_BUFFER_OVERFLOW);
-        if !restarted && !overflowed {
+        // Its engine restarted (and the master saw DEVICE_RESTART: checked below).
+        if o < restarts.outstation.len() {
+            continue;
+        }
+        missing[o] += 1;
+        if !log.iin_seen_since(a.tick, Iin::EVENT_BUFFER_OVERFLOW) {
             return Err(format!("event at {time} lost without overflow: {a:?}"));
+        }
+    }
+    for (o, (&missing, &dropped)) in missing.iter().zip(&restarts.dropped).enumerate() {
+        if missing > dropped {
+            return Err(format!(
+                "outstation engine {o} dropped {dropped} events but {missing} never arrived"
+            ));
         }
     }
     for &tick in &restarts.outstation {

@@ -181,7 +181,7 @@ impl World {
             Box::new(MirrorOutputs),
             Box::new(DefaultApplication),
         );
-        self.restarts.dropped.push(false);
+        self.restarts.dropped.push(0);
         let kind = SessionKind::Outstation(Box::new(o));
         self.outstation
             .add(&self.now, kind)
@@ -286,14 +286,12 @@ impl World {
             }
         };
         let now = self.now;
-        let dropped = self.outstation().stats().events_dropped;
         let report = self
             .outstation()
             .apply(&now, &[update.with_time(Timestamp(time))]);
-        if self.outstation().stats().events_dropped > dropped {
-            if let Some(d) = self.restarts.dropped.last_mut() {
-                *d = true;
-            }
+        let dropped = self.outstation().stats().events_dropped;
+        if let Some(d) = self.restarts.dropped.last_mut() {
+            *d = dropped;
         }
         if report.events == 1 {
             let outstation = self.outstations;
