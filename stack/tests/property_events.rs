@@ -80,3 +80,11 @@ fn a_retry_waiting_for_the_integrity_poll_does_not_fire_its_timer_again_and_agai
     // unit test the_next_retry_is_never_a_task_still_waiting_for_an_earlier_one).
     run(std::iter::once(352));
 }
+
+#[test]
+fn a_restart_during_a_reconnection_is_not_cleared_before_the_master_sees_it() {
+    // Seed 180089: the WRITE clearing DEVICE_RESTART was in flight when the outstation
+    // restarted and the connection dropped; the master sent it again first thing on the new
+    // connection and cleared the new restart bit unseen.
+    run(std::iter::once(180_089));
+}

@@ -184,7 +184,8 @@ pub fn verdict(log: &Log, restarts: &Restarts) -> Result<(), String> {
     for &tick in &restarts.outstation {
         if !log.iin_seen_since(tick, Iin::DEVICE_RESTART) {
             return Err(format!(
-                "outstation restart at tick {tick} never reported by DEVICE_RESTART"
+                "outstation restart at tick {tick} never reported by DEVICE_RESTART (IIN seen: {:?})",
+                log.iin
             ));
         }
     }
