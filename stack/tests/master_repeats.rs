@@ -36,11 +36,18 @@ struct Harness {
 impl Harness {
     /// An online master with no startup sequence: it sends only what the test asks.
     fn new(suppress: bool) -> Self {
-        let config = MasterConfig::default()
-            .with_disable_unsolicited_at_startup(false)
+        Self::with(
+            MasterConfig::default()
+                .with_disable_unsolicited_at_startup(false)
+                .with_suppress_repeated_events(suppress),
+        )
+    }
+
+    /// An online master without startup integrity poll nor unsolicited reporting.
+    fn with(config: MasterConfig) -> Self {
+        let config = config
             .with_startup_integrity(false)
-            .with_unsolicited_classes(Classes::NONE)
-            .with_suppress_repeated_events(suppress);
+            .with_unsolicited_classes(Classes::NONE);
         let seen: Seen = Arc::default();
         let mut master = MasterSession::new(config, Box::new(Recorder(seen.clone())));
         let now = Now {
@@ -139,4 +146,16 @@ fn a_repeated_unsolicited_response_is_confirmed_again_but_delivered_once() {
     assert_eq!(h.sent(), "D5 00");
     assert_eq!(h.seen(), [(3, "true".into(), Some(1000))]);
     assert_eq!(h.master.stats().unsolicited, 1);
+}
+
+#[test]
+fn events_in_the_answer_to_a_request_that_reads_nothing_are_not_confirmed() {
+    // Property test seed 338919: a new master's DISABLE_UNSOLICITED (SEQ 0) was lost, and the
+    // outstation's answer to the old master's READ with SEQ 0 came instead. Confirmed but not
+    // delivered, its events were lost; unconfirmed, the outstation reports them again.
+    let mut h = Harness::with(MasterConfig::default());
+    assert_eq!(h.sent(), "C0 15 3C 02 06 3C 03 06 3C 04 06");
+    h.respond(&format!("E0 81 00 00 {EVENT_AT_1000}"));
+    assert_eq!(h.sent(), "");
+    assert_eq!(h.master.stats().confirms, 0);
 }

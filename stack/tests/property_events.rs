@@ -22,7 +22,8 @@
 //! variations.
 //!
 //! `RDNP3_PROPTEST_CASES` sets the number of scenarios (default 100 000);
-//! `RDNP3_PROPTEST_SEED` runs one seed alone.
+//! `RDNP3_PROPTEST_SEED` runs one seed alone, and `RDNP3_PROPTEST_TRACE=1` then prints its
+//! actions, accepted events and every frame carried.
 
 mod property;
 
@@ -87,4 +88,12 @@ fn a_restart_during_a_reconnection_is_not_cleared_before_the_master_sees_it() {
     // restarted and the connection dropped; the master sent it again first thing on the new
     // connection and cleared the new restart bit unseen.
     run(std::iter::once(180_089));
+}
+
+#[test]
+fn events_answering_a_request_that_reads_nothing_are_not_confirmed_and_lost() {
+    // Seed 338919: a new master's DISABLE_UNSOLICITED was lost and the answer to the old
+    // master's READ with the same SEQ came instead; the master confirmed its events without
+    // delivering them.
+    run(std::iter::once(338_919));
 }

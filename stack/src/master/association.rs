@@ -415,8 +415,11 @@ impl MasterSession {
         // A further fragment of this response comes with the next SEQ.
         self.seq = (c.seq + 1) & 0x0F;
         // A fragment with an object the master cannot parse is not confirmed, so the
-        // outstation keeps the events it carried (IEEE 1815-2012, clause 4).
-        if c.con && parsable {
+        // outstation keeps the events it carried (IEEE 1815-2012, clause 4); nor are objects
+        // in the answer to a request that reads nothing (a stale response whose SEQ happens
+        // to match): confirmed undelivered, its events would be lost.
+        let delivered = task.delivers_measurements() || f.body.is_empty();
+        if c.con && parsable && delivered {
             self.confirms.push(AppControl::single(c.seq));
         }
         self.scheduler.react_to_iin(iin, &self.config);

@@ -60,7 +60,12 @@ pub fn scenario(seed: u64) -> Result<Summary, String> {
         rng.range(4, 24)
     };
     for _ in 0..actions {
-        match rng.below(100) {
+        let action = rng.below(100);
+        if w.trace {
+            let faults = w.faults.is_some();
+            eprintln!("{:>8} ms  action {action} (faults {faults})", w.elapsed());
+        }
+        match action {
             0..=39 => {
                 for _ in 0..rng.range(1, 3) {
                     w.update();

@@ -10,10 +10,13 @@ use rdnp3_stack::objects::{Crob, OpType, Timestamp, Variation};
 use rdnp3_stack::outstation::*;
 use rdnp3_stack::router::{ChannelCounters, DecodeLevel, Router, SessionKind};
 use rdnp3_stack::session::Now;
+use rdnp3_testkit::hex::spaced;
 use rdnp3_testkit::rng::Rng;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+/// The wall clock at the start of a scenario, in milliseconds.
+const START_WALL: u64 = 1_000_000;
 /// Points of each event type.
 pub const POINTS: u16 = 3;
 /// Most exchanges carried in one step before time must move (a bound, never reached when
@@ -117,6 +120,8 @@ pub struct World {
     up: Pipe,
     pub faults: Option<FaultRates>,
     pub rng: Rng,
+    /// Print every frame carried (`RDNP3_PROPTEST_TRACE`, for a seed rerun alone).
+    pub trace: bool,
     pub log: Shared,
     pub restarts: Restarts,
     /// Counters of the master engines replaced so far (repeated events, unsolicited
@@ -132,7 +137,7 @@ impl World {
     pub fn new(setup: Setup, rng: Rng, log: Shared) -> Self {
         let now = Now {
             instant: Instant::now(),
-            wall: Timestamp(1_000_000),
+            wall: Timestamp(START_WALL),
         };
         let mut w = World {
             setup,
@@ -147,6 +152,7 @@ impl World {
             up: Pipe::default(),
             faults: None,
             rng,
+            trace: std::env::var_os("RDNP3_PROPTEST_TRACE").is_some(),
             log,
             restarts: Restarts::default(),
             retired: (0, 0),
@@ -216,10 +222,17 @@ impl World {
             if self.down.is_empty() && self.up.is_empty() {
                 return;
             }
+            let at = self.elapsed();
             for frame in self.down.take() {
+                if self.trace {
+                    eprintln!("{at:>8} ms  master -> outstation  {}", spaced(&frame));
+                }
                 self.outstation.on_bytes(&now, &frame);
             }
             for frame in self.up.take() {
+                if self.trace {
+                    eprintln!("{at:>8} ms  outstation -> master  {}", spaced(&frame));
+                }
                 self.master.on_bytes(&now, &frame);
             }
         }
@@ -253,6 +266,11 @@ impl World {
             late(self.outstation.deadline()),
             self.master().stats(),
         );
+    }
+
+    /// Simulated milliseconds since the scenario began.
+    pub fn elapsed(&self) -> u64 {
+        self.now.wall.0 - START_WALL
     }
 
     fn set_clock(&mut self, instant: Instant) {
@@ -292,6 +310,10 @@ impl World {
         let dropped = self.outstation().stats().events_dropped;
         if let Some(d) = self.restarts.dropped.last_mut() {
             *d = dropped;
+        }
+        if self.trace {
+            let events = report.events;
+            eprintln!("          {kind:?} {index} = {value:?} at {time}: {events} event(s)");
         }
         if report.events == 1 {
             let outstation = self.outstations;
