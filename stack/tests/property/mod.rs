@@ -46,8 +46,14 @@ impl std::ops::AddAssign for Summary {
 /// reads, time steps, faults on and off, restarts of either engine, reconnections), then a
 /// fault-free stretch until every event is confirmed; checks the property.
 pub fn scenario(seed: u64) -> Result<Summary, String> {
+    scenario_with(seed, |_| {})
+}
+
+/// [`scenario`] with its random set-up changed by `tweak`.
+pub fn scenario_with(seed: u64, tweak: impl FnOnce(&mut Setup)) -> Result<Summary, String> {
     let mut rng = Rng::new(seed);
-    let setup = Setup::random(&mut rng);
+    let mut setup = Setup::random(&mut rng);
+    tweak(&mut setup);
     let rates = FaultRates::random(&mut rng);
     let log = Arc::new(Mutex::new(Log::default()));
     let mut w = World::new(setup, Rng::new(rng.next_u64()), log.clone());
