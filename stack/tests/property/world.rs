@@ -4,7 +4,7 @@
 use super::ledger::{Accepted, IinWatch, Recorder, Restarts, Shared, Value};
 use super::pipe::{FaultRates, Pipe};
 use rdnp3_stack::master::{
-    Classes, Command, CommandMode, MasterConfig, MasterSession, ReadRequest, Reply,
+    Classes, Command, CommandMode, MasterConfig, MasterSession, ReadHeader, ReadRequest, Reply,
 };
 use rdnp3_stack::objects::{Crob, OpType, Timestamp, Variation};
 use rdnp3_stack::outstation::*;
@@ -120,6 +120,8 @@ pub struct World {
     up: Pipe,
     pub faults: Option<FaultRates>,
     pub rng: Rng,
+    /// Chooses the kind of user reads.
+    reads: Rng,
     /// Print every frame carried (`RDNP3_PROPTEST_TRACE`, for a seed rerun alone).
     pub trace: bool,
     pub log: Shared,
@@ -151,6 +153,7 @@ impl World {
             down: Pipe::default(),
             up: Pipe::default(),
             faults: None,
+            reads: Rng::new(rng.clone().next_u64() ^ 0x5EAD),
             rng,
             trace: std::env::var_os("RDNP3_PROPTEST_TRACE").is_some(),
             log,
@@ -342,9 +345,33 @@ impl World {
             .command(mode, vec![command], Reply::new(|_| {}));
     }
 
-    /// A user read of the event classes.
+    /// A user read: of the event classes mostly, else of some events by class or type, with
+    /// or without a count limit, or an integrity poll. Chosen by its own generator so that
+    /// the scenarios of the seeds pinned in tests stay as they were found.
     pub fn read_events(&mut self) {
-        let request = ReadRequest::classes(Classes::EVENTS);
+        let pick = self.reads.below(8);
+        let count = self.reads.range(1, 4) as u16;
+        let header = match pick {
+            0 => ReadHeader::Count {
+                variation: Variation::Group60Var2,
+                count,
+            },
+            1 => ReadHeader::All(Variation::Group2Var0),
+            2 => ReadHeader::Count {
+                variation: Variation::Group32Var0,
+                count,
+            },
+            3 => ReadHeader::Count {
+                variation: Variation::Group22Var0,
+                count,
+            },
+            _ => ReadHeader::Classes(Classes::EVENTS),
+        };
+        let request = if pick == 4 {
+            ReadRequest::integrity()
+        } else {
+            ReadRequest::new(vec![header])
+        };
         self.master().read(request, Reply::new(|_| {}));
     }
 
