@@ -418,8 +418,8 @@ impl MasterSession {
         // outstation keeps the events it carried (IEEE 1815-2012, clause 4); nor are objects
         // in the answer to a request that reads nothing (a stale response whose SEQ happens
         // to match): confirmed undelivered, its events would be lost.
-        let delivered = task.delivers_measurements() || f.body.is_empty();
-        if c.con && parsable && delivered {
+        let deliverable = task.delivers_measurements() || f.body.is_empty();
+        if c.con && parsable && deliverable {
             self.confirms.push(AppControl::single(c.seq));
         }
         self.scheduler.react_to_iin(iin, &self.config);
