@@ -7,8 +7,9 @@
 //!
 //! - every timed event the outstation accepted is delivered to the master's handler exactly
 //!   once, or its loss is reported: through IIN2.3 EVENT_BUFFER_OVERFLOW (seen by the master
-//!   after the event was accepted, from an outstation engine that did drop events), or
-//!   because its outstation engine restarted (its volatile buffer is gone);
+//!   after the event was accepted, from an outstation engine that dropped at least as many
+//!   events as never arrived), or because its outstation engine restarted (its volatile
+//!   buffer is gone);
 //! - an outstation restart is reported to the master by IIN1.7 DEVICE_RESTART, which the
 //!   master then clears; events accepted after it are again exactly-once;
 //! - a new master engine gets the events the outstation still held unconfirmed: no master
@@ -16,6 +17,10 @@
 //!   new master as the outstation held at the restart (the old master cannot tell the
 //!   outstation it took them once its confirm is lost);
 //! - nothing is delivered that was never accepted, or with another point or value.
+//!
+//! A cut frame is completed by idle-line bytes whose CRC fails (see `property/pipe.rs`): left
+//! to splice with the next frame, it would pass the 16-bit link CRC once in 65 536, a limit
+//! of DNP3 itself rather than of the engines.
 //!
 //! The property is over timed events only: a repeated untimed event cannot be told from a
 //! new one (see `MasterConfig::suppress_repeated_events`), so the scenarios use timed event
