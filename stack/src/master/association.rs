@@ -11,6 +11,7 @@ use super::delivery::MeasurementSink;
 use super::health::{AssociationListener, AssociationState, Health, StatsSlot};
 use super::measurement::ReadHandler;
 use super::polls::{PeriodicPolls, PollId};
+use super::repeats::RepeatFilter;
 use super::request::{ReadRequest, TaskError};
 use super::scheduler::{AutoTask, Scheduler};
 use super::stats::MasterStats;
@@ -57,6 +58,8 @@ pub struct MasterSession {
     unsolicited: UnsolicitedHistory,
     /// The rate of unsolicited responses taken.
     throttle: crate::rate::PerSecond,
+    /// The timed events delivered lately, to recognise their repetition.
+    repeats: RepeatFilter,
     pub(super) stats: MasterStats,
     health: Health,
 }
@@ -76,6 +79,7 @@ impl MasterSession {
     pub fn new(config: MasterConfig, handler: Box<dyn ReadHandler>) -> Self {
         MasterSession {
             scheduler: Scheduler::new(&config),
+            repeats: RepeatFilter::new(config.suppress_repeated_events, config.max_rx_fragment),
             polls: PeriodicPolls::new(&config),
             health: Health::new(
                 config.local_address,
@@ -349,7 +353,8 @@ impl MasterSession {
             self.stats.unsolicited_dropped += 1;
             return;
         }
-        let mut sink = MeasurementSink::new(self.handler.as_mut(), &mut self.stats.measurements);
+        let mut sink = MeasurementSink::new(self.handler.as_mut(), &mut self.stats.measurements)
+            .with_repeats(&mut self.repeats, &mut self.stats.repeated_events);
         if sink.deliver(f, true).is_some() {
             // The objects before it were delivered; without a confirm the outstation keeps
             // its events and repeats them.
@@ -410,13 +415,17 @@ impl MasterSession {
         // A further fragment of this response comes with the next SEQ.
         self.seq = (c.seq + 1) & 0x0F;
         // A fragment with an object the master cannot parse is not confirmed, so the
-        // outstation keeps the events it carried (IEEE 1815-2012, clause 4).
-        if c.con && parsable {
+        // outstation keeps the events it carried (IEEE 1815-2012, clause 4); nor are objects
+        // in the answer to a request that reads nothing (a stale response whose SEQ happens
+        // to match): confirmed undelivered, its events would be lost.
+        let deliverable = task.delivers_measurements() || f.body.is_empty();
+        if c.con && parsable && deliverable {
             self.confirms.push(AppControl::single(c.seq));
         }
         self.scheduler.react_to_iin(iin, &self.config);
         let (name, is_poll) = (task.name(), task.counts_as_poll());
-        let mut sink = MeasurementSink::new(self.handler.as_mut(), &mut self.stats.measurements);
+        let mut sink = MeasurementSink::new(self.handler.as_mut(), &mut self.stats.measurements)
+            .with_repeats(&mut self.repeats, &mut self.stats.repeated_events);
         let outcome = task.on_response(now, f, &mut sink);
         let unsupported = sink.unsupported();
         self.stats.unsupported += unsupported;

@@ -63,6 +63,16 @@ pub struct MasterConfig {
     /// counted in `MasterStats::unsolicited_dropped`; the outstation keeps those events and
     /// repeats them, so nothing is lost and a flood costs the master little (default 100).
     pub max_unsolicited_per_second: Option<u32>,
+    /// Recognise timed events the outstation reports again because our CONFIRM was lost
+    /// (IEEE 1815-2012, clause 4: it keeps unconfirmed events and sends them in its next
+    /// response) and do not deliver them twice; each is counted in
+    /// `MasterStats::repeated_events` (default true). The master remembers a fingerprint
+    /// (point type, index, value, flags, time) of each timed event of its last response
+    /// fragments, at most `max_rx_fragment / 2` of them (8 bytes each), also across
+    /// reconnections. Events without time cannot be recognised and are always delivered;
+    /// two distinct events of one point with the same value, flags and time in consecutive
+    /// responses are taken for one.
+    pub suppress_repeated_events: bool,
 }
 
 crate::setters!(MasterConfig {
@@ -84,6 +94,7 @@ crate::setters!(MasterConfig {
     offline_after_failures: u32 => with_offline_after_failures,
     poll_spread: bool => with_poll_spread,
     max_unsolicited_per_second: Option<u32> => with_max_unsolicited_per_second,
+    suppress_repeated_events: bool => with_suppress_repeated_events,
 });
 
 impl Default for MasterConfig {
@@ -107,6 +118,7 @@ impl Default for MasterConfig {
             offline_after_failures: 3,
             poll_spread: true,
             max_unsolicited_per_second: Some(100),
+            suppress_repeated_events: true,
         }
     }
 }

@@ -3,6 +3,7 @@
 
 use super::device_data::DeviceData;
 use super::measurement::{Measurement, ReadHandler, ResponseInfo, TimeQuality, UnsupportedObject};
+use super::repeats::RepeatFilter;
 use crate::app::{Fragment, Iin};
 use crate::objects::Variation;
 
@@ -13,6 +14,8 @@ pub(crate) struct MeasurementSink<'a> {
     delivered: &'a mut u64,
     /// Headers that could not be parsed, over the sink's life.
     unsupported: u64,
+    /// Recognises events delivered before, and counts those it holds back.
+    repeats: Option<(&'a mut RepeatFilter, &'a mut u64)>,
 }
 
 impl<'a> MeasurementSink<'a> {
@@ -22,7 +25,19 @@ impl<'a> MeasurementSink<'a> {
             handler,
             delivered,
             unsupported: 0,
+            repeats: None,
         }
+    }
+
+    /// Holds back the timed events `filter` recognises as delivered before, adding one to
+    /// `repeated` for each.
+    pub(crate) fn with_repeats(
+        mut self,
+        filter: &'a mut RepeatFilter,
+        repeated: &'a mut u64,
+    ) -> Self {
+        self.repeats = Some((filter, repeated));
+        self
     }
 
     /// Hands every measurement of the fragment to the read handler, between `begin` and `end`
@@ -44,6 +59,9 @@ impl<'a> MeasurementSink<'a> {
             iin: response.iin.unwrap_or_default(),
         };
         self.handler.begin(info);
+        if let Some((filter, _)) = &mut self.repeats {
+            filter.begin_fragment();
+        }
         let mut unsupported = None;
         // Times are unsynchronized when the outstation asks for time, or when they are
         // relative to an unsynchronized CTO (IEEE 1815-2012, Annex A, g51v2).
@@ -83,6 +101,12 @@ impl<'a> MeasurementSink<'a> {
                 if let Some(mut m) = Measurement::from_point(h.variation, &p) {
                     if unsynchronized && m.time.is_some() {
                         m.time_quality = TimeQuality::Unsynchronized;
+                    }
+                    if let Some((filter, repeated)) = &mut self.repeats {
+                        if filter.is_repeat(&m) {
+                            **repeated += 1;
+                            continue;
+                        }
                     }
                     *self.delivered += 1;
                     self.handler.measurement(&m);

@@ -7,6 +7,7 @@
 //!
 //! `association.rs` is the core (queue, SEQ, confirms, timeouts, the `Session` contract);
 //! `confirms.rs` what is checked before a fragment is confirmed, and the confirms owed;
+//! `repeats.rs` recognises events the outstation reports again after a lost confirm;
 //! `scheduler.rs` and `polls.rs` decide what runs next; `tasks/` holds one file per master task,
 //! each writing its own requests and judging its own responses; `functions.rs` builds the
 //! object headers of the functions run by the generic function task; `health.rs` tells an
@@ -22,6 +23,7 @@ mod functions;
 mod health;
 mod measurement;
 mod polls;
+mod repeats;
 mod request;
 mod scheduler;
 mod stats;

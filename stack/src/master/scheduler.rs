@@ -186,13 +186,19 @@ impl Scheduler {
 
     /// A new connection: retries start afresh, IIN edges are detected anew and the startup
     /// tasks the configuration asks for are scheduled (tasks still pending from the last
-    /// connection stay pending).
+    /// connection stay pending, except the level-triggered ones: they answered a bit of the
+    /// last connection, and the first IIN of this one schedules them again if it is still
+    /// set; clearing DEVICE_RESTART before that IIN is seen would hide the restart that
+    /// may have caused the reconnection).
     pub(crate) fn on_link_up(&mut self, config: &MasterConfig) {
         self.seen = Iin::NONE;
         self.rescan = false;
         for s in self.slots.iter_mut() {
             s.retry_at = None;
             s.backoff = config.task_retry_min;
+        }
+        for task in [AutoTask::ClearRestart, AutoTask::TimeSync] {
+            self.slots[task.slot()].pending = false;
         }
         if config.disable_unsolicited_at_startup {
             self.schedule(AutoTask::DisableUnsolicited);
@@ -296,21 +302,25 @@ impl Scheduler {
             }
             let s = &self.slots[task.slot()];
             let due = s.pending && s.retry_at.is_none_or(|t| t <= now);
-            let before: &[AutoTask] = match task {
-                AutoTask::AssignClass => &[AutoTask::DisableUnsolicited],
-                AutoTask::Integrity => &[AutoTask::DisableUnsolicited, AutoTask::AssignClass],
-                AutoTask::EnableUnsolicited => &[
-                    AutoTask::DisableUnsolicited,
-                    AutoTask::AssignClass,
-                    AutoTask::Integrity,
-                ],
-                // The integrity poll reads the events too.
-                AutoTask::EventScan => &[AutoTask::DisableUnsolicited, AutoTask::Integrity],
-                _ => &[],
-            };
-            let allowed = before.iter().all(|&b| !self.pending(b));
-            due && allowed
+            due && !self.waiting(task)
         })
+    }
+
+    /// True while a task that must run before `task` is pending.
+    fn waiting(&self, task: AutoTask) -> bool {
+        let before: &[AutoTask] = match task {
+            AutoTask::AssignClass => &[AutoTask::DisableUnsolicited],
+            AutoTask::Integrity => &[AutoTask::DisableUnsolicited, AutoTask::AssignClass],
+            AutoTask::EnableUnsolicited => &[
+                AutoTask::DisableUnsolicited,
+                AutoTask::AssignClass,
+                AutoTask::Integrity,
+            ],
+            // The integrity poll reads the events too.
+            AutoTask::EventScan => &[AutoTask::DisableUnsolicited, AutoTask::Integrity],
+            _ => &[],
+        };
+        before.iter().any(|&b| self.pending(b))
     }
 
     /// Records how an automatic task ended. Success clears it; a timeout keeps it pending and
@@ -327,6 +337,14 @@ impl Scheduler {
         config: &MasterConfig,
     ) {
         let rescan = task == AutoTask::EventScan && std::mem::take(&mut self.rescan);
+        // The bit a level-triggered task answers went while the task ran: its retry would
+        // answer nothing, or worse, clear the DEVICE_RESTART of an outstation that restarted
+        // meanwhile before the master saw it.
+        let bit_gone = match task {
+            AutoTask::ClearRestart => !self.seen.contains(Iin::DEVICE_RESTART),
+            AutoTask::TimeSync => !self.seen.contains(Iin::NEED_TIME),
+            _ => false,
+        };
         let s = &mut self.slots[task.slot()];
         match result {
             Ok(()) => {
@@ -335,6 +353,10 @@ impl Scheduler {
                 s.backoff = config.task_retry_min;
             }
             Err(TaskError::LinkDown | TaskError::Shutdown) => {}
+            Err(_) if bit_gone => {
+                s.pending = false;
+                s.retry_at = None;
+            }
             Err(_) if matches!(task, AutoTask::ClearRestart | AutoTask::TimeSync) => {
                 s.retry_at = now.map(|n| n + s.backoff);
                 s.backoff = (s.backoff * 2).min(config.task_retry_max);
@@ -364,18 +386,24 @@ impl Scheduler {
         };
     }
 
-    /// The earliest retry of a pending automatic task that is waiting out its back-off.
+    /// The earliest retry of a pending automatic task that is waiting out its back-off. A
+    /// task that also waits for an earlier one of the sequence does not count: its back-off
+    /// may end before the earlier task's, and a deadline that passes without a task to start
+    /// would fire again and again.
     pub(crate) fn next_retry(&self) -> Option<Instant> {
         if self.held {
             return None;
         }
-        self.slots
-            .iter()
-            .filter(|s| s.pending)
-            .filter_map(|s| s.retry_at)
+        AutoTask::ALL
+            .into_iter()
+            .filter(|&task| self.pending(task) && !self.waiting(task))
+            .filter_map(|task| self.slots[task.slot()].retry_at)
             .min()
     }
 }
+
+#[cfg(test)]
+mod retry_tests;
 
 #[cfg(test)]
 mod tests {

@@ -26,6 +26,10 @@ pub struct MasterStats {
     pub ignored: u64,
     /// Measurements delivered to the read handler.
     pub measurements: u64,
+    /// Timed events not delivered again because an earlier response fragment delivered them
+    /// already (the outstation repeats events whose CONFIRM it missed; see
+    /// `MasterConfig::suppress_repeated_events`). Untimed events are never counted here.
+    pub repeated_events: u64,
     /// Object headers the master could not parse (unknown group/variation or malformed); the
     /// fragments that carried them were not confirmed.
     pub unsupported: u64,

@@ -119,6 +119,10 @@ impl MasterTask for FunctionTask {
         self.reply.as_ref().is_none_or(Reply::is_wanted)
     }
 
+    fn delivers_measurements(&self) -> bool {
+        true
+    }
+
     fn fail(self, error: TaskError) {
         self.finish(Err(error));
     }

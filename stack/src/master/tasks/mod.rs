@@ -67,6 +67,12 @@ pub(crate) trait MasterTask: Sized + Into<Task> {
         false
     }
 
+    /// True when the task hands the measurements of its responses to the read handler (reads
+    /// and generic requests); the others answer requests that read nothing.
+    fn delivers_measurements(&self) -> bool {
+        false
+    }
+
     /// False when the user who asked for the task no longer wants its result (see
     /// [`super::Reply`]): a queued task is then skipped. Automatic tasks are always wanted.
     fn wanted(&self) -> bool {
@@ -154,6 +160,11 @@ macro_rules! tasks {
             /// See [`MasterTask::counts_as_poll`].
             pub(crate) fn counts_as_poll(&self) -> bool {
                 match self { $(Task::$variant(t) => t.counts_as_poll(),)* }
+            }
+
+            /// See [`MasterTask::delivers_measurements`].
+            pub(crate) fn delivers_measurements(&self) -> bool {
+                match self { $(Task::$variant(t) => t.delivers_measurements(),)* }
             }
 
             /// See [`MasterTask::wanted`].

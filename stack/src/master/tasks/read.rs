@@ -116,6 +116,10 @@ impl MasterTask for ReadTask {
         true
     }
 
+    fn delivers_measurements(&self) -> bool {
+        true
+    }
+
     fn first_fragment_expected(&self) -> bool {
         self.fragments == 0
     }
