@@ -163,10 +163,22 @@ fn masters_past_the_startup_limit_start_in_turn_and_all_complete() {
                     )
                 })
                 .collect();
-            let clients: Vec<_> = stations
+            // Each master reaches its outstation through a proxy that relays nothing until
+            // opened: every connection is up and every startup sequence has begun (or waits
+            // for a permit) before any of them can finish.
+            let proxies: Vec<_> = stations.iter().map(|s| Proxy::start(s.address)).collect();
+            let clients: Vec<_> = proxies
                 .iter()
-                .map(|s| start_master_direct(&manager, s.address, MasterConfig::default()))
+                .map(|p| start_master_direct(&manager, p.address(), MasterConfig::default()))
                 .collect();
+            wait_until(
+                "startups queued behind the limit",
+                || manager.limit_stats().startups,
+                |s| s.in_flight == 2 && s.queued > 0,
+            );
+            for p in &proxies {
+                p.open();
+            }
             for c in &clients {
                 wait_startup(&c.master);
             }
