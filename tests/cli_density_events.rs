@@ -4,18 +4,15 @@
 //! processes with `--state FILE`: events made while no master was connected all arrive, once,
 //! after the next master starts.
 
+#[path = "cli_density_util/mod.rs"]
+mod cli_density_util;
+use cli_density_util::*;
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::Duration;
-
-fn density(args: &[&str]) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_rdnp3"));
-    c.arg("density").args(args);
-    c
-}
 
 /// The value after `name` on the line that starts with it.
 fn figure<'a>(output: &'a str, name: &str) -> &'a str {

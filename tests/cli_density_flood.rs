@@ -3,21 +3,10 @@
 //! of answering; the master closes those connections (counted as flood closes) and keeps
 //! polling the other outstations without a timeout.
 
-use std::process::{Command, Output, Stdio};
-
-fn density(args: &[&str]) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_rdnp3"));
-    c.arg("density").args(args);
-    c
-}
-
-fn text(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
+#[path = "cli_density_util/mod.rs"]
+mod cli_density_util;
+use cli_density_util::*;
+use std::process::Stdio;
 
 /// The value after `name` on the line that starts with it.
 fn figure<'a>(output: &'a str, name: &str) -> &'a str {
