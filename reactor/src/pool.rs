@@ -90,17 +90,18 @@ impl Spawner {
 ///
 /// | | io_uring | epoll |
 /// |---|---|---|
-/// | source record | 160 bytes | 88 bytes |
+/// | source record | about 200 bytes | 88 bytes |
 /// | receive buffer | none: a ring of [`recv_buffers`](Self::recv_buffers) shared per executor | none (one per executor) |
-/// | send queue | up to twice the largest burst it held, at most 2 × [`send_capacity`](Self::send_capacity) | only bytes the kernel refused at once, usually none |
+/// | send queue | the bytes waiting or in flight (given back once drained), at most 2 × [`send_capacity`](Self::send_capacity) | only bytes the kernel refused at once, usually none |
 ///
 /// and for each actor, its mailbox: about 100 bytes while empty, and room for the messages
 /// actually waiting during a burst (given back once drained), never more than
-/// [`mailbox_capacity`](Self::mailbox_capacity) messages. On io_uring a receive is submitted
-/// without a buffer: the kernel takes one from the executor's ring only when bytes arrive, and
-/// the executor puts it back as soon as the actor's `on_data` returns, so idle connections
-/// cost no receive buffer on either backend (kernels without buffer rings fall back to a
-/// buffer per connection). A DNP3 link frame is at most 292 bytes, so a 1–2 KiB receive buffer
+/// [`mailbox_capacity`](Self::mailbox_capacity) messages. On io_uring each socket keeps one
+/// multishot receive armed without a buffer: the kernel takes one from the executor's ring
+/// only when bytes arrive, and the executor puts it back as soon as the actor's `on_data`
+/// returns, so idle connections cost no receive buffer on either backend (kernels without
+/// buffer rings or multishot receive, before Linux 6.0, fall back to a buffer per
+/// connection). A DNP3 link frame is at most 292 bytes, so a 1–2 KiB receive buffer
 /// loses nothing but a few extra receive rounds on bulk transfers.
 #[derive(Debug, Clone)]
 pub struct PoolBuilder {
