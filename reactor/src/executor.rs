@@ -2,7 +2,8 @@
 //! and loops over "start new actors, deliver posted messages, poll the driver (sleeping in
 //! the kernel when there is nothing to do), deliver I/O, fire timers".
 
-use std::collections::{HashMap, HashSet};
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap, HashSet};
 use std::io;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{fence, AtomicBool, Ordering};
@@ -90,6 +91,10 @@ const ACCEPT_PAUSE: Duration = Duration::from_millis(100);
 pub(crate) struct Core {
     pub(crate) driver: Driver,
     pub(crate) timers: TimerWheel<TimerTarget>,
+    /// Ticks of timers set less than two grid steps ahead: the executor wakes for them on
+    /// time instead of on the grid (a 1 ms poll must not wait 20 ms). Entries of cancelled
+    /// timers stay until their tick passes; at worst they wake the executor once for nothing.
+    near: BinaryHeap<Reverse<u64>>,
     pub(crate) connect_deadlines: HashMap<u64, TimerId>,
     /// Listeners pausing after running out of descriptors.
     paused_accepts: HashSet<u64>,
@@ -109,6 +114,14 @@ impl Core {
     pub(crate) fn tick_at(&self, t: Instant) -> u64 {
         let nanos = t.saturating_duration_since(self.epoch).as_nanos();
         nanos.div_ceil(1_000_000) as u64
+    }
+
+    /// Notes a timer due at `tick`: one due within two grid steps fires on time, later ones
+    /// are coalesced on the grid (see `Executor::timeout`).
+    pub(crate) fn note_timer(&mut self, tick: u64) {
+        if tick < self.now_tick() + 2 * TIMER_SLACK_MS {
+            self.near.push(Reverse(tick));
+        }
     }
 
     fn now_tick(&self) -> u64 {
@@ -151,6 +164,7 @@ impl Executor {
         let core = Core {
             driver,
             timers: TimerWheel::new(),
+            near: BinaryHeap::new(),
             connect_deadlines: HashMap::new(),
             paused_accepts: HashSet::new(),
             epoch: now,
@@ -250,11 +264,23 @@ impl Executor {
         if !self.ready.is_empty() || !self.core.stopping.is_empty() {
             return Some(Duration::ZERO);
         }
+        let now_tick = self.core.now_tick();
+        while self
+            .core
+            .near
+            .peek()
+            .is_some_and(|Reverse(t)| *t <= now_tick)
+        {
+            self.core.near.pop();
+        }
+        let near = self.core.near.peek().map(|Reverse(t)| *t);
         let mut timeout = self.core.timers.next_deadline().map(|tick| {
             // Timers are coalesced: the executor wakes on a grid of TIMER_SLACK_MS, so the
             // timers due within one step (periodic polls spread over their period, above all)
-            // fire in one wake-up, each at most that late.
-            let tick = tick.div_ceil(TIMER_SLACK_MS) * TIMER_SLACK_MS;
+            // fire in one wake-up, each at most that late; a timer set less than two steps
+            // ahead is waited for on time.
+            let grid = tick.div_ceil(TIMER_SLACK_MS) * TIMER_SLACK_MS;
+            let tick = near.map_or(grid, |n| n.clamp(tick, grid));
             let at = self.core.epoch + Duration::from_millis(tick);
             at.saturating_duration_since(Instant::now())
         });
